@@ -1,0 +1,100 @@
+# drplan: run `make help` for the targets.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+# Pinned versions of the real components and tools. Built once into bin/, keyed by version.
+KUBE_VERSION          ?= v1.34.4
+GITEA_VERSION         ?= v1.26.0
+GOLANGCI_LINT_VERSION ?= v2.15.0
+CONTROLLER_GEN_VERSION ?= v0.21.0
+
+BIN            := $(CURDIR)/bin
+KUBE_ASSETS    := $(BIN)/k8s-$(KUBE_VERSION)
+GITEA_DIR      := $(BIN)/gitea-$(GITEA_VERSION)
+GOLANGCI_LINT  := $(BIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)/golangci-lint
+CONTROLLER_GEN := $(BIN)/controller-gen-$(CONTROLLER_GEN_VERSION)/controller-gen
+DRPLAN         := $(BIN)/drplan
+
+# Tests and the sandbox find the components through these (see internal/testenv).
+export DRPLAN_KUBE_ASSETS := $(KUBE_ASSETS)
+export DRPLAN_GITEA_DIR   := $(GITEA_DIR)
+export DRPLAN_BIN         := $(DRPLAN)
+export CONTROLLER_GEN
+
+GO_TEST_ARGS ?= -race
+TEST_TIMEOUT ?= 40m
+VERSION      ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS      := -X github.com/drplan/drplan/internal/cli.Version=$(VERSION)
+
+##@ General
+
+.PHONY: help
+help: ## Show this help.
+	@awk 'BEGIN {FS = ":.*##"; printf "Usage: make \033[36m<target>\033[0m\n"} \
+		/^[a-zA-Z_0-9-]+:.*?##/ { printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2 } \
+		/^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) }' $(MAKEFILE_LIST)
+
+##@ Main
+
+.PHONY: sandbox
+sandbox: build tools ## Start two local clusters, Gitea and the agent on loopback (the product, end to end).
+	$(DRPLAN) sandbox --state-dir $(CURDIR)/.state/sandbox
+
+.PHONY: test
+test: build tools ## Run every test: unit, integration and end-to-end (GO_TEST_ARGS=-race by default).
+	go test $(GO_TEST_ARGS) -timeout $(TEST_TIMEOUT) ./...
+
+##@ Development
+
+.PHONY: build
+build: ## Build bin/drplan.
+	go build -ldflags '$(LDFLAGS)' -o $(DRPLAN) .
+
+.PHONY: unit
+unit: ## Run the tests that need no real components (fast).
+	go test $(GO_TEST_ARGS) -short ./...
+
+.PHONY: bench
+bench: build tools ## Run the benchmarks (speed and memory goals live here).
+	go test -run '^$$' -bench . -benchmem ./...
+
+.PHONY: generate
+generate: $(CONTROLLER_GEN) ## Regenerate CRDs, JSON Schema and docs from the Go types.
+	go generate ./...
+
+.PHONY: lint
+lint: $(GOLANGCI_LINT) ## Run golangci-lint (pinned in bin/).
+	$(GOLANGCI_LINT) run ./...
+
+.PHONY: verify
+verify: generate ## Regenerate everything and fail if the tree changed; then lint.
+	go mod tidy
+	gofmt -l . | (! grep .) || (echo "gofmt: files above need formatting" && exit 1)
+	@git diff --exit-code || (echo "verify: generated files are out of date: run 'make generate' and commit" && exit 1)
+	@test -z "$$(git status --porcelain --untracked-files=all)" || (git status --porcelain; echo "verify: untracked files after generate" && exit 1)
+	$(MAKE) lint
+
+##@ Tools (cached in bin/, keyed by version)
+
+.PHONY: tools
+tools: $(KUBE_ASSETS)/kube-apiserver $(GITEA_DIR)/gitea etcd ## Build the real kube-apiserver and Gitea, install etcd.
+
+$(KUBE_ASSETS)/kube-apiserver:
+	KUBE_VERSION=$(KUBE_VERSION) e2e/tools/build-kube-apiserver.sh $(KUBE_ASSETS)
+
+$(GITEA_DIR)/gitea:
+	GITEA_VERSION=$(GITEA_VERSION) e2e/tools/build-gitea.sh $(GITEA_DIR)
+
+.PHONY: etcd
+etcd:
+	@command -v etcd >/dev/null || { echo "installing etcd-server (Debian)..."; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq etcd-server >/dev/null; }
+
+$(GOLANGCI_LINT):
+	@echo "building golangci-lint $(GOLANGCI_LINT_VERSION) (first run, a few minutes)..."
+	GOBIN=$(dir $@) go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+
+$(CONTROLLER_GEN):
+	GOBIN=$(dir $@) go install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_GEN_VERSION)
