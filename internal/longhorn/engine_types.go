@@ -118,3 +118,10 @@ type EngineList struct {
 	// Items are the engines.
 	Items []Engine `json:"items"`
 }
+
+// Replica modes in Engine.status.replicaModeMap.
+const (
+	ReplicaModeRW  = "RW"
+	ReplicaModeWO  = "WO"
+	ReplicaModeERR = "ERR"
+)

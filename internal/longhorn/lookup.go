@@ -1,0 +1,145 @@
+package longhorn
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// SyncDue reports whether a sync request is pending as Longhorn's BackupTarget and BackupVolume
+// controllers see it: never synced, or requested after the last sync (REFERENCE §2.1).
+func SyncDue(requestedAt, lastSyncedAt *metav1.Time) bool {
+	if lastSyncedAt == nil || lastSyncedAt.IsZero() {
+		return true
+	}
+	return requestedAt != nil && requestedAt.After(lastSyncedAt.Time)
+}
+
+// SyncDue reports whether the backup target has a sync pending.
+func (t *BackupTarget) SyncDue() bool {
+	return SyncDue(t.Spec.SyncRequestedAt, t.Status.LastSyncedAt)
+}
+
+// SyncDue reports whether the backup volume has a sync pending.
+func (bv *BackupVolume) SyncDue() bool {
+	return SyncDue(bv.Spec.SyncRequestedAt, bv.Status.LastSyncedAt)
+}
+
+// PollInterval returns the target's poll interval; zero (also when unset, as Longhorn reads a
+// missing field) means the poll is off. Longhorn creates the default target with
+// DefaultBackupstorePollInterval.
+func (t *BackupTarget) PollInterval() time.Duration {
+	if t.Spec.PollInterval == nil {
+		return 0
+	}
+	return t.Spec.PollInterval.Duration
+}
+
+// VolumeSizeBytes parses status.volumeSize; ok is false while it is unset or not a number.
+func (b *Backup) VolumeSizeBytes() (size int64, ok bool) {
+	n, err := strconv.ParseInt(b.Status.VolumeSize, 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	return n, true
+}
+
+// BackupVolumeName returns the name of the backup volume (in the store) a Backup belongs to:
+// its backup-volume label, else status.volumeName.
+func (b *Backup) BackupVolumeName() string {
+	if n := b.Labels[LabelBackupVolume]; n != "" {
+		return n
+	}
+	return b.Status.VolumeName
+}
+
+// ActiveEngine returns the engine of volume among engines: the one labelled
+// LabelLonghornVolume=volume (or with spec.volumeName=volume), and with spec.active when there
+// are several (REFERENCE §2.2). It returns nil when there is none.
+func ActiveEngine(engines []Engine, volume string) *Engine {
+	var found *Engine
+	for i := range engines {
+		e := &engines[i]
+		if e.Labels[LabelLonghornVolume] != volume && e.Spec.VolumeName != volume {
+			continue
+		}
+		if found == nil || (e.Spec.Active && !found.Spec.Active) {
+			found = e
+		}
+	}
+	return found
+}
+
+// FindBackupVolume returns the BackupVolume of volume (its name in the store) in target, found
+// by labels as Longhorn does, or nil. More than one match is an error, as in Longhorn, where it
+// stalls the volume's sync (REFERENCE §3.2).
+func FindBackupVolume(bvs []BackupVolume, target, volume string) (*BackupVolume, error) {
+	var found *BackupVolume
+	for i := range bvs {
+		bv := &bvs[i]
+		if bv.Labels[LabelBackupTarget] != target || bv.Labels[LabelBackupVolume] != volume {
+			continue
+		}
+		if found != nil {
+			return nil, fmt.Errorf("find backup volume %s in backup target %s: found more than one (%s, %s)", volume, target, found.Name, bv.Name)
+		}
+		found = bv
+	}
+	return found, nil
+}
+
+// FindBackup returns the backup named name, or nil.
+func FindBackup(backups []Backup, name string) *Backup {
+	if name == "" {
+		return nil
+	}
+	for i := range backups {
+		if backups[i].Name == name {
+			return &backups[i]
+		}
+	}
+	return nil
+}
+
+// NewestCompletedBackup returns the newest Completed backup of volume (its name in the store)
+// among backups, by snapshot time, then upload time, then name; nil when there is none. Backups
+// being deleted are skipped.
+func NewestCompletedBackup(backups []Backup, volume string) *Backup {
+	var newest *Backup
+	for i := range backups {
+		b := &backups[i]
+		if b.Status.State != BackupStateCompleted || b.DeletionTimestamp != nil || b.BackupVolumeName() != volume {
+			continue
+		}
+		if newest == nil || backupNewer(b, newest) {
+			newest = b
+		}
+	}
+	return newest
+}
+
+func backupNewer(a, b *Backup) bool {
+	if !a.Status.SnapshotCreatedAt.Equal(b.Status.SnapshotCreatedAt.Time) {
+		return a.Status.SnapshotCreatedAt.After(b.Status.SnapshotCreatedAt.Time)
+	}
+	if !a.Status.BackupCreatedAt.Equal(b.Status.BackupCreatedAt.Time) {
+		return a.Status.BackupCreatedAt.After(b.Status.BackupCreatedAt.Time)
+	}
+	return a.Name > b.Name
+}
+
+// DegradedActivationAllowed reads the setting allow-volume-creation-with-degraded-availability
+// as Longhorn does: a missing setting takes Longhorn's default, true (REFERENCE §5); a value
+// that is not a boolean is an error (Longhorn's gate then does not pass).
+func DegradedActivationAllowed(s *Setting) (bool, error) {
+	if s == nil {
+		return true, nil
+	}
+	v, err := strconv.ParseBool(s.Value)
+	if err != nil {
+		return false, fmt.Errorf("read setting %s: %w", SettingAllowDegradedAvailability, err)
+	}
+	return v, nil
+}
