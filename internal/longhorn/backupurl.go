@@ -16,6 +16,8 @@ const (
 var nameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
 
 // BackupURL is a decoded Backup URL (REFERENCE §3.4).
+//
+// +kubebuilder:object:generate=false
 type BackupURL struct {
 	// TargetURL is the backup target's URL, with any query options it had (nfsOptions, ...).
 	TargetURL string

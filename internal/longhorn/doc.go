@@ -46,6 +46,7 @@
 //
 // +kubebuilder:object:generate=true
 // +groupName=longhorn.io
+// +versionName=v1beta2
 package longhorn
 
 //go:generate $CONTROLLER_GEN object paths=.

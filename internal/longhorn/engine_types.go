@@ -10,7 +10,9 @@ type EngineSpec struct {
 	// VolumeName is the volume the engine serves.
 	VolumeName string `json:"volumeName,omitempty"`
 	// VolumeSize is the volume size in bytes, a string on the wire.
-	VolumeSize int64 `json:"volumeSize,omitempty,string"`
+	//
+	// +kubebuilder:validation:Type=string
+	VolumeSize int64 `json:"volumeSize,string,omitempty"`
 	// Active is true for the engine in use when a volume has two (upgrade, migration).
 	Active bool `json:"active,omitempty"`
 	// NodeID is the node the engine runs on.
@@ -67,7 +69,9 @@ type EngineStatus struct {
 	// CurrentState is the engine instance's state (running, stopped, ...).
 	CurrentState string `json:"currentState,omitempty"`
 	// CurrentSize is the engine's volume size in bytes, a string on the wire.
-	CurrentSize int64 `json:"currentSize,omitempty,string"`
+	//
+	// +kubebuilder:validation:Type=string
+	CurrentSize int64 `json:"currentSize,string,omitempty"`
 	// LastRestoredBackup is the backup all replicas have restored; Longhorn updates it only when
 	// every replica agrees (REFERENCE §1.6).
 	LastRestoredBackup string `json:"lastRestoredBackup,omitempty"`

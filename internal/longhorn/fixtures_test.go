@@ -71,9 +71,9 @@ func fixtures() []client.Object {
 		},
 	}
 	vol.Labels = map[string]string{
-		longhorn.LabelLonghornVolume: fixtureVolume,
-		longhorn.LabelBackupVolume:   fixtureVolume,
-		longhorn.LabelBackupTarget:   longhorn.DefaultBackupTargetName,
+		longhorn.LabelLonghornVolume:                                       fixtureVolume,
+		longhorn.LabelBackupVolume:                                         fixtureVolume,
+		longhorn.LabelBackupTarget:                                         longhorn.DefaultBackupTargetName,
 		longhorn.RecurringJobGroupLabel(longhorn.DefaultRecurringJobGroup): longhorn.LabelValueEnabled,
 	}
 	eng := &longhorn.Engine{

@@ -6,6 +6,8 @@ import (
 
 // DRView is what the standby predicates read about one standby (DR) volume in its cluster,
 // gathered once by the caller so that the predicates stay pure.
+//
+// +kubebuilder:object:generate=false
 type DRView struct {
 	// Volume is the standby volume.
 	Volume *Volume

@@ -80,7 +80,9 @@ const (
 type VolumeSpec struct {
 	// Size is the volume size in bytes, a string on the wire. On create with FromBackup Longhorn
 	// overwrites it with the backup's volume size.
-	Size int64 `json:"size,omitempty,string"`
+	//
+	// +kubebuilder:validation:Type=string
+	Size int64 `json:"size,string,omitempty"`
 	// Frontend exposes the volume; "" for a standby volume, a real frontend on activation.
 	Frontend VolumeFrontend `json:"frontend,omitempty"`
 	// FromBackup is the Backup URL (REFERENCE §3.4) a restore or standby volume starts from.
