@@ -1,0 +1,190 @@
+package plans
+
+import "github.com/drplan/drplan/plans/strictyaml"
+
+// APIVersion and Kind identify a DRPlan document.
+const (
+	APIVersion = "drplan.io/v1alpha1"
+	Kind       = "DRPlan"
+)
+
+// Group is the API group of drplan's own kinds.
+const Group = "drplan.io"
+
+// Duration is a length of time written like 90s, 30m or 1h30m.
+type Duration = strictyaml.Duration
+
+// DRPlan protects a set of Longhorn volumes of a primary cluster with standby volumes in a
+// secondary cluster, and says how to fail over to them.
+type DRPlan struct {
+	// APIVersion must be drplan.io/v1alpha1.
+	APIVersion string `json:"apiVersion" jsonschema:"required,enum=drplan.io/v1alpha1"`
+	// Kind must be DRPlan.
+	Kind string `json:"kind" jsonschema:"required,enum=DRPlan"`
+	// Metadata names the plan.
+	Metadata Metadata `json:"metadata" jsonschema:"required"`
+	// Spec is what the plan protects and how.
+	Spec Spec `json:"spec" jsonschema:"required"`
+}
+
+// Metadata names a plan.
+type Metadata struct {
+	// Name identifies the plan in the whole plans repository, in status and in pull-request
+	// comments. A DNS-1123 label of at most 32 characters: the agent derives object names
+	// from it, such as the name of the plan's Longhorn RecurringJob.
+	Name string `json:"name" jsonschema:"required,minLength=1,maxLength=32,pattern=^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"`
+}
+
+// Spec is what a plan protects and how.
+type Spec struct {
+	// Primary is the name, in the agent's config, of the cluster that runs the workloads and
+	// holds the source volumes today.
+	Primary string `json:"primary" jsonschema:"required,minLength=1,maxLength=63,pattern=^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"`
+	// Secondary is the name, in the agent's config, of the disaster-recovery cluster that holds
+	// the standby volumes. It must differ from primary.
+	Secondary string `json:"secondary" jsonschema:"required,minLength=1,maxLength=63,pattern=^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"`
+	// BackupTarget is the name of the Longhorn BackupTarget, the same in both clusters, whose
+	// store receives the backups; both clusters must point it at the same store. Default: `default`.
+	BackupTarget string `json:"backupTarget" jsonschema:"maxLength=63,pattern=^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"`
+	// Schedule is the recurring backup of the source volumes on the primary.
+	Schedule Schedule `json:"schedule" jsonschema:"required"`
+	// RPO is the recovery point objective: the most data, in time, the plan accepts to lose.
+	// A standby volume whose newest restored backup is older than this is reported as a breach.
+	// It must be longer than the largest interval between two scheduled backups, or it could
+	// never be met.
+	RPO Duration `json:"rpo" jsonschema:"required"`
+	// Volumes are the Longhorn volumes to protect, at least one.
+	Volumes []Volume `json:"volumes" jsonschema:"required,minItems=1"`
+	// Waves are the steps of activation on failover, in order: each wave activates its
+	// volumes, creates their PersistentVolumes and claims, scales its workloads and waits for
+	// its gates before the next one starts. Default: one wave named `default`.
+	Waves []Wave `json:"waves"`
+	// Failover is the switch: setting it to true activates the standby volumes in the
+	// secondary, wave by wave. Activation is one-way: setting it back to false afterwards
+	// changes nothing. Default: `false`.
+	Failover bool `json:"failover"`
+	// Activation tunes failover.
+	Activation Activation `json:"activation"`
+}
+
+// Schedule is the recurring backup of a plan's source volumes: one Longhorn RecurringJob with
+// task backup on the primary.
+type Schedule struct {
+	// Cron is when backups run, in the five-field cron syntax Longhorn parses
+	// (robfig/cron ParseStandard: minute hour day-of-month month day-of-week, or a descriptor
+	// such as @hourly or @every 10m), in UTC.
+	Cron string `json:"cron" jsonschema:"required,minLength=1"`
+	// Retain is how many backups of each volume the job keeps in the backup store (1 to 100,
+	// Longhorn's default recurring-job-max-retention). Default: `10`.
+	Retain int `json:"retain" jsonschema:"minimum=1,maximum=100"`
+	// Concurrency is how many volumes the job backs up at the same time (1 to 100). Default: `1`.
+	Concurrency int `json:"concurrency" jsonschema:"minimum=1,maximum=100"`
+}
+
+// Volume is one Longhorn volume of the primary and its standby volume in the secondary.
+type Volume struct {
+	// Name is the name of the Longhorn volume in the primary (a DNS-1123 subdomain of at most
+	// 63 characters), and of its backup volume in the backup store.
+	Name string `json:"name" jsonschema:"required,minLength=1,maxLength=63,pattern=^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"`
+	// StandbyName is the name of the standby volume in the secondary. Longhorn recommends naming
+	// standby volumes like their sources. Default: the volume's name.
+	StandbyName string `json:"standbyName" jsonschema:"maxLength=63,pattern=^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"`
+	// Replicas is the number of replicas of the standby volume (1 to 20, Longhorn's range). Default: `3`.
+	Replicas int `json:"replicas" jsonschema:"minimum=1,maximum=20"`
+	// Wave is the name of the wave that activates this volume on failover. Default: the first wave's name.
+	Wave string `json:"wave" jsonschema:"maxLength=63,pattern=^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"`
+	// PV asks for a PersistentVolume bound to the standby volume once it is activated, the way
+	// Longhorn's own "create PV" does (CSI driver driver.longhorn.io, reclaim policy Retain).
+	// Default: set when pvc is set.
+	PV *PersistentVolume `json:"pv,omitempty"`
+	// PVC asks for a PersistentVolumeClaim bound to that PersistentVolume once the standby volume
+	// is activated, so that workloads find their data under the claim name they use.
+	PVC *PersistentVolumeClaim `json:"pvc,omitempty"`
+}
+
+// PersistentVolume is the PersistentVolume created for a standby volume on activation.
+type PersistentVolume struct {
+	// Name of the PersistentVolume. Default: the standby volume's name.
+	Name string `json:"name" jsonschema:"maxLength=253,pattern=^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"`
+	// StorageClassName of the PersistentVolume and of its claim. Default: `longhorn`.
+	StorageClassName string `json:"storageClassName" jsonschema:"maxLength=253,pattern=^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"`
+	// FSType is the filesystem on the volume. Default: `ext4`.
+	FSType string `json:"fsType" jsonschema:"enum=ext4,enum=xfs"`
+	// AccessModes of the PersistentVolume and of its claim. Default: `["ReadWriteOnce"]`.
+	AccessModes []AccessMode `json:"accessModes" jsonschema:"uniqueItems=true"`
+}
+
+// AccessMode is a Kubernetes PersistentVolume access mode.
+type AccessMode string
+
+// The access modes Longhorn volumes support.
+const (
+	ReadWriteOnce    AccessMode = "ReadWriteOnce"
+	ReadWriteOncePod AccessMode = "ReadWriteOncePod"
+	ReadOnlyMany     AccessMode = "ReadOnlyMany"
+	ReadWriteMany    AccessMode = "ReadWriteMany"
+)
+
+// PersistentVolumeClaim is the claim created for a standby volume on activation.
+type PersistentVolumeClaim struct {
+	// Namespace of the claim.
+	Namespace string `json:"namespace" jsonschema:"required,minLength=1,maxLength=63,pattern=^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"`
+	// Name of the claim, as the workload refers to it (for a StatefulSet,
+	// <template>-<statefulset>-<ordinal>).
+	Name string `json:"name" jsonschema:"required,minLength=1,maxLength=253,pattern=^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"`
+}
+
+// Wave is one step of activation on failover.
+type Wave struct {
+	// Name identifies the wave within the plan; volumes refer to it.
+	Name string `json:"name" jsonschema:"required,minLength=1,maxLength=63,pattern=^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"`
+	// Gates are resources in the secondary that must be ready (kstatus Current) before the next
+	// wave starts.
+	Gates []Gate `json:"gates,omitempty"`
+	// Scale are the workloads in the secondary scaled up once the wave's volumes are active.
+	Scale []Scale `json:"scale,omitempty"`
+}
+
+// Gate is a resource in the secondary that must become ready before the next wave starts.
+type Gate struct {
+	// APIVersion of the resource. Default: `apps/v1` for Deployment, StatefulSet, DaemonSet and
+	// ReplicaSet, `batch/v1` for Job, `v1` for Pod, Service and PersistentVolumeClaim; required
+	// for any other kind.
+	APIVersion string `json:"apiVersion" jsonschema:"pattern=^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?v[0-9]+((alpha|beta)[0-9]+)?$"`
+	// Kind of the resource.
+	Kind string `json:"kind" jsonschema:"required,minLength=1,pattern=^[A-Z][A-Za-z0-9]*$"`
+	// Namespace of the resource; empty for a cluster-scoped resource.
+	Namespace string `json:"namespace,omitempty" jsonschema:"maxLength=63,pattern=^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"`
+	// Name of the resource.
+	Name string `json:"name" jsonschema:"required,minLength=1,maxLength=253,pattern=^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"`
+	// Timeout is how long the failover waits for the resource to be ready before it stops
+	// there and reports it. Default: `10m`.
+	Timeout Duration `json:"timeout"`
+}
+
+// Scale is a workload in the secondary scaled up once its wave's volumes are active.
+type Scale struct {
+	// APIVersion of the workload, which must have a scale subresource. Default: `apps/v1` for
+	// Deployment, StatefulSet and ReplicaSet; required for any other kind.
+	APIVersion string `json:"apiVersion" jsonschema:"pattern=^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?v[0-9]+((alpha|beta)[0-9]+)?$"`
+	// Kind of the workload.
+	Kind string `json:"kind" jsonschema:"required,minLength=1,pattern=^[A-Z][A-Za-z0-9]*$"`
+	// Namespace of the workload.
+	Namespace string `json:"namespace" jsonschema:"required,minLength=1,maxLength=63,pattern=^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"`
+	// Name of the workload.
+	Name string `json:"name" jsonschema:"required,minLength=1,maxLength=253,pattern=^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"`
+	// Replicas is the number of replicas the workload is scaled to (at least 1).
+	Replicas int32 `json:"replicas" jsonschema:"required,minimum=1"`
+}
+
+// Activation tunes failover.
+type Activation struct {
+	// AllowDegraded lets failover activate a standby volume that is degraded (fewer healthy
+	// replicas than asked), when Longhorn's setting allow-volume-creation-with-degraded-availability
+	// allows it too. Otherwise such a volume holds its wave, and the report says why. Default: `false`.
+	AllowDegraded bool `json:"allowDegraded"`
+	// CatchUpTimeout is how long failover waits for every standby volume to restore the newest
+	// backup before activating them; after it, failover goes on with what is restored and
+	// reports the data-loss window of each volume. Default: `10m`.
+	CatchUpTimeout Duration `json:"catchUpTimeout"`
+}

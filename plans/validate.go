@@ -1,0 +1,276 @@
+package plans
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/drplan/drplan/plans/strictyaml"
+)
+
+// Limits checked by validation.
+const (
+	// MaxPlanNameLength keeps names the agent derives from a plan's name (such as its Longhorn
+	// RecurringJob, at most 40 characters) within Kubernetes' and Longhorn's limits.
+	MaxPlanNameLength = 32
+	// MaxVolumeNameLength is the longest Longhorn volume name: Longhorn uses it as a label value.
+	MaxVolumeNameLength = 63
+	MinRetain           = 1
+	MaxRetain           = 100
+	MinConcurrency      = 1
+	MaxConcurrency      = 100
+	MinReplicas         = 1
+	MaxReplicas         = 20
+)
+
+// findings collects the problems of validation functions, by field path.
+type findings []strictyaml.FieldError
+
+func (f *findings) add(path, format string, args ...any) {
+	*f = append(*f, strictyaml.Errorf(path, format, args...))
+}
+
+// validatePlan checks one defaulted plan on its own. It is pure: no I/O, no clock.
+func validatePlan(p *DRPlan) []strictyaml.FieldError {
+	var f findings
+	if p.APIVersion != APIVersion {
+		f.add("apiVersion", "must be %s, got %q", APIVersion, p.APIVersion)
+	}
+	if p.Kind != Kind {
+		f.add("kind", "must be %s, got %q", Kind, p.Kind)
+	}
+	f.name("metadata.name", p.Metadata.Name, validation.IsDNS1123Label, MaxPlanNameLength)
+	validateClusters(&f, &p.Spec)
+	f.name("spec.backupTarget", p.Spec.BackupTarget, validation.IsDNS1123Subdomain, 0)
+	validateSchedule(&f, &p.Spec)
+	validateWaves(&f, p.Spec.Waves)
+	validateVolumes(&f, &p.Spec)
+	if p.Spec.Activation.CatchUpTimeout.Duration < 0 {
+		f.add("spec.activation.catchUpTimeout", "must not be negative, got %s", p.Spec.Activation.CatchUpTimeout)
+	}
+	return f
+}
+
+func validateClusters(f *findings, s *Spec) {
+	f.name("spec.primary", s.Primary, validation.IsDNS1123Label, 0)
+	f.name("spec.secondary", s.Secondary, validation.IsDNS1123Label, 0)
+	if s.Primary != "" && s.Primary == s.Secondary {
+		f.add("spec.secondary", "must differ from spec.primary (both are %q)", s.Primary)
+	}
+}
+
+func validateSchedule(f *findings, s *Spec) {
+	if s.Schedule.Retain < MinRetain || s.Schedule.Retain > MaxRetain {
+		f.add("spec.schedule.retain", "must be between %d and %d, got %d", MinRetain, MaxRetain, s.Schedule.Retain)
+	}
+	if s.Schedule.Concurrency < MinConcurrency || s.Schedule.Concurrency > MaxConcurrency {
+		f.add("spec.schedule.concurrency", "must be between %d and %d, got %d", MinConcurrency, MaxConcurrency, s.Schedule.Concurrency)
+	}
+	switch {
+	case s.RPO.Duration == 0:
+		f.add("spec.rpo", "required: the recovery point objective, such as 30m")
+	case s.RPO.Duration < 0:
+		f.add("spec.rpo", "must be positive, got %s", s.RPO)
+	}
+	if s.Schedule.Cron == "" {
+		f.add("spec.schedule.cron", "required: when backups run, such as \"*/15 * * * *\"")
+		return
+	}
+	gap, err := LargestBackupInterval(s.Schedule.Cron)
+	if err != nil {
+		f.add("spec.schedule.cron", "%v", err)
+		return
+	}
+	if s.RPO.Duration > 0 && s.RPO.Duration <= gap {
+		f.add("spec.rpo", "%s can never be met: backups are up to %s apart (cron %q); make it longer than that",
+			s.RPO, Duration{Duration: gap}, s.Schedule.Cron)
+	}
+}
+
+func validateWaves(f *findings, waves []Wave) {
+	seen := map[string]int{}
+	for i, w := range waves {
+		path := fmt.Sprintf("spec.waves[%d]", i)
+		if f.name(path+".name", w.Name, validation.IsDNS1123Label, 0) {
+			if first, dup := seen[w.Name]; dup {
+				f.add(path+".name", "wave %q is already defined at spec.waves[%d]", w.Name, first)
+			} else {
+				seen[w.Name] = i
+			}
+		}
+		for j, g := range w.Gates {
+			gp := fmt.Sprintf("%s.gates[%d]", path, j)
+			f.object(gp, g.APIVersion, g.Kind, g.Name)
+			if g.Namespace != "" {
+				f.name(gp+".namespace", g.Namespace, validation.IsDNS1123Label, 0)
+			}
+			if g.Timeout.Duration <= 0 {
+				f.add(gp+".timeout", "must be positive, got %s", g.Timeout)
+			}
+		}
+		for j, sc := range w.Scale {
+			sp := fmt.Sprintf("%s.scale[%d]", path, j)
+			f.object(sp, sc.APIVersion, sc.Kind, sc.Name)
+			f.name(sp+".namespace", sc.Namespace, validation.IsDNS1123Label, 0)
+			if sc.Replicas < 1 {
+				f.add(sp+".replicas", "must be at least 1, got %d", sc.Replicas)
+			}
+		}
+	}
+}
+
+func validateVolumes(f *findings, s *Spec) {
+	if len(s.Volumes) == 0 {
+		f.add("spec.volumes", "required: at least one volume to protect")
+		return
+	}
+	waves := make([]string, 0, len(s.Waves))
+	for _, w := range s.Waves {
+		waves = append(waves, w.Name)
+	}
+	names, standbys, pvs, pvcs := map[string]string{}, map[string]string{}, map[string]string{}, map[string]string{}
+	for i, v := range s.Volumes {
+		path := fmt.Sprintf("spec.volumes[%d]", i)
+		if f.name(path+".name", v.Name, validation.IsDNS1123Subdomain, MaxVolumeNameLength) {
+			f.unique(names, v.Name, path+".name", "volume %q is already listed at %s")
+		}
+		if f.name(path+".standbyName", v.StandbyName, validation.IsDNS1123Subdomain, MaxVolumeNameLength) {
+			f.unique(standbys, v.StandbyName, path+".standbyName", "standby volume %q is already used at %s")
+		}
+		if v.Replicas < MinReplicas || v.Replicas > MaxReplicas {
+			f.add(path+".replicas", "must be between %d and %d, got %d", MinReplicas, MaxReplicas, v.Replicas)
+		}
+		if v.Wave != "" && !slices.Contains(waves, v.Wave) {
+			msg := fmt.Sprintf("no wave named %q in spec.waves", v.Wave)
+			if s := strictyaml.Suggest(v.Wave, waves); s != "" {
+				msg += fmt.Sprintf("; did you mean %q?", s)
+			} else {
+				msg += fmt.Sprintf(" (waves: %s)", strings.Join(waves, ", "))
+			}
+			f.add(path+".wave", "%s", msg)
+		}
+		if pv := v.PV; pv != nil {
+			if f.name(path+".pv.name", pv.Name, validation.IsDNS1123Subdomain, 0) {
+				f.unique(pvs, pv.Name, path+".pv.name", "PersistentVolume %q is already created at %s")
+			}
+			f.name(path+".pv.storageClassName", pv.StorageClassName, validation.IsDNS1123Subdomain, 0)
+			if pv.FSType != "ext4" && pv.FSType != "xfs" {
+				f.add(path+".pv.fsType", "must be ext4 or xfs, got %q", pv.FSType)
+			}
+			validateAccessModes(f, path+".pv.accessModes", pv.AccessModes)
+		}
+		if pvc := v.PVC; pvc != nil {
+			nsOK := f.name(path+".pvc.namespace", pvc.Namespace, validation.IsDNS1123Label, 0)
+			if f.name(path+".pvc.name", pvc.Name, validation.IsDNS1123Subdomain, 0) && nsOK {
+				f.unique(pvcs, pvc.Namespace+"/"+pvc.Name, path+".pvc.name", "claim %s is already created at %s")
+			}
+		}
+	}
+}
+
+var accessModes = []AccessMode{ReadWriteOnce, ReadWriteOncePod, ReadOnlyMany, ReadWriteMany}
+
+func validateAccessModes(f *findings, path string, modes []AccessMode) {
+	if len(modes) == 0 {
+		f.add(path, "required: at least one access mode")
+	}
+	for i, m := range modes {
+		p := fmt.Sprintf("%s[%d]", path, i)
+		if !slices.Contains(accessModes, m) {
+			f.add(p, "must be one of ReadWriteOnce, ReadWriteOncePod, ReadOnlyMany, ReadWriteMany, got %q", m)
+		} else if slices.Index(modes, m) < i {
+			f.add(p, "%s is listed twice", m)
+		}
+	}
+}
+
+// name checks that value is set and passes check (an apimachinery validation function), and if
+// maxLen is set, that it is at most maxLen characters. It reports whether value is valid.
+func (f *findings) name(path, value string, check func(string) []string, maxLen int) bool {
+	if value == "" {
+		f.add(path, "required")
+		return false
+	}
+	msgs := check(value)
+	if maxLen > 0 && len(value) > maxLen {
+		msgs = append(msgs, validation.MaxLenError(maxLen))
+	}
+	if len(msgs) > 0 {
+		f.add(path, "invalid name %q: %s", value, strings.Join(msgs, "; "))
+		return false
+	}
+	return true
+}
+
+// unique reports value at path if seen already holds it, and records it otherwise. format
+// takes the value and the path where it was first seen.
+func (f *findings) unique(seen map[string]string, value, path, format string) {
+	if first, dup := seen[value]; dup {
+		f.add(path, format, value, first)
+		return
+	}
+	seen[value] = path
+}
+
+var kindPattern = regexp.MustCompile(`^[A-Z][A-Za-z0-9]*$`)
+
+// object checks the apiVersion, kind and name of a reference to a Kubernetes object.
+func (f *findings) object(path, apiVersion, kind, name string) {
+	switch {
+	case kind == "":
+		f.add(path+".kind", "required")
+	case !kindPattern.MatchString(kind):
+		f.add(path+".kind", "invalid kind %q: must be a Kubernetes kind in CamelCase, such as StatefulSet", kind)
+	}
+	switch {
+	case apiVersion == "" && kind != "":
+		f.add(path+".apiVersion", "required for kind %s (drplan knows a default apiVersion only for built-in kinds)", kind)
+	case apiVersion != "":
+		if msg := checkAPIVersion(apiVersion); msg != "" {
+			f.add(path+".apiVersion", "invalid apiVersion %q: %s", apiVersion, msg)
+		}
+	}
+	f.name(path+".name", name, validation.IsDNS1123Subdomain, 0)
+}
+
+var versionPattern = regexp.MustCompile(`^v[0-9]+((alpha|beta)[0-9]+)?$`)
+
+func checkAPIVersion(apiVersion string) string {
+	group, version, hasGroup := strings.Cut(apiVersion, "/")
+	if !hasGroup {
+		group, version = "", apiVersion
+	}
+	if hasGroup {
+		if msgs := validation.IsDNS1123Subdomain(group); len(msgs) > 0 || group == "" {
+			return "the group must be a DNS subdomain, such as apps or example.com"
+		}
+	}
+	if !versionPattern.MatchString(version) {
+		return "must be group/version or version, such as apps/v1 or v1"
+	}
+	return ""
+}
+
+// validateKnownClusters checks that the plan's clusters are among known, the cluster names of
+// the agent's config.
+func validateKnownClusters(p *DRPlan, known []string) []strictyaml.FieldError {
+	var f findings
+	for _, c := range []struct{ path, name string }{
+		{"spec.primary", p.Spec.Primary}, {"spec.secondary", p.Spec.Secondary},
+	} {
+		if c.name == "" || slices.Contains(known, c.name) {
+			continue
+		}
+		msg := fmt.Sprintf("cluster %q is not in the agent config", c.name)
+		if s := strictyaml.Suggest(c.name, known); s != "" {
+			msg += fmt.Sprintf("; did you mean %q?", s)
+		} else {
+			msg += fmt.Sprintf(" (clusters: %s)", strings.Join(known, ", "))
+		}
+		f.add(c.path, "%s", msg)
+	}
+	return f
+}
