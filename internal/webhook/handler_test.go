@@ -160,7 +160,9 @@ func TestSignatures(t *testing.T) {
 			return r
 		}, status: http.StatusUnauthorized},
 		{name: "gitlab good", req: func() *http.Request { return signed(GitLab, "Push Hook", fixture(t, "gitlab-push.json"), secret) }, status: http.StatusAccepted},
-		{name: "gitlab wrong token", req: func() *http.Request { return signed(GitLab, "Push Hook", fixture(t, "gitlab-push.json"), []byte("s3cret-for-test")) }, status: http.StatusUnauthorized},
+		{name: "gitlab wrong token", req: func() *http.Request {
+			return signed(GitLab, "Push Hook", fixture(t, "gitlab-push.json"), []byte("s3cret-for-test"))
+		}, status: http.StatusUnauthorized},
 		{name: "gitlab token missing", req: func() *http.Request {
 			r := signed(GitLab, "Push Hook", fixture(t, "gitlab-push.json"), secret)
 			r.Header.Del(headerGitLabToken)
