@@ -1,0 +1,224 @@
+package longhorn_test
+
+import (
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/drplan/drplan/internal/longhorn"
+)
+
+func TestSyncDue(t *testing.T) {
+	cases := []struct {
+		name            string
+		requested, last *metav1.Time
+		want            bool
+	}{
+		{name: "never synced", want: true},
+		{name: "never synced, requested", requested: mtime(0), want: true},
+		{name: "synced, nothing requested", last: mtime(0), want: false},
+		{name: "requested before last sync", requested: mtime(-time.Second), last: mtime(0), want: false},
+		{name: "requested at last sync", requested: mtime(0), last: mtime(0), want: false},
+		{name: "requested after last sync", requested: mtime(time.Second), last: mtime(0), want: true},
+		{name: "zero last sync counts as never", requested: mtime(0), last: &metav1.Time{}, want: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			g := NewWithT(t)
+			g.Expect(longhorn.SyncDue(tc.requested, tc.last)).To(Equal(tc.want))
+			bv := &longhorn.BackupVolume{Spec: longhorn.BackupVolumeSpec{SyncRequestedAt: tc.requested}, Status: longhorn.BackupVolumeStatus{LastSyncedAt: tc.last}}
+			g.Expect(bv.SyncDue()).To(Equal(tc.want))
+			bt := &longhorn.BackupTarget{Spec: longhorn.BackupTargetSpec{SyncRequestedAt: tc.requested}, Status: longhorn.BackupTargetStatus{LastSyncedAt: tc.last}}
+			g.Expect(bt.SyncDue()).To(Equal(tc.want))
+		})
+	}
+}
+
+func TestPollInterval(t *testing.T) {
+	g := NewWithT(t)
+	g.Expect((&longhorn.BackupTarget{}).PollInterval()).To(BeZero(), "unset reads as 0 (off), as in Longhorn")
+	bt := &longhorn.BackupTarget{Spec: longhorn.BackupTargetSpec{PollInterval: &metav1.Duration{Duration: 30 * time.Second}}}
+	g.Expect(bt.PollInterval()).To(Equal(30 * time.Second))
+}
+
+func backupOf(name, volume string, state longhorn.BackupState, snapshot, uploaded time.Duration) longhorn.Backup {
+	b := longhorn.Backup{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	b.Labels = longhorn.BackupVolumeLabels(longhorn.DefaultBackupTargetName, volume)
+	b.Status.State = state
+	b.Status.SnapshotCreatedAt = ts(snapshot)
+	b.Status.BackupCreatedAt = ts(uploaded)
+	return b
+}
+
+func TestNewestCompletedBackup(t *testing.T) {
+	deleting := backupOf("backup-d", fixtureVolume, longhorn.BackupStateCompleted, 3*time.Hour, 3*time.Hour)
+	deleting.DeletionTimestamp = mtime(0)
+	byStatus := backupOf("backup-s", "", longhorn.BackupStateCompleted, 4*time.Hour, 4*time.Hour)
+	byStatus.Labels = nil
+	byStatus.Status.VolumeName = "other"
+	cases := []struct {
+		name    string
+		backups []longhorn.Backup
+		volume  string
+		want    string
+	}{
+		{name: "none", volume: fixtureVolume, want: ""},
+		{name: "newest snapshot wins", volume: fixtureVolume, want: "backup-b", backups: []longhorn.Backup{
+			backupOf("backup-a", fixtureVolume, longhorn.BackupStateCompleted, 0, time.Hour),
+			backupOf("backup-b", fixtureVolume, longhorn.BackupStateCompleted, time.Minute, time.Minute),
+		}},
+		{name: "in progress and error skipped", volume: fixtureVolume, want: "backup-a", backups: []longhorn.Backup{
+			backupOf("backup-a", fixtureVolume, longhorn.BackupStateCompleted, 0, 0),
+			backupOf("backup-b", fixtureVolume, longhorn.BackupStateInProgress, time.Hour, 0),
+			backupOf("backup-c", fixtureVolume, longhorn.BackupStateError, time.Hour, 0),
+			deleting,
+		}},
+		{name: "other volumes skipped", volume: fixtureVolume, want: "backup-a", backups: []longhorn.Backup{
+			backupOf("backup-a", fixtureVolume, longhorn.BackupStateCompleted, 0, 0),
+			backupOf("backup-b", "other", longhorn.BackupStateCompleted, time.Hour, 0),
+		}},
+		{name: "volume from status when unlabelled", volume: "other", want: "backup-s", backups: []longhorn.Backup{
+			backupOf("backup-b", "other", longhorn.BackupStateCompleted, time.Hour, 0), byStatus,
+		}},
+		{name: "same snapshot time: later upload", volume: fixtureVolume, want: "backup-a", backups: []longhorn.Backup{
+			backupOf("backup-a", fixtureVolume, longhorn.BackupStateCompleted, 0, time.Hour),
+			backupOf("backup-b", fixtureVolume, longhorn.BackupStateCompleted, 0, time.Minute),
+		}},
+		{name: "same times: greater name", volume: fixtureVolume, want: "backup-b", backups: []longhorn.Backup{
+			backupOf("backup-b", fixtureVolume, longhorn.BackupStateCompleted, 0, 0),
+			backupOf("backup-a", fixtureVolume, longhorn.BackupStateCompleted, 0, 0),
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			g := NewWithT(t)
+			got := longhorn.NewestCompletedBackup(tc.backups, tc.volume)
+			if tc.want == "" {
+				g.Expect(got).To(BeNil())
+				return
+			}
+			g.Expect(got).NotTo(BeNil())
+			g.Expect(got.Name).To(Equal(tc.want))
+			g.Expect(longhorn.FindBackup(tc.backups, tc.want)).To(BeIdenticalTo(got))
+		})
+	}
+	NewWithT(t).Expect(longhorn.FindBackup(nil, "")).To(BeNil())
+}
+
+func TestFindBackupVolume(t *testing.T) {
+	bv := func(name, target, volume string) longhorn.BackupVolume {
+		b := longhorn.BackupVolume{ObjectMeta: metav1.ObjectMeta{Name: name}}
+		b.Labels = longhorn.BackupVolumeLabels(target, volume)
+		return b
+	}
+	cases := []struct {
+		name    string
+		bvs     []longhorn.BackupVolume
+		want    string
+		wantErr string
+	}{
+		{name: "none"},
+		{name: "by labels, not name", want: "random-name", bvs: []longhorn.BackupVolume{
+			bv("pg-data-x", "other", fixtureVolume), bv("random-name", "default", fixtureVolume), bv("y", "default", "pg"),
+		}},
+		{name: "two matches is an error, as in Longhorn", wantErr: "found more than one (a, b)", bvs: []longhorn.BackupVolume{
+			bv("a", "default", fixtureVolume), bv("b", "default", fixtureVolume),
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			g := NewWithT(t)
+			got, err := longhorn.FindBackupVolume(tc.bvs, "default", fixtureVolume)
+			if tc.wantErr != "" {
+				g.Expect(err).To(MatchError(ContainSubstring(tc.wantErr)))
+				return
+			}
+			g.Expect(err).NotTo(HaveOccurred())
+			if tc.want == "" {
+				g.Expect(got).To(BeNil())
+				return
+			}
+			g.Expect(got.Name).To(Equal(tc.want))
+		})
+	}
+}
+
+func TestActiveEngine(t *testing.T) {
+	eng := func(name, volume string, active bool, labelled bool) longhorn.Engine {
+		e := longhorn.Engine{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: longhorn.EngineSpec{Active: active}}
+		if labelled {
+			e.Labels = map[string]string{longhorn.LabelLonghornVolume: volume}
+		} else {
+			e.Spec.VolumeName = volume
+		}
+		return e
+	}
+	cases := []struct {
+		name    string
+		engines []longhorn.Engine
+		want    string
+	}{
+		{name: "none"},
+		{name: "only one, by label", want: "v-e-0", engines: []longhorn.Engine{eng("v-e-0", "v", false, true), eng("w-e-0", "w", true, true)}},
+		{name: "only one, by spec.volumeName", want: "v-e-0", engines: []longhorn.Engine{eng("v-e-0", "v", false, false)}},
+		{name: "two: the active one", want: "v-e-1", engines: []longhorn.Engine{eng("v-e-0", "v", false, true), eng("v-e-1", "v", true, true)}},
+		{name: "two: the active one first", want: "v-e-0", engines: []longhorn.Engine{eng("v-e-0", "v", true, true), eng("v-e-1", "v", false, true)}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			g := NewWithT(t)
+			got := longhorn.ActiveEngine(tc.engines, "v")
+			if tc.want == "" {
+				g.Expect(got).To(BeNil())
+				return
+			}
+			g.Expect(got.Name).To(Equal(tc.want))
+		})
+	}
+}
+
+func TestDegradedActivationAllowed(t *testing.T) {
+	cases := []struct {
+		name    string
+		setting *longhorn.Setting
+		want    bool
+		wantErr bool
+	}{
+		{name: "missing: Longhorn's default true", want: true},
+		{name: "true", setting: &longhorn.Setting{Value: "true"}, want: true},
+		{name: "false", setting: &longhorn.Setting{Value: "false"}, want: false},
+		{name: "strconv forms", setting: &longhorn.Setting{Value: "TRUE"}, want: true},
+		{name: "not a boolean", setting: &longhorn.Setting{Value: "yes"}, wantErr: true},
+		{name: "empty", setting: &longhorn.Setting{Value: ""}, wantErr: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			g := NewWithT(t)
+			got, err := longhorn.DegradedActivationAllowed(tc.setting)
+			if tc.wantErr {
+				g.Expect(err).To(MatchError(ContainSubstring(longhorn.SettingAllowDegradedAvailability)))
+				g.Expect(got).To(BeFalse())
+				return
+			}
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(got).To(Equal(tc.want))
+		})
+	}
+}
+
+func TestBackupHelpers(t *testing.T) {
+	g := NewWithT(t)
+	b := &longhorn.Backup{}
+	_, ok := b.VolumeSizeBytes()
+	g.Expect(ok).To(BeFalse(), "unset volumeSize")
+	b.Status.VolumeSize = "2147483648"
+	n, ok := b.VolumeSizeBytes()
+	g.Expect(ok).To(BeTrue())
+	g.Expect(n).To(Equal(int64(2147483648)))
+	b.Status.VolumeName = "from-status"
+	g.Expect(b.BackupVolumeName()).To(Equal("from-status"))
+	b.Labels = map[string]string{longhorn.LabelBackupVolume: "from-label"}
+	g.Expect(b.BackupVolumeName()).To(Equal("from-label"))
+}
