@@ -115,7 +115,10 @@ func validateWaves(f *findings, waves []Wave) {
 			sp := fmt.Sprintf("%s.scale[%d]", path, j)
 			f.object(sp, sc.APIVersion, sc.Kind, sc.Name)
 			f.name(sp+".namespace", sc.Namespace, validation.IsDNS1123Label, 0)
-			if sc.Replicas < 1 {
+			switch {
+			case sc.Replicas == 0:
+				f.add(sp+".replicas", "required: the number of replicas to scale to, at least 1")
+			case sc.Replicas < 0:
 				f.add(sp+".replicas", "must be at least 1, got %d", sc.Replicas)
 			}
 		}
@@ -134,10 +137,14 @@ func validateVolumes(f *findings, s *Spec) {
 	names, standbys, pvs, pvcs := map[string]string{}, map[string]string{}, map[string]string{}, map[string]string{}
 	for i, v := range s.Volumes {
 		path := fmt.Sprintf("spec.volumes[%d]", i)
+		nameDup := false
 		if f.name(path+".name", v.Name, validation.IsDNS1123Subdomain, MaxVolumeNameLength) {
-			f.unique(names, v.Name, path+".name", "volume %q is already listed at %s")
+			nameDup = !f.unique(names, v.Name, path+".name", "volume %q is already listed at %s")
 		}
-		if f.name(path+".standbyName", v.StandbyName, validation.IsDNS1123Subdomain, MaxVolumeNameLength) {
+		// A volume listed twice also repeats its standby name when that defaults to the name:
+		// one problem is enough.
+		if f.name(path+".standbyName", v.StandbyName, validation.IsDNS1123Subdomain, MaxVolumeNameLength) &&
+			!(nameDup && v.StandbyName == v.Name) {
 			f.unique(standbys, v.StandbyName, path+".standbyName", "standby volume %q is already used at %s")
 		}
 		if v.Replicas < MinReplicas || v.Replicas > MaxReplicas {
@@ -206,27 +213,31 @@ func (f *findings) name(path, value string, check func(string) []string, maxLen 
 }
 
 // unique reports value at path if seen already holds it, and records it otherwise. format
-// takes the value and the path where it was first seen.
-func (f *findings) unique(seen map[string]string, value, path, format string) {
+// takes the value and the path where it was first seen. It reports whether value was new.
+func (f *findings) unique(seen map[string]string, value, path, format string) bool {
 	if first, dup := seen[value]; dup {
 		f.add(path, format, value, first)
-		return
+		return false
 	}
 	seen[value] = path
+	return true
 }
 
 var kindPattern = regexp.MustCompile(`^[A-Z][A-Za-z0-9]*$`)
 
 // object checks the apiVersion, kind and name of a reference to a Kubernetes object.
 func (f *findings) object(path, apiVersion, kind, name string) {
+	kindOK := false
 	switch {
 	case kind == "":
 		f.add(path+".kind", "required")
 	case !kindPattern.MatchString(kind):
 		f.add(path+".kind", "invalid kind %q: must be a Kubernetes kind in CamelCase, such as StatefulSet", kind)
+	default:
+		kindOK = true
 	}
 	switch {
-	case apiVersion == "" && kind != "":
+	case apiVersion == "" && kindOK:
 		f.add(path+".apiVersion", "required for kind %s (drplan knows a default apiVersion only for built-in kinds)", kind)
 	case apiVersion != "":
 		if msg := checkAPIVersion(apiVersion); msg != "" {

@@ -11,9 +11,9 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// MaxValues bounds the values Decode visits in one document, aliases expanded. A plan with a
-// thousand volumes is far below it; an alias bomb is far above it.
-const MaxValues = 200_000
+// MaxValues bounds the values of one document, aliases expanded. No 1 MiB file holds that many
+// values written out; only aliases can reach it. A plan with a thousand volumes is far below it.
+const MaxValues = 1 << 20
 
 // YAML core-schema tags as the parser resolves them.
 const (

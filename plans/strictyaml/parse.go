@@ -78,6 +78,11 @@ func Parse(file string, data []byte) ([]Document, []Problem) {
 	if len(data) > MaxFileSize {
 		return nil, []Problem{*tooLarge(file, int64(len(data)))}
 	}
+	for _, bom := range [][]byte{{0xFF, 0xFE}, {0xFE, 0xFF}, {0x00, 0x00, 0xFE, 0xFF}} {
+		if bytes.HasPrefix(data, bom) {
+			return nil, []Problem{*fileProblem(file, "UTF-16 or UTF-32 text: YAML files must be UTF-8")}
+		}
+	}
 	if i := bytes.IndexByte(data, 0); i >= 0 {
 		pos := positionOf(data, i)
 		return nil, []Problem{{File: file, Line: pos.Line, Column: pos.Column, Field: RootField,
@@ -89,22 +94,20 @@ func Parse(file string, data []byte) ([]Document, []Problem) {
 		return nil, []Problem{{File: file, Line: pos.Line, Column: pos.Column, Field: RootField,
 			Message: fmt.Sprintf("invalid UTF-8 (byte 0x%02x): YAML files must be UTF-8 text", data[i])}}
 	}
-	docs, problem := splitDocuments(file, data)
-	if problem != nil {
-		return docs, []Problem{*problem}
-	}
-	if len(docs) == 0 {
+	docs, problems := splitDocuments(file, data)
+	if len(docs) == 0 && len(problems) == 0 {
 		return nil, []Problem{*fileProblem(file, "file is empty: no YAML document in it")}
 	}
-	return docs, nil
+	return docs, problems
 }
 
-// splitDocuments runs the YAML parser over data. The parser is third-party code fed with
-// untrusted text: a panic in it becomes a problem rather than a crash.
-func splitDocuments(file string, data []byte) (docs []Document, problem *Problem) {
+// splitDocuments runs the YAML parser over data. A document dropped for its aliases is a
+// problem and the next documents are read; a syntax error ends the file. The parser is
+// third-party code fed with untrusted text: a panic in it becomes a problem, not a crash.
+func splitDocuments(file string, data []byte) (docs []Document, problems []Problem) {
 	defer func() {
 		if r := recover(); r != nil {
-			problem = fileProblem(file, fmt.Sprintf("YAML parser failed: %v", r))
+			problems = append(problems, *fileProblem(file, fmt.Sprintf("YAML parser failed: %v", r)))
 		}
 	}()
 	dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -112,16 +115,20 @@ func splitDocuments(file string, data []byte) (docs []Document, problem *Problem
 		var doc yaml.Node
 		err := dec.Decode(&doc)
 		if errors.Is(err, io.EOF) {
-			return docs, nil
+			return docs, problems
 		}
 		if err != nil {
-			return docs, syntaxProblem(file, err)
+			return docs, append(problems, *syntaxProblem(file, err))
 		}
 		if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
 			continue
 		}
 		top := doc.Content[0]
 		if top.Kind == yaml.ScalarNode && top.ShortTag() == nullTag {
+			continue
+		}
+		if p := checkExpansion(file, top); p != nil {
+			problems = append(problems, *p)
 			continue
 		}
 		d := Document{File: file, Index: index, Node: top}
@@ -195,4 +202,56 @@ func firstInvalidUTF8(data []byte) int {
 		i += size
 	}
 	return len(data)
+}
+
+// checkExpansion measures how many values top holds once its aliases are expanded, without
+// expanding them (each anchored value is measured once), and reports a document above
+// MaxValues (an alias bomb: a few lines that expand to billions of values) or with an alias
+// inside the value it names (an infinite expansion). Such a document is dropped whole.
+func checkExpansion(file string, top *yaml.Node) *Problem {
+	e := expansion{memo: map[*yaml.Node]int{}, active: map[*yaml.Node]bool{}}
+	n := e.size(top)
+	switch {
+	case e.cycle != nil:
+		return &Problem{File: file, Line: e.cycle.Line, Column: e.cycle.Column, Field: RootField,
+			Message: fmt.Sprintf("alias *%s is inside the value it names: it would expand forever", e.cycle.Value)}
+	case n > MaxValues:
+		return &Problem{File: file, Line: top.Line, Column: top.Column, Field: RootField,
+			Message: fmt.Sprintf("document expands to more than %d values through aliases (an alias bomb?): not read", MaxValues)}
+	}
+	return nil
+}
+
+type expansion struct {
+	memo   map[*yaml.Node]int
+	active map[*yaml.Node]bool
+	cycle  *yaml.Node
+}
+
+// size returns the number of values n expands to, capped just above MaxValues.
+func (e *expansion) size(n *yaml.Node) int {
+	if e.cycle != nil {
+		return 0
+	}
+	if n.Kind == yaml.AliasNode {
+		if n.Alias == nil {
+			return 1
+		}
+		if e.active[n.Alias] {
+			e.cycle = n
+			return 0
+		}
+		return e.size(n.Alias)
+	}
+	if v, ok := e.memo[n]; ok {
+		return v
+	}
+	e.active[n] = true
+	total := 1
+	for _, c := range n.Content {
+		total = min(total+e.size(c), MaxValues+1)
+	}
+	delete(e.active, n)
+	e.memo[n] = total
+	return total
 }

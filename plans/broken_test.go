@@ -1,0 +1,70 @@
+package plans
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+)
+
+// updateGolden regenerates golden files instead of comparing with them: UPDATE_GOLDEN=1.
+var updateGolden = os.Getenv("UPDATE_GOLDEN") != ""
+
+// brokenCases lists the broken corpus: every file and directory under testdata/broken except
+// the golden files.
+func brokenCases(t *testing.T) []string {
+	t.Helper()
+	entries, err := os.ReadDir("testdata/broken")
+	if err != nil {
+		t.Fatalf("read broken corpus: %v", err)
+	}
+	var cases []string
+	for _, e := range entries {
+		if filepath.Ext(e.Name()) != ".golden" {
+			cases = append(cases, e.Name())
+		}
+	}
+	return cases
+}
+
+// TestBrokenCorpus loads each broken plan (a file, or a directory of plans checked together)
+// and compares its problems, one FILE:LINE:COL: FIELD: MESSAGE line each, with its golden file.
+func TestBrokenCorpus(t *testing.T) {
+	cases := brokenCases(t)
+	if len(cases) < 30 {
+		t.Fatalf("the broken corpus has %d cases, want at least 30", len(cases))
+	}
+	for _, name := range cases {
+		t.Run(name, func(t *testing.T) {
+			g := NewWithT(t)
+			start := time.Now()
+			set, problems := LoadFS(os.DirFS("testdata/broken"), name)
+			g.Expect(time.Since(start)).To(BeNumerically("<", 5*time.Second), "loading must stay fast, whatever the input")
+			g.Expect(problems).NotTo(BeEmpty(), "a broken case must produce problems")
+
+			var lines []string
+			for _, p := range problems {
+				lines = append(lines, p.String())
+			}
+			got := strings.Join(lines, "\n") + "\n"
+			golden := filepath.Join("testdata/broken", strings.TrimSuffix(name, filepath.Ext(name))+".golden")
+			if updateGolden {
+				g.Expect(os.WriteFile(golden, []byte(got), 0o644)).To(Succeed())
+			}
+			want, err := os.ReadFile(golden)
+			g.Expect(err).NotTo(HaveOccurred(), "golden file missing: run with UPDATE_GOLDEN=1")
+			g.Expect(got).To(Equal(string(want)))
+
+			// Every problem of a plan is also in the plan, and makes it invalid.
+			for _, p := range set.Plans {
+				g.Expect(p.Valid()).To(Equal(len(p.Problems) == 0))
+				for _, pr := range p.Problems {
+					g.Expect(problems).To(ContainElement(pr))
+				}
+			}
+		})
+	}
+}
