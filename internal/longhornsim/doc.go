@@ -1,0 +1,45 @@
+// Package longhornsim simulates longhorn-manager for the Longhorn objects drplan touches, so
+// that the agent can be tested end to end on real API servers where Longhorn itself cannot run
+// (it needs nodes, iSCSI and instance managers). One Sim runs in-process against one API
+// server (one simulated cluster); every Sim shares one Store, a directory laid out like a
+// Longhorn backupstore. The specification is ../shared/longhorn/REFERENCE.md, cited below as
+// "REFERENCE §n"; each behaviour's doc comment names the section (and longhorn-manager
+// function) it follows.
+//
+// What it reproduces:
+//
+//   - BackupTarget (REFERENCE §2.1, §3.3): availability of the store (reachable, and the URL
+//     naming it), the pollInterval timer that sets spec.syncRequestedAt, syncs when
+//     spec.syncRequestedAt is after status.lastSyncedAt; BackupVolume CRs appear from the
+//     store with Longhorn's deterministic names.
+//   - BackupVolume and Backup (REFERENCE §2.1, §3.1, §3.2, §3.5): Backup CRs appear from the
+//     store on a sync, with status.url in Longhorn's format; lastBackupName/lastBackupAt;
+//     deletion removes data from the store unless labelled delete-custom-resource-only.
+//   - RecurringJob (REFERENCE §4): task backup on its cron (cron.ParseStandard), volumes bound
+//     by job or group label, restoreRequired ones skipped, concurrency, retain pruning.
+//     RunRecurringJob runs a job now, for tests.
+//   - Volume data as real bytes: each volume's data is a small file; backups are
+//     content-addressed blocks; a restore moves only the blocks that differ, at RestoreRate.
+//     WriteVolume and ReadVolume write and read a volume's data.
+//   - Standby volumes (REFERENCE §1.5-§1.7): admission by Longhorn's webhooks (registered
+//     with the API server, see WebhookInstallOptions) with Longhorn's messages, restore init,
+//     following new backups (Engine requestedBackupRestore/lastRestoredBackup), activation
+//     through checkAndFinishVolumeRestore's gate, then detached.
+//   - The standby limitations of REFERENCE §6: the BackupTarget webhook check, and the REST
+//     actions (Activate, Backup, Expand, CreatePV, CreatePVC, Attach, Detach) with Longhorn's
+//     messages (ErrRefused).
+//   - Knobs: poll interval (the BackupTarget's), RestoreRate, Latencies, FailReplicas
+//     (degraded or faulted), SetStoreReachable and Store.SetReachable, SetPaused (a cluster
+//     whose Longhorn stops answering).
+//
+// The simulator records what it did as annotations on the Volume (AnnotationPrefix, for
+// example AnnotationActivationFinishedAt): observable by tests, and kept across restarts.
+//
+// Optionally (Options.Workloads) it also runs a workload readiness loop that stands in for
+// kube-controller-manager, absent from the test clusters: it marks Deployments and
+// StatefulSets ready after a delay, so that kstatus gates can pass.
+//
+// What it does not do: snapshots other than for backups, replicas as objects, engine upgrades,
+// v2 data engine specifics, backing images, RWX, the REST API itself (its actions are Go
+// methods), and the validating webhook checks on fields drplan's types do not hold.
+package longhornsim

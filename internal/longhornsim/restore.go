@@ -1,0 +1,203 @@
+package longhornsim
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strconv"
+	"time"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/drplan/drplan/internal/longhorn"
+)
+
+// restoreRetry is how long a failed restore waits before the next attempt.
+const restoreRetry = 2 * time.Second
+
+// restoreJob is one restore under way, by volume.
+type restoreJob struct {
+	backup string
+	cancel context.CancelFunc
+}
+
+// startRestore is the engine monitor's restore step (REFERENCE §1.6 step 5): when the engine's
+// requestedBackupRestore differs from its lastRestoredBackup and no restore runs, restore the
+// requested backup in the background. It returns how long to wait before trying again after a
+// failure.
+func (s *Sim) startRestore(v *longhorn.Volume, e *longhorn.Engine) time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.runCtx == nil || s.restores[v.Name] != nil {
+		return 0
+	}
+	if t, ok := s.restoreFailed[v.Name]; ok {
+		if rest := restoreRetry - s.opts.Clock.Since(t); rest > 0 {
+			return rest
+		}
+		delete(s.restoreFailed, v.Name)
+	}
+	u, err := longhorn.ParseBackupURL(v.Spec.FromBackup)
+	if err != nil {
+		s.log.Error(err, "restore impossible", "volume", v.Name)
+		return 0
+	}
+	ctx, cancel := context.WithCancel(s.runCtx)
+	job := &restoreJob{backup: e.Spec.RequestedBackupRestore, cancel: cancel}
+	s.restores[v.Name] = job
+	replicas := make([]string, 0, len(e.Status.ReplicaModeMap))
+	for r, mode := range e.Status.ReplicaModeMap {
+		if mode == replicaModeRW {
+			replicas = append(replicas, r)
+		}
+	}
+	go func() {
+		defer cancel()
+		err := s.restore(ctx, v.Name, e.Name, u.VolumeName, job.backup, u.TargetURL, replicas)
+		s.mu.Lock()
+		delete(s.restores, v.Name)
+		if err != nil {
+			s.restoreFailed[v.Name] = s.opts.Clock.Now()
+		}
+		s.mu.Unlock()
+		if err != nil && ctx.Err() == nil {
+			s.log.Info("restore failed", "volume", v.Name, "backup", job.backup, "error", err.Error())
+			s.setRestoreStatus(context.WithoutCancel(ctx), e.Name, replicas, func(st *longhorn.RestoreStatus) {
+				st.IsRestoring, st.Error, st.State = false, err.Error(), "error"
+			}, "")
+		}
+	}()
+	return 0
+}
+
+// restore restores backup into the volume's data: it moves from the store only the blocks
+// that differ from what the volume holds, at the restore rate, then sets the engine's
+// lastRestoredBackup and records AnnotationLastRestoreFinishedAt and AnnotationLastRestoreBytes.
+func (s *Sim) restore(ctx context.Context, volume, engine, storeVolume, backup, targetURL string, replicas []string) error {
+	backupURL, _ := longhorn.EncodeBackupURL(backup, storeVolume, targetURL)
+	s.setRestoreStatus(ctx, engine, replicas, func(st *longhorn.RestoreStatus) {
+		st.IsRestoring, st.CurrentRestoringBackup, st.Progress, st.Error, st.State, st.BackupURL = true, backup, 0, "", "in_progress", backupURL
+	}, "")
+	if err := s.storeErr(); err != nil {
+		return fmt.Errorf("restore backup %s into volume %s: %w", backup, volume, err)
+	}
+	sb, err := s.opts.Store.Backup(storeVolume, backup)
+	if err != nil {
+		return fmt.Errorf("restore backup %s into volume %s: %w", backup, volume, err)
+	}
+	have, err := s.data.read(volume)
+	if err != nil {
+		return err
+	}
+	steps := planRestore(have, sb.Blocks, sb.DataSize, s.opts.BlockSize)
+	total, moved := fetchBytes(steps), int64(0)
+	start := s.opts.Clock.Now()
+	lastReport := start
+	s.log.Info("restore started", "volume", volume, "backup", backup, "blocks", len(steps), "bytes", total)
+	for _, st := range steps {
+		if err := s.sleep(ctx, 0); err != nil { // holds while paused
+			return err
+		}
+		buf := make([]byte, st.Length)
+		if st.BlockChecksum != "" {
+			if err := s.storeErr(); err != nil {
+				return fmt.Errorf("restore backup %s into volume %s: %w", backup, volume, err)
+			}
+			blk, err := s.opts.Store.Block(storeVolume, st.BlockChecksum)
+			if err != nil {
+				return fmt.Errorf("restore backup %s into volume %s: %w", backup, volume, err)
+			}
+			if err := s.throttle(ctx, int64(len(blk))); err != nil {
+				return err
+			}
+			buf = blk
+			moved += int64(len(blk))
+		}
+		if err := s.data.write(volume, st.Offset, buf); err != nil {
+			return err
+		}
+		if now := s.opts.Clock.Now(); now.Sub(lastReport) > 500*time.Millisecond && total > 0 {
+			lastReport = now
+			pct := int(moved * 100 / total)
+			s.setRestoreStatus(ctx, engine, replicas, func(st *longhorn.RestoreStatus) { st.Progress = pct }, "")
+		}
+	}
+	if err := s.data.truncate(volume, sb.DataSize); err != nil {
+		return err
+	}
+	if err := s.annotate(ctx, volume, map[string]string{
+		AnnotationLastRestoreFinishedAt: s.stamp(),
+		AnnotationLastRestoreBytes:      strconv.FormatInt(moved, 10),
+	}); err != nil {
+		return err
+	}
+	s.setRestoreStatus(ctx, engine, replicas, func(st *longhorn.RestoreStatus) {
+		st.IsRestoring, st.LastRestored, st.CurrentRestoringBackup, st.Progress, st.State = false, backup, "", 100, "complete"
+	}, backup)
+	s.log.Info("restore finished", "volume", volume, "backup", backup, "bytes", moved, "duration", s.opts.Clock.Since(start))
+	return nil
+}
+
+// throttle waits the time n bytes take at the restore rate.
+func (s *Sim) throttle(ctx context.Context, n int64) error {
+	rate := s.restoreRate.Load()
+	if rate <= 0 {
+		return nil
+	}
+	return s.sleep(ctx, time.Duration(float64(n)/float64(rate)*float64(time.Second)))
+}
+
+// setRestoreStatus patches the engine's restoreStatus of each replica with update and, when
+// lastRestored is set, its lastRestoredBackup (all replicas agree, REFERENCE §1.6 step 5).
+func (s *Sim) setRestoreStatus(ctx context.Context, engine string, replicas []string, update func(*longhorn.RestoreStatus), lastRestored string) {
+	var e longhorn.Engine
+	if err := s.api.Get(ctx, client.ObjectKey{Namespace: s.opts.Namespace, Name: engine}, &e); err != nil {
+		if ctx.Err() == nil {
+			s.log.Error(err, "get engine failed", "engine", engine)
+		}
+		return
+	}
+	orig := e.DeepCopy()
+	if e.Status.RestoreStatus == nil {
+		e.Status.RestoreStatus = map[string]*longhorn.RestoreStatus{}
+	}
+	for _, r := range replicas {
+		st := e.Status.RestoreStatus[r]
+		if st == nil {
+			st = &longhorn.RestoreStatus{}
+			e.Status.RestoreStatus[r] = st
+		}
+		update(st)
+	}
+	if lastRestored != "" {
+		e.Status.LastRestoredBackup = lastRestored
+	}
+	if err := s.api.Status().Patch(ctx, &e, client.MergeFrom(orig)); err != nil && ctx.Err() == nil {
+		s.log.Error(err, "update engine restore status failed", "engine", engine)
+	}
+}
+
+// restoringFrom returns a volume of this cluster restoring from the store volume, or "".
+func (s *Sim) restoringFrom(storeVolume string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for name := range s.restores {
+		var v longhorn.Volume
+		if err := s.mgr.GetClient().Get(context.Background(), client.ObjectKey{Namespace: s.opts.Namespace, Name: name}, &v); err == nil &&
+			v.Labels[longhorn.LabelBackupVolume] == storeVolume {
+			return name
+		}
+	}
+	return ""
+}
+
+// equalJSON compares two values as the API server would store them.
+func equalJSON(a, b any) bool {
+	ja, errA := json.Marshal(a)
+	jb, errB := json.Marshal(b)
+	if errA != nil || errB != nil {
+		return reflect.DeepEqual(a, b)
+	}
+	return string(ja) == string(jb)
+}

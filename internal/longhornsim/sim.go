@@ -1,0 +1,224 @@
+package longhornsim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-logr/logr"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
+
+	"github.com/drplan/drplan/internal/longhorn"
+)
+
+// finalizer is the finalizer Longhorn puts on its objects (common.GetLonghornFinalizerPatchOpIfNeeded).
+const finalizer = "longhorn.io"
+
+// Sim is the simulated longhorn-manager of one cluster.
+type Sim struct {
+	opts  Options
+	log   logr.Logger
+	api   client.Client // uncached: knobs and writes
+	mgr   manager.Manager
+	data  *volumeData
+	node  string
+	ready chan struct{}
+
+	paused           atomic.Bool
+	storeUnreachable atomic.Bool
+	restoreRate      atomic.Int64
+
+	mu        sync.Mutex
+	latencies Latencies
+	runCtx    context.Context
+	polls     map[string]*pollTimer   // BackupTarget name
+	crons     map[string]*cronEntry   // RecurringJob name
+	restores  map[string]*restoreJob  // volume name
+	uploads   map[string]*uploadJob   // Backup name
+	workloads map[string]workloadSeen // kind/namespace/name
+
+	restoreFailed map[string]time.Time // volume name: when its last restore failed
+	transitions   map[string]time.Time // volume name: when attaching or detaching began
+}
+
+// New validates opts and builds the simulator; Start runs it.
+func New(opts Options) (*Sim, error) {
+	if err := opts.defaults(); err != nil {
+		return nil, err
+	}
+	scheme := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{longhorn.AddToScheme, corev1.AddToScheme, appsv1.AddToScheme} {
+		if err := add(scheme); err != nil {
+			return nil, fmt.Errorf("new longhorn simulator for cluster %s: %w", opts.Cluster, err)
+		}
+	}
+	api, err := client.New(opts.Config, client.Options{Scheme: scheme})
+	if err != nil {
+		return nil, fmt.Errorf("new longhorn simulator for cluster %s: %w", opts.Cluster, err)
+	}
+	mopts := manager.Options{
+		Scheme:                 scheme,
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+		Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
+		Logger:                 opts.Logger,
+	}
+	if opts.Webhook.Port != 0 {
+		mopts.WebhookServer = webhook.NewServer(webhook.Options{
+			Host: opts.Webhook.Host, Port: opts.Webhook.Port, CertDir: opts.Webhook.CertDir,
+		})
+	}
+	mgr, err := manager.New(opts.Config, mopts)
+	if err != nil {
+		return nil, fmt.Errorf("new longhorn simulator for cluster %s: %w", opts.Cluster, err)
+	}
+	s := &Sim{
+		opts:      opts,
+		api:       api,
+		mgr:       mgr,
+		data:      &volumeData{dir: opts.DataDir},
+		node:      opts.Cluster + "-node-1",
+		ready:     make(chan struct{}),
+		latencies: opts.Latencies,
+		polls:     map[string]*pollTimer{},
+		crons:     map[string]*cronEntry{},
+		restores:  map[string]*restoreJob{},
+		uploads:   map[string]*uploadJob{},
+		workloads: map[string]workloadSeen{},
+
+		restoreFailed: map[string]time.Time{},
+		transitions:   map[string]time.Time{},
+	}
+	s.restoreRate.Store(opts.RestoreRate)
+	return s, nil
+}
+
+// Start installs what a Longhorn install creates (the namespace, the default BackupTarget
+// pointing at the store, the Settings the simulator reads), registers the controllers and the
+// webhooks, and runs until ctx ends. A new Sim on the same cluster, store and data directory
+// takes over where a stopped one left off: its state is in the cluster, the store and the
+// data files.
+func (s *Sim) Start(ctx context.Context) error {
+	s.log = s.opts.Logger
+	if s.log.GetSink() == nil {
+		s.log = log.FromContext(ctx)
+	}
+	s.log = s.log.WithValues("cluster", s.opts.Cluster)
+	ctx = logr.NewContext(ctx, s.log)
+	s.mu.Lock()
+	s.runCtx = ctx
+	s.mu.Unlock()
+	if err := s.install(ctx); err != nil {
+		return err
+	}
+	if err := s.setupControllers(); err != nil {
+		return fmt.Errorf("start longhorn simulator for cluster %s: %w", s.opts.Cluster, err)
+	}
+	if s.opts.Webhook.Port != 0 {
+		s.setupWebhooks()
+	}
+	go func() {
+		if s.mgr.GetCache().WaitForCacheSync(ctx) {
+			close(s.ready)
+		}
+	}()
+	s.log.Info("longhorn simulator starting", "namespace", s.opts.Namespace, "store", s.opts.Store.URL(), "node", s.node)
+	if err := s.mgr.Start(ctx); err != nil {
+		return fmt.Errorf("run longhorn simulator for cluster %s: %w", s.opts.Cluster, err)
+	}
+	s.stopAll()
+	return nil
+}
+
+// Ready is closed once the simulator's caches are in sync and its controllers run.
+func (s *Sim) Ready() <-chan struct{} { return s.ready }
+
+// Client returns an uncached client of the cluster with the Longhorn, core and apps types.
+func (s *Sim) Client() client.Client { return s.api }
+
+// Namespace is where the simulator keeps Longhorn's objects.
+func (s *Sim) Namespace() string { return s.opts.Namespace }
+
+// Store is the shared backup store.
+func (s *Sim) Store() *Store { return s.opts.Store }
+
+// install creates what a Longhorn install creates, when missing (REFERENCE §3.3: the default
+// BackupTarget exists from install on; §5: Settings exist with their defaults).
+func (s *Sim) install(ctx context.Context) error {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: s.opts.Namespace}}
+	if err := s.api.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("install longhorn in cluster %s: create namespace %s: %w", s.opts.Cluster, s.opts.Namespace, err)
+	}
+	bt := &longhorn.BackupTarget{
+		ObjectMeta: metav1.ObjectMeta{Name: longhorn.DefaultBackupTargetName, Namespace: s.opts.Namespace},
+		Spec: longhorn.BackupTargetSpec{
+			BackupTargetURL: s.opts.Store.URL(),
+			PollInterval:    &metav1.Duration{Duration: s.opts.PollInterval},
+		},
+	}
+	if err := s.api.Create(ctx, bt); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("install longhorn in cluster %s: create backup target %s: %w", s.opts.Cluster, bt.Name, err)
+	}
+	for name, value := range settingDefaults {
+		st := &longhorn.Setting{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: s.opts.Namespace}, Value: value}
+		if err := s.api.Create(ctx, st); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("install longhorn in cluster %s: create setting %s: %w", s.opts.Cluster, name, err)
+		}
+	}
+	return nil
+}
+
+// Settings the simulator reads, with Longhorn's defaults (REFERENCE §5).
+const settingAllowDetachedRecurringJob = "allow-recurring-job-while-volume-detached"
+
+var settingDefaults = map[string]string{
+	longhorn.SettingAllowDegradedAvailability: "true",
+	settingAllowDetachedRecurringJob:          "false",
+}
+
+// settingBool reads a boolean Setting, its default when the Setting is missing.
+func (s *Sim) settingBool(ctx context.Context, name string) (bool, error) {
+	var st longhorn.Setting
+	err := s.mgr.GetClient().Get(ctx, client.ObjectKey{Namespace: s.opts.Namespace, Name: name}, &st)
+	if apierrors.IsNotFound(err) {
+		return settingDefaults[name] == "true", nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("get setting %s in cluster %s: %w", name, s.opts.Cluster, err)
+	}
+	return st.Value == "true", nil
+}
+
+// stopAll stops the poll timers, cron schedules and restores when the manager stops.
+func (s *Sim) stopAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, p := range s.polls {
+		p.stop()
+		delete(s.polls, k)
+	}
+	for k, c := range s.crons {
+		c.stop()
+		delete(s.crons, k)
+	}
+	for _, r := range s.restores {
+		r.cancel()
+	}
+}
+
+// errPaused is what the simulator answers while SetPaused(true).
+var errPaused = errors.New("longhorn-manager is not answering (simulator paused)")
