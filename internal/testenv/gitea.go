@@ -130,14 +130,22 @@ func StartGitea(ctx context.Context, dir string, tools Tools) (*Gitea, error) {
 		Password: "drplan-admin-password",
 		Dir:      dir,
 	}
-	// Creating the admin user migrates the fresh database too.
-	create := exec.CommandContext(ctx, tools.Gitea, "admin", "user", "create", "--config", config,
-		"--username", g.Admin, "--password", g.Password, "--email", "admin@drplan.test",
-		"--admin", "--must-change-password=false")
-	create.Dir = dir
-	create.Env = giteaEnv(dir)
-	if out, err := create.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("start gitea: create admin user: %w: %s", err, tail(out))
+	// Migrate the fresh database, then create the admin user in it.
+	for _, step := range []struct {
+		what string
+		args []string
+	}{
+		{"migrate database", []string{"migrate", "--config", config}},
+		{"create admin user", []string{"admin", "user", "create", "--config", config,
+			"--username", g.Admin, "--password", g.Password, "--email", "admin@drplan.test",
+			"--admin", "--must-change-password=false"}},
+	} {
+		cmd := exec.CommandContext(ctx, tools.Gitea, step.args...)
+		cmd.Dir = dir
+		cmd.Env = giteaEnv(dir)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("start gitea: %s: %w: %s", step.what, err, tail(out))
+		}
 	}
 
 	logFile, err := os.Create(filepath.Join(dir, "log", "stdout.log"))
