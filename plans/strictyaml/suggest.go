@@ -22,7 +22,7 @@ func Suggest(word string, candidates []string) string {
 
 func allowedEdits(word string) int {
 	switch n := len([]rune(word)); {
-	case n <= 3:
+	case n <= 5:
 		return 1
 	case n <= 8:
 		return 2
