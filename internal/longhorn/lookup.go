@@ -121,11 +121,11 @@ func NewestCompletedBackup(backups []Backup, volume string) *Backup {
 }
 
 func backupNewer(a, b *Backup) bool {
-	if !a.Status.SnapshotCreatedAt.Equal(b.Status.SnapshotCreatedAt.Time) {
-		return a.Status.SnapshotCreatedAt.After(b.Status.SnapshotCreatedAt.Time)
+	if !a.Status.SnapshotCreatedAt.Equal(b.Status.SnapshotCreatedAt) {
+		return a.Status.SnapshotCreatedAt.After(b.Status.SnapshotCreatedAt)
 	}
-	if !a.Status.BackupCreatedAt.Equal(b.Status.BackupCreatedAt.Time) {
-		return a.Status.BackupCreatedAt.After(b.Status.BackupCreatedAt.Time)
+	if !a.Status.BackupCreatedAt.Equal(b.Status.BackupCreatedAt) {
+		return a.Status.BackupCreatedAt.After(b.Status.BackupCreatedAt)
 	}
 	return a.Name > b.Name
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
+	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/drplan/drplan/internal/longhorn"
@@ -40,7 +42,7 @@ func TestTimestampJSON(t *testing.T) {
 				return
 			}
 			g.Expect(err).NotTo(HaveOccurred())
-			g.Expect(got.Equal(tc.want)).To(BeTrue(), "got %s want %s", got.Time, tc.want)
+			g.Expect(got.Time.Time.Equal(tc.want)).To(BeTrue(), "got %s want %s", got.Time, tc.want)
 			g.Expect(got.IsZero()).To(Equal(tc.want.IsZero()))
 			out, err := json.Marshal(got)
 			g.Expect(err).NotTo(HaveOccurred())
@@ -55,7 +57,7 @@ func TestNewTimestamp(t *testing.T) {
 	local := fixtureTime.Add(999 * time.Millisecond).In(time.FixedZone("x", 3600))
 	got := longhorn.NewTimestamp(local)
 	g.Expect(got.Location()).To(Equal(time.UTC))
-	g.Expect(got.Equal(fixtureTime)).To(BeTrue())
+	g.Expect(got.Equal(longhorn.NewTimestamp(fixtureTime))).To(BeTrue())
 	g.Expect(got.String()).To(Equal("2026-03-14T15:09:26Z"))
 }
 
@@ -74,7 +76,7 @@ func TestDecodeLonghornObject(t *testing.T) {
 	g.Expect(v.Status.IsStandby).To(BeTrue())
 	g.Expect(v.Status.State).To(Equal(longhorn.VolumeStateAttached))
 	g.Expect(longhorn.IsConditionTrue(v.Status.Conditions, longhorn.VolumeConditionTypeRestore)).To(BeTrue())
-	g.Expect(longhorn.FindCondition(v.Status.Conditions, longhorn.VolumeConditionTypeRestore).LastTransitionTime.Equal(fixtureTime)).To(BeTrue())
+	g.Expect(longhorn.FindCondition(v.Status.Conditions, longhorn.VolumeConditionTypeRestore).LastTransitionTime.Equal(longhorn.NewTimestamp(fixtureTime))).To(BeTrue())
 	g.Expect(longhorn.FindCondition(v.Status.Conditions, "Nope")).To(BeNil())
 }
 
@@ -110,4 +112,23 @@ func TestUnstructuredKeepsWireFormat(t *testing.T) {
 	var back longhorn.Volume
 	g.Expect(runtime.DefaultUnstructuredConverter.FromUnstructured(u, &back)).To(Succeed())
 	g.Expect(back.Spec).To(Equal(vol.(*longhorn.Volume).Spec))
+}
+
+// TestSemanticEquality checks that controllers can compare the types with equality.Semantic
+// (a Timestamp holding a bare time.Time would make it panic), and that it sees a changed time.
+func TestSemanticEquality(t *testing.T) {
+	for _, obj := range fixtures() {
+		t.Run(reflect.TypeOf(obj).Elem().Name(), func(t *testing.T) {
+			g := NewWithT(t)
+			cp := obj.DeepCopyObject()
+			g.Expect(equality.Semantic.DeepEqual(obj, cp)).To(BeTrue())
+		})
+	}
+	g := NewWithT(t)
+	a := &longhorn.Backup{Status: longhorn.BackupStatus{SnapshotCreatedAt: ts(0)}}
+	b := a.DeepCopy()
+	b.Status.SnapshotCreatedAt = longhorn.Timestamp{Time: metav1.NewTime(fixtureTime.In(time.FixedZone("x", 7200)))}
+	g.Expect(equality.Semantic.DeepEqual(a, b)).To(BeTrue(), "same instant, other zone")
+	b.Status.SnapshotCreatedAt = ts(time.Second)
+	g.Expect(equality.Semantic.DeepEqual(a, b)).To(BeFalse())
 }
