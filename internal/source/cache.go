@@ -36,11 +36,15 @@ func newStorage(dir string) *filesystem.Storage {
 		filesystem.Options{ExclusiveAccess: true})
 }
 
-// openCache opens the clone in dir. It fails when the directory holds no clone (errNoCache), or
-// one that cannot be read or belongs to another URL.
+// openCache opens the clone in dir. It fails with errNoCache when the directory is missing or
+// empty, and with another error when it holds a clone that cannot be read or belongs to another
+// URL.
 func openCache(dir, url string, tracked target) (*git.Repository, error) {
-	if _, err := os.Stat(filepath.Join(dir, "HEAD")); errors.Is(err, fs.ErrNotExist) {
+	if entries, err := os.ReadDir(dir); errors.Is(err, fs.ErrNotExist) || (err == nil && len(entries) == 0) {
 		return nil, errNoCache
+	}
+	if _, err := os.Stat(filepath.Join(dir, "HEAD")); err != nil {
+		return nil, fmt.Errorf("open cache: %w", err)
 	}
 	repo, err := git.Open(newStorage(dir), nil)
 	if err != nil {

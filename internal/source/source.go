@@ -146,9 +146,11 @@ func (s *Source) Fetch(ctx context.Context) (snap Snapshot, changed bool, err er
 	if rev == s.bad.revision {
 		return s.fail(log, op, s.bad.err)
 	}
-	next, err := readSnapshot(s.repo, h, s.tracked.ref, s.s.path, s.s.MaxBytes)
+	next, err := s.read(ctx, log, s.tracked, h)
 	if err != nil {
-		s.bad.revision, s.bad.err = rev, err
+		if contentProblem(err) {
+			s.bad.revision, s.bad.err = rev, err
+		}
 		return s.fail(log, op, err)
 	}
 	log.Info("new revision", "revision", rev, "previous", s.last.Revision, "committedAt", next.CommittedAt)
@@ -182,7 +184,7 @@ func (s *Source) FetchRef(ctx context.Context, ref string) (Snapshot, error) {
 	if prev, ok := s.refs[ref]; ok && prev.Revision == h.String() {
 		return prev, nil
 	}
-	snap, err := readSnapshot(s.repo, h, ref, s.s.path, s.s.MaxBytes)
+	snap, err := s.read(ctx, log, t, h)
 	if err != nil {
 		return Snapshot{}, s.red.wrap(op, err)
 	}
@@ -212,6 +214,29 @@ func (s *Source) sync(ctx context.Context, log logr.Logger, t target) (plumbing.
 			return plumbing.ZeroHash, err
 		}
 	}
+}
+
+// read reads the snapshot of commit h. Objects that cannot be read mean a corrupt cache (the
+// fetch only checks the tips): it is removed, t fetched again, and its commit read once more.
+func (s *Source) read(ctx context.Context, log logr.Logger, t target, h plumbing.Hash) (Snapshot, error) {
+	snap, err := readSnapshot(s.repo, h, t.ref, s.s.path, s.s.MaxBytes)
+	if err == nil || contentProblem(err) {
+		return snap, err
+	}
+	log.Error(s.red.wrap("read snapshot", err), "cache corrupt, removing it to clone again", "dir", s.dir)
+	if err := s.drop(); err != nil {
+		return Snapshot{}, err
+	}
+	if h, err = s.sync(ctx, log, t); err != nil {
+		return Snapshot{}, err
+	}
+	return readSnapshot(s.repo, h, t.ref, s.s.path, s.s.MaxBytes)
+}
+
+// contentProblem tells errors about what a commit holds (they need a human, and the same
+// commit will always fail the same way) from errors reading the cache.
+func contentProblem(err error) bool {
+	return errors.Is(err, ErrPathNotFound) || errors.Is(err, ErrTooLarge)
 }
 
 // open sets s.repo from the cache on disk, or from a new empty cache.
