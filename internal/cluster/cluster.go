@@ -1,0 +1,293 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-logr/logr"
+	appsv1 "k8s.io/api/apps/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	toolscache "k8s.io/client-go/tools/cache"
+	"k8s.io/utils/clock"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	longhorn "github.com/drplan/drplan/internal/longhorn"
+)
+
+// Options shape one cluster connection.
+type Options struct {
+	// Name is the cluster's name in the agent's config.
+	Name string
+	// Config reaches the API server.
+	Config *rest.Config
+	// LonghornNamespace is where Longhorn's objects live.
+	LonghornNamespace string
+	// ProbeInterval is how often a cluster that stopped answering is probed. Default 2s.
+	ProbeInterval time.Duration
+	// OnChange, when set, is called (without blocking) whenever a cached object changes.
+	OnChange func()
+	// Clock is injected for tests; the real clock by default.
+	Clock clock.PassiveClock
+}
+
+// Scheme knows the core kinds and Longhorn's.
+var Scheme = func() *runtime.Scheme {
+	s := runtime.NewScheme()
+	_ = clientgoscheme.AddToScheme(s)
+	_ = longhorn.AddToScheme(s)
+	return s
+}()
+
+// Cluster is one connection. Create with New, then Start.
+type Cluster struct {
+	opts     Options
+	client   client.Client
+	cache    cache.Cache
+	probe    *rest.RESTClient
+	requests atomic.Int64
+
+	mu          sync.Mutex
+	synced      bool
+	reachable   bool
+	downSince   time.Time
+	lastErr     error
+	probing     bool
+	probeCtx    context.Context
+}
+
+// New builds the clients and the cache; nothing is contacted until Start.
+func New(opts Options) (*Cluster, error) {
+	if opts.ProbeInterval == 0 {
+		opts.ProbeInterval = 2 * time.Second
+	}
+	if opts.Clock == nil {
+		opts.Clock = clock.RealClock{}
+	}
+	c := &Cluster{opts: opts, reachable: true}
+	cfg := rest.CopyConfig(opts.Config)
+	cfg.WrapTransport = chainWrap(cfg.WrapTransport, func(rt http.RoundTripper) http.RoundTripper {
+		return countingTransport{next: rt, n: &c.requests}
+	})
+	if cfg.QPS == 0 {
+		cfg.QPS, cfg.Burst = 50, 100
+	}
+	cfg.Timeout = 30 * time.Second
+	httpClient, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("cluster %s: http client: %w", opts.Name, err)
+	}
+	mapper, err := lazyMapper(cfg, httpClient)
+	if err != nil {
+		return nil, fmt.Errorf("cluster %s: rest mapper: %w", opts.Name, err)
+	}
+	c.cache, err = cache.New(cfg, cache.Options{
+		HTTPClient: httpClient,
+		Scheme:     Scheme,
+		Mapper:     mapper,
+		ByObject: map[client.Object]cache.ByObject{
+			&longhorn.Volume{}:       {Namespaces: nsOnly(opts.LonghornNamespace)},
+			&longhorn.Engine{}:       {Namespaces: nsOnly(opts.LonghornNamespace)},
+			&longhorn.Backup{}:       {Namespaces: nsOnly(opts.LonghornNamespace)},
+			&longhorn.BackupVolume{}: {Namespaces: nsOnly(opts.LonghornNamespace)},
+			&longhorn.BackupTarget{}: {Namespaces: nsOnly(opts.LonghornNamespace)},
+			&longhorn.RecurringJob{}: {Namespaces: nsOnly(opts.LonghornNamespace)},
+			&longhorn.Setting{}:      {Namespaces: nsOnly(opts.LonghornNamespace)},
+		},
+		DefaultTransform:         cache.TransformStripManagedFields(),
+		DefaultWatchErrorHandler: c.watchError,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cluster %s: cache: %w", opts.Name, err)
+	}
+	c.client, err = client.New(cfg, client.Options{HTTPClient: httpClient, Scheme: Scheme, Mapper: mapper})
+	if err != nil {
+		return nil, fmt.Errorf("cluster %s: client: %w", opts.Name, err)
+	}
+	probeCfg := rest.CopyConfig(cfg)
+	probeCfg.Timeout = 5 * time.Second
+	probeCfg.NegotiatedSerializer = clientgoscheme.Codecs.WithoutConversion()
+	c.probe, err = rest.UnversionedRESTClientForConfigAndClient(probeCfg, httpClient)
+	if err != nil {
+		return nil, fmt.Errorf("cluster %s: probe client: %w", opts.Name, err)
+	}
+	return c, nil
+}
+
+// watched are the kinds the cache informs on, started eagerly so the first pass sees them all.
+func watched() []client.Object {
+	return []client.Object{
+		&longhorn.Volume{}, &longhorn.Engine{}, &longhorn.Backup{}, &longhorn.BackupVolume{},
+		&longhorn.BackupTarget{}, &longhorn.RecurringJob{}, &longhorn.Setting{},
+		&appsv1.Deployment{}, &appsv1.StatefulSet{},
+	}
+}
+
+// Start runs the cache until ctx ends. It returns at once: a cluster that does not answer yet is
+// reported by State and synced when it answers.
+func (c *Cluster) Start(ctx context.Context) error {
+	log := logr.FromContextOrDiscard(ctx).WithValues("cluster", c.opts.Name)
+	for _, obj := range watched() {
+		inf, err := c.cache.GetInformer(ctx, obj, cache.BlockUntilSynced(false))
+		if err != nil {
+			return fmt.Errorf("cluster %s: informer for %T: %w", c.opts.Name, obj, err)
+		}
+		if c.opts.OnChange != nil {
+			_, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+				AddFunc:    func(any) { c.opts.OnChange() },
+				UpdateFunc: func(any, any) { c.opts.OnChange() },
+				DeleteFunc: func(any) { c.opts.OnChange() },
+			})
+			if err != nil {
+				return fmt.Errorf("cluster %s: event handler for %T: %w", c.opts.Name, obj, err)
+			}
+		}
+	}
+	c.mu.Lock()
+	c.probeCtx = ctx
+	c.mu.Unlock()
+	go func() {
+		if err := c.cache.Start(ctx); err != nil {
+			log.Error(err, "cache stopped")
+		}
+	}()
+	go func() {
+		if c.cache.WaitForCacheSync(ctx) {
+			c.mu.Lock()
+			c.synced = true
+			c.mu.Unlock()
+			log.Info("cluster cache synced")
+			if c.opts.OnChange != nil {
+				c.opts.OnChange()
+			}
+		}
+	}()
+	// One probe at start tells at once whether the cluster answers.
+	c.startProbing(ctx, errors.New("not contacted yet"))
+	return nil
+}
+
+// Name is the cluster's name.
+func (c *Cluster) Name() string { return c.opts.Name }
+
+// Client writes to the cluster (reads should go through State).
+func (c *Cluster) Client() client.Client { return c.client }
+
+// Reader reads from the informer cache.
+func (c *Cluster) Reader() client.Reader { return c.cache }
+
+// Requests is how many HTTP requests the agent has sent to this cluster so far.
+func (c *Cluster) Requests() int64 { return c.requests.Load() }
+
+// Health is the reachability part of State.
+type Health struct {
+	// Synced is true once every cache has listed its kind.
+	Synced bool
+	// Reachable is false while the API server does not answer.
+	Reachable bool
+	// DownSince is when it stopped answering.
+	DownSince time.Time
+	// Err is the last error seen while it does not answer.
+	Err string
+}
+
+// Health reports reachability without contacting the cluster.
+func (c *Cluster) Health() Health {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	h := Health{Synced: c.synced, Reachable: c.reachable, DownSince: c.downSince}
+	if !c.reachable && c.lastErr != nil {
+		h.Err = c.lastErr.Error()
+	}
+	return h
+}
+
+// MarkFailed records that a request to the cluster failed at the transport level; the cluster
+// is probed until it answers.
+func (c *Cluster) MarkFailed(err error) {
+	c.mu.Lock()
+	ctx := c.probeCtx
+	c.mu.Unlock()
+	if ctx != nil {
+		c.startProbing(ctx, err)
+	}
+}
+
+func (c *Cluster) watchError(ctx context.Context, _ *toolscache.Reflector, err error) {
+	c.startProbing(ctx, err)
+}
+
+// startProbing probes /readyz until the cluster answers. Only one probe loop runs at a time.
+func (c *Cluster) startProbing(ctx context.Context, cause error) {
+	c.mu.Lock()
+	if c.probing {
+		c.mu.Unlock()
+		return
+	}
+	c.probing = true
+	c.mu.Unlock()
+	go func() {
+		defer func() {
+			c.mu.Lock()
+			c.probing = false
+			c.mu.Unlock()
+		}()
+		log := logr.FromContextOrDiscard(ctx).WithValues("cluster", c.opts.Name)
+		for {
+			err := c.probe.Get().AbsPath("/readyz").Do(ctx).Error()
+			c.mu.Lock()
+			wasReachable := c.reachable
+			if err == nil {
+				c.reachable, c.lastErr, c.downSince = true, nil, time.Time{}
+			} else if c.reachable {
+				c.reachable, c.lastErr, c.downSince = false, err, c.opts.Clock.Now()
+			} else {
+				c.lastErr = err
+			}
+			c.mu.Unlock()
+			switch {
+			case err == nil && !wasReachable:
+				log.Info("cluster answers again")
+			case err != nil && wasReachable:
+				log.Info("cluster unreachable", "error", err.Error(), "cause", cause.Error())
+			}
+			if (err == nil) != wasReachable && c.opts.OnChange != nil {
+				c.opts.OnChange()
+			}
+			if err == nil {
+				return
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(c.opts.ProbeInterval):
+			}
+		}
+	}()
+}
+
+func nsOnly(ns string) map[string]cache.Config { return map[string]cache.Config{ns: {}} }
+
+type countingTransport struct {
+	next http.RoundTripper
+	n    *atomic.Int64
+}
+
+func (t countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	t.n.Add(1)
+	return t.next.RoundTrip(r)
+}
+
+func chainWrap(prev, next func(http.RoundTripper) http.RoundTripper) func(http.RoundTripper) http.RoundTripper {
+	if prev == nil {
+		return next
+	}
+	return func(rt http.RoundTripper) http.RoundTripper { return next(prev(rt)) }
+}

@@ -1,0 +1,34 @@
+package planner
+
+import (
+	"time"
+
+	"github.com/drplan/drplan/internal/cluster"
+	"github.com/drplan/drplan/plans"
+)
+
+// Input is everything one decision reads, gathered once by the caller.
+type Input struct {
+	// Plans are the valid plans; only they are acted on.
+	Plans []*plans.Plan
+	// KnownPlans are the names of every plan in Git, valid or not: a volume of an invalid plan is
+	// not an orphan.
+	KnownPlans []string
+	// Clusters is the observed state by cluster name. A missing entry is a cluster the agent's
+	// config does not know.
+	Clusters map[string]*cluster.State
+	// Now is the clock.
+	Now time.Time
+	// Namespace is Longhorn's namespace in every cluster.
+	Namespace string
+	// SyncInterval is the least time between two sync requests for the same BackupVolume or
+	// BackupTarget. Default 30s.
+	SyncInterval time.Duration
+}
+
+// DefaultSyncInterval is Input.SyncInterval's default.
+const DefaultSyncInterval = 30 * time.Second
+
+// MinSyncGap is the least time between two sync requests for the same object even when Longhorn
+// answered the first.
+const MinSyncGap = 5 * time.Second

@@ -1,0 +1,219 @@
+package planner
+
+import (
+	"fmt"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/drplan/drplan/internal/cluster"
+	longhorn "github.com/drplan/drplan/internal/longhorn"
+	"github.com/drplan/drplan/plans"
+)
+
+// Result is a decision: what to do and what is.
+type Result struct {
+	Actions []Action
+	Report  Report
+}
+
+// Decide computes the actions that make both clusters of every valid plan match it, and the
+// report of every plan. It does no I/O.
+func Decide(in Input) Result {
+	if in.SyncInterval == 0 {
+		in.SyncInterval = DefaultSyncInterval
+	}
+	if in.Namespace == "" {
+		in.Namespace = longhorn.DefaultNamespace
+	}
+	res := Result{Report: Report{Now: in.Now, Clusters: map[string]ClusterReport{}}}
+	for name, s := range in.Clusters {
+		res.Report.Clusters[name] = ClusterReport{Reachable: s.Reachable, Synced: s.Synced, DownSince: s.DownSince, Error: s.Err}
+	}
+	d := &decider{in: in, synced: map[string]bool{}}
+	for _, p := range in.Plans {
+		pr := d.plan(p)
+		res.Report.Plans = append(res.Report.Plans, pr)
+	}
+	res.Report.Plans = append(res.Report.Plans, d.orphanedPlans()...)
+	res.Actions = d.actions
+	return res
+}
+
+type decider struct {
+	in      Input
+	actions []Action
+	// synced remembers sync requests decided in this pass, so two plans never ask twice.
+	synced map[string]bool
+}
+
+func (d *decider) add(a Action) { d.actions = append(d.actions, a) }
+
+// plan decides one valid plan.
+func (d *decider) plan(p *plans.Plan) PlanReport {
+	s := p.Spec
+	r := PlanReport{Name: p.Name(), Primary: s.Primary, Secondary: s.Secondary, Failover: s.Failover, RPO: metav1.Duration{Duration: s.RPO.Duration}}
+	prim, sec := d.in.Clusters[s.Primary], d.in.Clusters[s.Secondary]
+	for _, c := range []struct {
+		name  string
+		state *cluster.State
+	}{{s.Primary, prim}, {s.Secondary, sec}} {
+		switch {
+		case c.state == nil:
+			r.Problems = append(r.Problems, fmt.Sprintf("cluster %s is not in the agent's config", c.name))
+		case !c.state.Reachable:
+			r.Waiting = append(r.Waiting, fmt.Sprintf("cluster %s unreachable since %s", c.name, c.state.DownSince.UTC().Format(time.RFC3339)))
+		case !c.state.Synced:
+			r.Waiting = append(r.Waiting, fmt.Sprintf("cluster %s: caches not synced yet", c.name))
+		}
+	}
+
+	if s.Failover {
+		// Failover (activation wave by wave) is decided by its own chain; until then the plan's
+		// normal protection must not go on creating or feeding standby volumes.
+		r.Waiting = append(r.Waiting, "failover: true is set; activation by wave is not implemented in this version, nothing is changed")
+		r.Volumes = d.volumeReports(p, prim, sec)
+		return finish(r)
+	}
+
+	if prim.Observed() {
+		d.primary(p, prim)
+	}
+	targetOK := true
+	if sec.Observed() {
+		if problem := backupTargetProblem(s.BackupTarget, s.Primary, prim, s.Secondary, sec); problem != "" {
+			r.Problems = append(r.Problems, problem)
+			targetOK = false
+		}
+	}
+	if sec.Observed() && targetOK {
+		r.Waiting = append(r.Waiting, d.secondary(p, prim, sec)...)
+		r.Orphans = d.orphans(p, sec)
+	}
+	r.Volumes = d.volumeReports(p, prim, sec)
+	return finish(r)
+}
+
+func finish(r PlanReport) PlanReport {
+	for _, v := range r.Volumes {
+		r.RPOBreach = r.RPOBreach || v.RPOBreach
+	}
+	return r
+}
+
+// primary wants the plan's RecurringJob and each source volume bound to it, and no other volume.
+func (d *decider) primary(p *plans.Plan, prim *cluster.State) {
+	name := JobName(p.Name())
+	want := desiredJob(p, d.in.Namespace)
+	var have *longhorn.RecurringJob
+	for i := range prim.RecurringJobs {
+		if prim.RecurringJobs[i].Name == name {
+			have = &prim.RecurringJobs[i]
+		}
+	}
+	if have == nil || !jobMatches(have, want) {
+		d.add(&ApplyRecurringJob{Target: Target{prim.Name, p.Name()}, Job: want, Create: have == nil})
+	}
+
+	label := longhorn.RecurringJobLabel(name)
+	inPlan := map[string]bool{}
+	for _, v := range p.Spec.Volumes {
+		inPlan[v.Name] = true
+	}
+	for i := range prim.Volumes {
+		v := &prim.Volumes[i]
+		bound := v.Labels[label] == longhorn.LabelValueEnabled
+		switch {
+		case inPlan[v.Name] && !bound:
+			d.add(&PatchVolumeLabels{Target: Target{prim.Name, p.Name()}, Namespace: v.Namespace, Volume: v.Name,
+				Set: map[string]string{label: longhorn.LabelValueEnabled}})
+		case !inPlan[v.Name] && hasKey(v.Labels, label):
+			d.add(&PatchVolumeLabels{Target: Target{prim.Name, p.Name()}, Namespace: v.Namespace, Volume: v.Name,
+				Remove: []string{label}})
+		}
+	}
+}
+
+// desiredJob is the plan's RecurringJob: task backup on the plan's cron, bound by its own label
+// (no groups, so Longhorn's default group never pulls other volumes in).
+func desiredJob(p *plans.Plan, ns string) *longhorn.RecurringJob {
+	name := JobName(p.Name())
+	j := &longhorn.RecurringJob{}
+	j.APIVersion = longhorn.SchemeGroupVersion.String()
+	j.Kind = "RecurringJob"
+	j.Name, j.Namespace = name, ns
+	j.Labels = map[string]string{LabelManagedBy: ManagedByValue, LabelPlan: p.Name()}
+	j.Spec = longhorn.RecurringJobSpec{
+		Name:        name,
+		Task:        longhorn.RecurringJobTaskBackup,
+		Cron:        p.Spec.Schedule.Cron,
+		Retain:      p.Spec.Schedule.Retain,
+		Concurrency: p.Spec.Schedule.Concurrency,
+		Groups:      []string{},
+		Labels:      map[string]string{LabelPlan: p.Name()},
+	}
+	return j
+}
+
+func jobMatches(have, want *longhorn.RecurringJob) bool {
+	h, w := have.Spec, want.Spec
+	return h.Task == w.Task && h.Cron == w.Cron && h.Retain == w.Retain && h.Concurrency == w.Concurrency &&
+		len(h.Groups) == 0 && h.Labels[LabelPlan] == w.Labels[LabelPlan] &&
+		have.Labels[LabelManagedBy] == ManagedByValue && have.Labels[LabelPlan] == want.Labels[LabelPlan]
+}
+
+// backupTargetProblem checks that the plan's BackupTarget exists in the secondary and, when the
+// primary is observed, points at the same store there: standby volumes restore from what the
+// primary backs up only if both read one store.
+func backupTargetProblem(target, primName string, prim *cluster.State, secName string, sec *cluster.State) string {
+	st := findTarget(sec, target)
+	if st == nil {
+		return fmt.Sprintf("backup target %s not found in cluster %s", target, secName)
+	}
+	if !prim.Observed() {
+		return ""
+	}
+	pt := findTarget(prim, target)
+	if pt == nil {
+		return fmt.Sprintf("backup target %s not found in cluster %s", target, primName)
+	}
+	if pt.Spec.BackupTargetURL != st.Spec.BackupTargetURL {
+		return fmt.Sprintf("backup target %s points at %q in cluster %s but at %q in cluster %s: both must use the same store",
+			target, redactURL(pt.Spec.BackupTargetURL), primName, redactURL(st.Spec.BackupTargetURL), secName)
+	}
+	return ""
+}
+
+func findTarget(s *cluster.State, name string) *longhorn.BackupTarget {
+	for i := range s.BackupTargets {
+		if s.BackupTargets[i].Name == name {
+			return &s.BackupTargets[i]
+		}
+	}
+	return nil
+}
+
+func hasKey(m map[string]string, k string) bool { _, ok := m[k]; return ok }
+
+// sortedPlanNames returns the names of the input's valid and known plans.
+func (d *decider) knownPlans() map[string]bool {
+	known := map[string]bool{}
+	for _, n := range d.in.KnownPlans {
+		known[n] = true
+	}
+	for _, p := range d.in.Plans {
+		known[p.Name()] = true
+	}
+	return known
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return slices.Clip(out)
+}

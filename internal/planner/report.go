@@ -1,0 +1,78 @@
+package planner
+
+import (
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Report is what a pass found, for status, metrics, logs and pull-request comments.
+type Report struct {
+	Now      time.Time                `json:"now"`
+	Clusters map[string]ClusterReport `json:"clusters"`
+	Plans    []PlanReport             `json:"plans"`
+}
+
+// ClusterReport is one cluster's reachability.
+type ClusterReport struct {
+	Reachable bool      `json:"reachable"`
+	Synced    bool      `json:"synced"`
+	DownSince time.Time `json:"downSince,omitzero"`
+	Error     string    `json:"error,omitempty"`
+}
+
+// PlanReport is one plan's state.
+type PlanReport struct {
+	Name      string `json:"name"`
+	Primary   string `json:"primary"`
+	Secondary string `json:"secondary"`
+	Failover  bool   `json:"failover"`
+	// Problems need a human: the plan is not (fully) applied until they are fixed.
+	Problems []string `json:"problems,omitempty"`
+	// Waiting says what the plan waits for; it resolves by itself.
+	Waiting []string       `json:"waiting,omitempty"`
+	Volumes []VolumeReport `json:"volumes"`
+	// Orphans are standby volumes left in the secondary by volumes or plans removed from Git.
+	Orphans []string `json:"orphans,omitempty"`
+	// RPOBreach is true when any volume's lag exceeds the plan's RPO.
+	RPOBreach bool            `json:"rpoBreach"`
+	RPO       metav1.Duration `json:"rpo"`
+}
+
+// StandbyState is where a standby volume stands.
+type StandbyState string
+
+// Standby volume states.
+const (
+	StandbyUnknown   StandbyState = "unknown"   // the secondary is not observed
+	StandbyMissing   StandbyState = "missing"   // not created yet
+	StandbyRestoring StandbyState = "restoring" // restoring a backup it has not finished
+	StandbyCaughtUp  StandbyState = "caught-up" // restored the newest backup, ready to activate
+	StandbyFailed    StandbyState = "failed"    // Longhorn reports a restore failure
+	StandbyActive    StandbyState = "active"    // activated: no longer a standby volume
+	StandbyConflict  StandbyState = "conflict"  // a volume of that name exists and is not drplan's standby
+)
+
+// VolumeReport is one protected volume.
+type VolumeReport struct {
+	Name    string       `json:"name"`
+	Standby string       `json:"standby"`
+	Wave    string       `json:"wave"`
+	State   StandbyState `json:"state"`
+	// Reason says why the volume is not caught up, when it is not.
+	Reason string `json:"reason,omitempty"`
+	// LastBackup is the newest completed backup of the source volume, as the primary (or, when
+	// the primary is not observed, the secondary) shows it.
+	LastBackup   string    `json:"lastBackup,omitempty"`
+	LastBackupAt time.Time `json:"lastBackupAt,omitzero"`
+	// BackupAge is Now minus LastBackupAt's snapshot time.
+	BackupAge metav1.Duration `json:"backupAge,omitzero"`
+	// Restored is the newest backup the standby volume restored, and RestoredAt its snapshot time.
+	Restored   string    `json:"restored,omitempty"`
+	RestoredAt time.Time `json:"restoredAt,omitzero"`
+	// Lag is Now minus RestoredAt: how much data, in time, failing over now would lose. Zero
+	// with LagKnown false when nothing is restored yet.
+	Lag       metav1.Duration `json:"lag,omitzero"`
+	LagKnown  bool            `json:"lagKnown"`
+	RPOBreach bool            `json:"rpoBreach"`
+}
