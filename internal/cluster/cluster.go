@@ -54,13 +54,13 @@ type Cluster struct {
 	probe    *rest.RESTClient
 	requests atomic.Int64
 
-	mu          sync.Mutex
-	synced      bool
-	reachable   bool
-	downSince   time.Time
-	lastErr     error
-	probing     bool
-	probeCtx    context.Context
+	mu        sync.Mutex
+	synced    bool
+	reachable bool
+	downSince time.Time
+	lastErr   error
+	probing   bool
+	probeCtx  context.Context
 }
 
 // New builds the clients and the cache; nothing is contacted until Start.
