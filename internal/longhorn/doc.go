@@ -32,12 +32,18 @@
 //   - times that the CRDs declare as date-time (syncRequestedAt, lastSyncedAt, ...) are
 //     *metav1.Time with omitempty, so that an unset time is absent rather than null.
 //   - times that Longhorn keeps as plain RFC 3339 strings, "" when unset (lastBackupAt,
-//     snapshotCreatedAt, ...), are Timestamp, which reads "" as the zero time and writes the zero
-//     time back as "", exactly as Longhorn does.
+//     snapshotCreatedAt, ...), are Timestamp (omitzero), which reads "" as the zero time where
+//     metav1.Time would fail to decode a real Longhorn object, and writes the zero time as ""
+//     (or leaves it out), never null.
 //   - sizes Longhorn declares as int64 encoded as a string are int64 with the ",string" option;
 //     sizes Longhorn keeps as free strings (Backup.status.volumeSize) stay strings, with parsing
 //     helpers, because Longhorn writes "" there before a backup is read.
 //   - status fields are written by Longhorn (or the simulator) only and carry omitempty.
+//
+// The activation patch the agent sends, client.MergeFrom of a typed Volume with Standby false
+// and a frontend, is exactly {"spec":{"Standby":false,"frontend":"blockdev"}} (tested on a real
+// API server). VolumeSpec and EngineSpec/EngineStatus implement json.Marshaler so that
+// apimachinery's unstructured converter, which ignores ",string", still writes sizes as strings.
 //
 // # Generated code
 //
