@@ -48,7 +48,7 @@ func (s *Sim) startRestore(v *longhorn.Volume, e *longhorn.Engine) time.Duration
 	s.restores[v.Name] = job
 	replicas := make([]string, 0, len(e.Status.ReplicaModeMap))
 	for r, mode := range e.Status.ReplicaModeMap {
-		if mode == replicaModeRW {
+		if mode == longhorn.ReplicaModeRW {
 			replicas = append(replicas, r)
 		}
 	}
@@ -133,7 +133,7 @@ func (s *Sim) restore(ctx context.Context, volume, engine, storeVolume, backup, 
 		return err
 	}
 	s.setRestoreStatus(ctx, engine, replicas, func(st *longhorn.RestoreStatus) {
-		st.IsRestoring, st.LastRestored, st.CurrentRestoringBackup, st.Progress, st.State = false, backup, "", 100, "complete"
+		st.IsRestoring, st.LastRestored, st.CurrentRestoringBackup, st.Progress, st.State, st.Error = false, backup, "", 100, "complete", ""
 	}, backup)
 	s.log.Info("restore finished", "volume", volume, "backup", backup, "bytes", moved, "duration", s.opts.Clock.Since(start))
 	return nil

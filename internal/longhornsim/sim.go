@@ -14,6 +14,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
@@ -60,6 +61,9 @@ func New(opts Options) (*Sim, error) {
 	if err := opts.defaults(); err != nil {
 		return nil, err
 	}
+	// The API server warns about Longhorn's finalizer name "longhorn.io"; it is Longhorn's.
+	opts.Config = rest.CopyConfig(opts.Config)
+	opts.Config.WarningHandler = rest.NoWarnings{}
 	scheme := runtime.NewScheme()
 	for _, add := range []func(*runtime.Scheme) error{longhorn.AddToScheme, corev1.AddToScheme, appsv1.AddToScheme} {
 		if err := add(scheme); err != nil {

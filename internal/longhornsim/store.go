@@ -46,8 +46,7 @@ type Store struct {
 	url         string
 	unreachable atomic.Bool
 
-	mu    sync.Mutex // serialises writers of volume.cfg and block garbage collection
-	clock func() time.Time
+	mu sync.Mutex // serialises writers of volume.cfg and block garbage collection
 }
 
 // NewStore returns the store kept in dir (created if missing). Its BackupTarget URL is
@@ -60,7 +59,7 @@ func NewStore(dir string) (*Store, error) {
 	if err := os.MkdirAll(filepath.Join(abs, storeBase, storeVolumesDir), 0o755); err != nil {
 		return nil, fmt.Errorf("open backup store %s: %w", dir, err)
 	}
-	return &Store{dir: abs, url: "nfs://longhornsim:" + abs, clock: time.Now}, nil
+	return &Store{dir: abs, url: "nfs://longhornsim:" + abs}, nil
 }
 
 // Dir is the store's directory.
@@ -434,4 +433,25 @@ func writeFileAtomic(path string, data []byte) error {
 		return err
 	}
 	return nil
+}
+
+// ReadBackupData reassembles the data a backup holds: its blocks at their offsets, zeros
+// elsewhere, DataSize bytes in all.
+func (s *Store) ReadBackupData(volume, backup string) ([]byte, error) {
+	b, err := s.Backup(volume, backup)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, b.DataSize)
+	for _, m := range b.Blocks {
+		data, err := s.Block(volume, m.BlockChecksum)
+		if err != nil {
+			return nil, err
+		}
+		if m.Offset+int64(len(data)) > b.DataSize {
+			return nil, fmt.Errorf("read backup %s of volume %s in %s: block at %d overruns %d bytes", backup, volume, s.url, m.Offset, b.DataSize)
+		}
+		copy(out[m.Offset:], data)
+	}
+	return out, nil
 }

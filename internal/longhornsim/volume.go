@@ -116,21 +116,19 @@ func (s *Sim) reconcileVolume(ctx context.Context, req ctrl.Request) (ctrl.Resul
 		s.log.Info("activation requested", "volume", v.Name, "frontend", v.Spec.Frontend)
 	}
 	if v.Spec.FromBackup != "" && v.Status.RestoreRequired {
-		d, err := s.gate(ctx, &v, eng)
+		finish, why, err := s.gate(ctx, &v, eng)
 		if err != nil {
-			return ctrl.Result{}, err
+			return ctrl.Result{}, fmt.Errorf("check restore of volume %s in cluster %s: %w", v.Name, s.opts.Cluster, err)
 		}
 		switch {
-		case d.Err != nil:
-			return ctrl.Result{}, fmt.Errorf("check restore of volume %s in cluster %s: %w", v.Name, s.opts.Cluster, d.Err)
-		case d.Finish:
+		case finish:
 			s.log.Info("Restore/DR volume finished with the last restored backup", "volume", v.Name, "backup", eng.Status.LastRestoredBackup)
 			v.Status.IsStandby = false
 			v.Status.RestoreRequired = false
 			notes[AnnotationActivationFinishedAt] = s.stamp()
 			result.Requeue = true
 		case !v.Spec.Standby:
-			s.log.V(1).Info("activation waits", "volume", v.Name, "reason", d.Wait)
+			s.log.V(1).Info("activation waits", "volume", v.Name, "reason", why)
 			if result.RequeueAfter == 0 {
 				result.RequeueAfter = waitRequeue
 			}
@@ -352,14 +350,7 @@ func (s *Sim) applyReplicas(v *longhorn.Volume, e *longhorn.Engine, failed int, 
 	}
 	v.Status.Robustness = r
 	v.Status.OwnerID = s.node
-	modes := map[string]string{}
-	for i := range wanted {
-		mode := replicaModeRW
-		if i >= wanted-failed {
-			mode = replicaModeERR
-		}
-		modes[replicaName(v.Name, i)] = mode
-	}
+	modes := replicaModes(v.Name, wanted, failed)
 	e.Status.OwnerID = s.node
 	e.Spec.Frontend = v.Spec.Frontend
 	e.Spec.VolumeSize = v.Spec.Size
@@ -389,31 +380,40 @@ func replicaName(volume string, i int) string {
 	return volume + "-r-" + strconv.Itoa(i)
 }
 
-// gate gathers the activation gate's inputs.
-func (s *Sim) gate(ctx context.Context, v *longhorn.Volume, e *longhorn.Engine) (gateDecision, error) {
+// gate gathers the inputs of checkAndFinishVolumeRestore (REFERENCE §1.7) and evaluates it
+// with longhorn.ActivationGate: the simulator finishes activation exactly when the agent's
+// predicate says Longhorn would.
+func (s *Sim) gate(ctx context.Context, v *longhorn.Volume, e *longhorn.Engine) (bool, string, error) {
 	c := s.mgr.GetClient()
-	in := gateInput{Volume: v, Engine: e}
+	in := longhorn.DRView{Volume: v, Engine: e}
 	if v.Status.IsStandby {
 		u, err := longhorn.ParseBackupURL(v.Spec.FromBackup)
 		if err != nil {
-			return gateDecision{}, fmt.Errorf("failed to get backup name from volume %s backup URL %v: %w", v.Name, v.Spec.FromBackup, err)
+			return false, "", fmt.Errorf("failed to get backup name from volume %s backup URL %v: %w", v.Name, v.Spec.FromBackup, err)
 		}
 		bv, err := s.findBackupVolume(ctx, c, v.Spec.BackupTargetName, u.VolumeName)
 		if err != nil {
-			return gateDecision{}, err
+			return false, "", err
 		}
 		in.BackupVolume = bv
 		if bv != nil && bv.Status.LastBackupName != "" {
 			var b longhorn.Backup
-			in.LatestBackupErr = c.Get(ctx, client.ObjectKey{Namespace: s.opts.Namespace, Name: bv.Status.LastBackupName}, &b)
+			err := c.Get(ctx, client.ObjectKey{Namespace: s.opts.Namespace, Name: bv.Status.LastBackupName}, &b)
+			switch {
+			case err == nil:
+				in.LatestBackup = &b
+			case !apierrors.IsNotFound(err):
+				return false, "", err
+			}
 		}
 	}
 	allow, err := s.settingBool(ctx, longhorn.SettingAllowDegradedAvailability)
 	if err != nil {
-		return gateDecision{}, err
+		return false, "", err
 	}
 	in.AllowDegraded = allow
-	return activationGate(in), nil
+	ok, why := longhorn.ActivationGate(in)
+	return ok, why, nil
 }
 
 // finalizeVolume stops the volume's restore, deletes its engine and data, and drops the
