@@ -173,10 +173,22 @@ func TestFetchWithGiteaStopped(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	good, _, err := src.Fetch(t.Context())
 	g.Expect(err).NotTo(HaveOccurred())
+	pinnedOpts := opts
+	pinnedOpts.Ref, pinnedOpts.CacheDir = Ref{Commit: c1.String()}, t.TempDir()
+	pinned, err := New(pinnedOpts)
+	g.Expect(err).NotTo(HaveOccurred())
+	_, _, err = pinned.Fetch(t.Context())
+	g.Expect(err).NotTo(HaveOccurred())
 
 	g.Expect(gt.Stop()).To(Succeed())
 
-	snap, changed, err := src.Fetch(t.Context())
+	// A pinned commit already in the cache needs no remote at all.
+	snap, changed, err := pinned.Fetch(t.Context())
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(changed).To(BeFalse())
+	g.Expect(snap.Revision).To(Equal(c1.String()))
+
+	snap, changed, err = src.Fetch(t.Context())
 	g.Expect(err).To(MatchError(ContainSubstring("connection refused")))
 	g.Expect(err.Error()).To(HavePrefix("fetch " + repoURL + " branch main: "))
 	g.Expect(err.Error()).NotTo(ContainSubstring(gt.Token))

@@ -1,10 +1,13 @@
 package source
 
 import (
+	"context"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"code.gitea.io/sdk/gitea"
@@ -248,4 +251,67 @@ func TestFetchPullRequestHead(t *testing.T) {
 	g.Expect(err).To(MatchError(ErrRefNotFound))
 	_, err = src.FetchRef(t.Context(), "pull/1/head")
 	g.Expect(err).To(MatchError(ContainSubstring("not a full ref name")))
+}
+
+// Fetch, FetchRef, Status and snapshot reads may run at once (run with -race).
+func TestConcurrentUse(t *testing.T) {
+	g := NewWithT(t)
+	gt := sharedGitea(t)
+	url, _ := newRepo(t, gt, false)
+	p := newPusher(t, gt, url)
+	p.commit(map[string]string{"plans/a.yaml": planA}, "one")
+	p.checkout("feature", true)
+	feature := p.commit(map[string]string{"plans/b.yaml": planB}, "feature")
+	p.push("refs/heads/main:refs/heads/main", "refs/heads/feature:refs/heads/feature")
+	src, err := New(Options{URL: url, Ref: Ref{Branch: "main"}, Path: "plans", CacheDir: t.TempDir()})
+	g.Expect(err).NotTo(HaveOccurred())
+
+	errs := make(chan error, 40)
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Go(func() {
+			snap, _, err := src.Fetch(t.Context())
+			if err == nil {
+				_, err = fs.ReadFile(snap.FS, "a.yaml")
+			}
+			errs <- err
+		})
+		wg.Go(func() {
+			snap, err := src.FetchRef(t.Context(), "refs/heads/feature")
+			if err == nil && snap.Revision != feature.String() {
+				err = fmt.Errorf("feature at %s, want %s", snap.Revision, feature)
+			}
+			errs <- err
+		})
+		wg.Go(func() { _ = src.Status(); errs <- nil })
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		g.Expect(err).NotTo(HaveOccurred())
+	}
+	g.Expect(src.Status().Failures).To(BeZero())
+}
+
+// A cancelled context fails the fetch with context.Canceled and keeps the last good snapshot.
+func TestFetchCancelled(t *testing.T) {
+	g := NewWithT(t)
+	gt := sharedGitea(t)
+	url, _ := newRepo(t, gt, false)
+	p := newPusher(t, gt, url)
+	c1 := p.commit(map[string]string{"plans/a.yaml": planA}, "one")
+	p.push("refs/heads/main:refs/heads/main")
+	src, err := New(Options{URL: url, Ref: Ref{Branch: "main"}, Path: "plans", CacheDir: t.TempDir()})
+	g.Expect(err).NotTo(HaveOccurred())
+	_, _, err = src.Fetch(t.Context())
+	g.Expect(err).NotTo(HaveOccurred())
+	p.commit(map[string]string{"plans/a.yaml": planA2}, "two")
+	p.push("refs/heads/main:refs/heads/main")
+
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	snap, changed, err := src.Fetch(ctx)
+	g.Expect(err).To(MatchError(context.Canceled))
+	g.Expect(changed).To(BeFalse())
+	g.Expect(snap.Revision).To(Equal(c1.String()))
 }
