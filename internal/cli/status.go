@@ -1,7 +1,209 @@
 package cli
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/drplan/drplan/agent"
+)
+
+type statusOptions struct {
+	address string
+	config  string
+	output  string
+}
 
 func newStatusCommand() *cobra.Command {
-	return pendingCommand("status", "Show per-plan and per-volume DR status from a running agent")
+	o := &statusOptions{}
+	cmd := &cobra.Command{
+		Use:   "status [--config agent.yaml | --address HOST:PORT] [-o table|json]",
+		Short: "Show per-plan and per-volume DR status from a running agent",
+		Long: `Status reads a running agent's status endpoint (the config's status.listen) and prints each
+plan and volume: standby state, newest backup age, replication lag against the RPO, and what
+each plan waits for or needs fixed.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			addr := o.address
+			if addr == "" && o.config != "" {
+				cfg, err := agent.LoadConfig(o.config)
+				if err != nil {
+					return err
+				}
+				addr = cfg.Status.Listen
+			}
+			if addr == "" {
+				addr = "127.0.0.1:9090"
+			}
+			st, raw, err := fetchStatus(cmd.Context(), addr)
+			if err != nil {
+				return err
+			}
+			switch o.output {
+			case "json":
+				_, err = cmd.OutOrStdout().Write(raw)
+				return err
+			case "table", "":
+				return printStatus(cmd.OutOrStdout(), st, time.Now())
+			default:
+				return fmt.Errorf("unknown output format %q: use table or json", o.output)
+			}
+		},
+	}
+	cmd.Flags().StringVar(&o.address, "address", "", "the agent's status listener, HOST:PORT (default: from --config, else 127.0.0.1:9090)")
+	cmd.Flags().StringVar(&o.config, "config", "", "agent config file, to find the status listener")
+	cmd.Flags().StringVarP(&o.output, "output", "o", "table", "output format: table or json")
+	return cmd
+}
+
+func fetchStatus(ctx context.Context, addr string) (agent.Status, []byte, error) {
+	var st agent.Status
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return st, nil, fmt.Errorf("status address %q: %w", addr, err)
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	url := "http://" + net.JoinHostPort(host, port) + "/status"
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return st, nil, fmt.Errorf("read status from %s: %w", url, err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return st, nil, fmt.Errorf("read status from %s (is the agent running?): %w", url, err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return st, nil, fmt.Errorf("read status from %s: %w", url, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return st, nil, fmt.Errorf("read status from %s: %s", url, resp.Status)
+	}
+	if err := json.Unmarshal(raw, &st); err != nil {
+		return st, nil, fmt.Errorf("read status from %s: %w", url, err)
+	}
+	return st, raw, nil
+}
+
+// printStatus renders the status as tables a person reads at a glance.
+func printStatus(w io.Writer, st agent.Status, now time.Time) error {
+	if !st.Leading {
+		_, err := fmt.Fprintln(w, "this agent replica is not the leader (or has not finished a pass yet): no plan status")
+		return err
+	}
+	rev := st.Source.Revision
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	fmt.Fprintf(w, "Plans repo %s at %s", st.Source.URL, orDash(rev))
+	if st.Source.Message != "" {
+		fmt.Fprintf(w, " (%s)", st.Source.Message)
+	}
+	fmt.Fprintln(w)
+	if !st.Source.FailingSince.IsZero() {
+		fmt.Fprintf(w, "  fetch failing since %s: %s (last good revision stays in force)\n", st.Source.FailingSince.Format(time.RFC3339), st.Source.Error)
+	}
+	names := make([]string, 0, len(st.Clusters))
+	for n := range st.Clusters {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		c := st.Clusters[n]
+		switch {
+		case !c.Reachable:
+			fmt.Fprintf(w, "Cluster %s: UNREACHABLE since %s (%s)\n", n, c.DownSince.Format("15:04:05"), c.Error)
+		case !c.Synced:
+			fmt.Fprintf(w, "Cluster %s: connecting\n", n)
+		default:
+			fmt.Fprintf(w, "Cluster %s: reachable\n", n)
+		}
+	}
+	for _, p := range st.Plans {
+		fmt.Fprintln(w)
+		head := fmt.Sprintf("Plan %s: %s -> %s", p.Name, orDash(p.Primary), orDash(p.Secondary))
+		switch {
+		case p.Invalid:
+			head += "  INVALID (not applied)"
+		case p.RPOBreach:
+			head += fmt.Sprintf("  RPO %s BREACHED", p.RPO.Duration)
+		case p.RPO.Duration > 0:
+			head += fmt.Sprintf("  RPO %s", p.RPO.Duration)
+		}
+		if p.Failover {
+			head += "  failover: true"
+		}
+		fmt.Fprintln(w, head)
+		for _, pr := range p.Problems {
+			fmt.Fprintf(w, "  problem: %s\n", pr)
+		}
+		for _, wt := range p.Waiting {
+			fmt.Fprintf(w, "  waiting: %s\n", wt)
+		}
+		if len(p.Orphans) > 0 {
+			fmt.Fprintf(w, "  orphaned standby volumes (kept): %s\n", strings.Join(p.Orphans, ", "))
+		}
+		if len(p.Volumes) == 0 {
+			continue
+		}
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "  VOLUME\tSTANDBY\tSTATE\tLAST BACKUP\tLAG\tRPO\tREASON")
+		for _, v := range p.Volumes {
+			age, lag, rpo := "-", "-", "ok"
+			if v.LastBackup != "" {
+				age = short(v.BackupAge.Duration) + " ago"
+			}
+			if v.LagKnown {
+				lag = short(v.Lag.Duration)
+			}
+			if v.RPOBreach {
+				rpo = "BREACH"
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\n", v.Name, v.Standby, v.State, age, lag, rpo, v.Reason)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	if len(st.LastPass.Errors) > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "Last pass errors:")
+		for _, e := range st.LastPass.Errors {
+			fmt.Fprintf(w, "  %s\n", e)
+		}
+	}
+	_, err := fmt.Fprintf(w, "\nUpdated %s ago.\n", short(now.Sub(st.UpdatedAt)))
+	return err
+}
+
+func short(d time.Duration) string {
+	switch {
+	case d < time.Second:
+		return "0s"
+	case d < time.Hour:
+		return d.Truncate(time.Second).String()
+	default:
+		return d.Truncate(time.Minute).String()
+	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

@@ -49,6 +49,7 @@ var Scheme = func() *runtime.Scheme {
 // Cluster is one connection. Create with New, then Start.
 type Cluster struct {
 	opts     Options
+	config   *rest.Config
 	client   client.Client
 	cache    cache.Cache
 	probe    *rest.RESTClient
@@ -80,6 +81,7 @@ func New(opts Options) (*Cluster, error) {
 		cfg.QPS, cfg.Burst = 50, 100
 	}
 	cfg.Timeout = 30 * time.Second
+	c.config = cfg
 	httpClient, err := rest.HTTPClientFor(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("cluster %s: http client: %w", opts.Name, err)
@@ -174,11 +176,34 @@ func (c *Cluster) Start(ctx context.Context) error {
 	return nil
 }
 
+// WaitSynced waits until the caches synced or the cluster is known unreachable, at most timeout.
+// It reports whether the caches synced.
+func (c *Cluster) WaitSynced(ctx context.Context, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for {
+		h := c.Health()
+		if h.Synced {
+			return true
+		}
+		if (!h.Reachable && !h.DownSince.IsZero()) || time.Now().After(deadline) {
+			return false
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
 // Name is the cluster's name.
 func (c *Cluster) Name() string { return c.opts.Name }
 
 // Client writes to the cluster (reads should go through State).
 func (c *Cluster) Client() client.Client { return c.client }
+
+// RESTConfig is the connection's config; requests made with it are counted.
+func (c *Cluster) RESTConfig() *rest.Config { return rest.CopyConfig(c.config) }
 
 // Reader reads from the informer cache.
 func (c *Cluster) Reader() client.Reader { return c.cache }

@@ -27,6 +27,10 @@ type PlanReport struct {
 	Primary   string `json:"primary"`
 	Secondary string `json:"secondary"`
 	Failover  bool   `json:"failover"`
+	// File is the file the plan was read from.
+	File string `json:"file,omitempty"`
+	// Invalid is true for a plan with validation problems: it is not applied at all.
+	Invalid bool `json:"invalid,omitempty"`
 	// Problems need a human: the plan is not (fully) applied until they are fixed.
 	Problems []string `json:"problems,omitempty"`
 	// Waiting says what the plan waits for; it resolves by itself.

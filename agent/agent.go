@@ -1,0 +1,259 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/go-logr/logr"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	ctrl "sigs.k8s.io/controller-runtime"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/fluxcd/pkg/runtime/probes"
+
+	"github.com/drplan/drplan/internal/cluster"
+	"github.com/drplan/drplan/internal/config"
+	"github.com/drplan/drplan/internal/executor"
+	"github.com/drplan/drplan/internal/source"
+	"github.com/drplan/drplan/internal/webhook"
+)
+
+// Agent is the running agent.
+type Agent struct {
+	opts     Options
+	cfg      *config.AgentConfig
+	clusters map[string]*cluster.Cluster
+	source   *source.Source
+	exec     *executor.Executor
+	status   *statusStore
+	metrics  *metrics
+	hook     *webhook.Handler
+	triggers chan struct{}
+	fetches  chan struct{}
+}
+
+// LoadConfig reads and validates the config file; every problem is one line.
+func LoadConfig(path string) (*config.AgentConfig, error) {
+	cfg, problems := config.Load(path)
+	if len(problems) > 0 {
+		lines := make([]string, len(problems))
+		for i, p := range problems {
+			lines[i] = p.String()
+		}
+		return nil, fmt.Errorf("invalid config:\n%s", strings.Join(lines, "\n"))
+	}
+	return cfg, nil
+}
+
+// New builds the agent from its options: it reads the config and the secrets, and builds every
+// client, but contacts nothing.
+func New(opts Options) (*Agent, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	cfg, err := LoadConfig(opts.ConfigPath)
+	if err != nil {
+		return nil, err
+	}
+	a := &Agent{
+		opts:     opts,
+		cfg:      cfg,
+		clusters: map[string]*cluster.Cluster{},
+		status:   newStatusStore(),
+		triggers: make(chan struct{}, 1),
+		fetches:  make(chan struct{}, 1),
+	}
+	a.metrics = newMetrics(a)
+	for _, c := range cfg.Clusters {
+		rc, err := restConfig(c)
+		if err != nil {
+			return nil, err
+		}
+		conn, err := cluster.New(cluster.Options{Name: c.Name, Config: rc, LonghornNamespace: cfg.LonghornNamespace, OnChange: a.trigger})
+		if err != nil {
+			return nil, err
+		}
+		a.clusters[c.Name] = conn
+	}
+	a.source, err = newSource(cfg, opts.CacheDir)
+	if err != nil {
+		return nil, err
+	}
+	conns := map[string]executor.Cluster{}
+	for name, c := range a.clusters {
+		conns[name] = c
+	}
+	a.exec = executor.New(executor.Options{Clusters: conns, Recorder: newEventRecorder(a.clusters)})
+	if cfg.Webhook != nil {
+		secret, err := cfg.Webhook.Secret()
+		if err != nil {
+			return nil, err
+		}
+		a.hook, err = webhook.New(webhook.Options{Secret: secret, OnEvent: a.onWebhook})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return a, nil
+}
+
+// restConfig reaches one cluster from its config entry.
+func restConfig(c config.Cluster) (*rest.Config, error) {
+	if c.InCluster {
+		rc, err := rest.InClusterConfig()
+		if err != nil {
+			return nil, fmt.Errorf("cluster %s: in-cluster config: %w", c.Name, err)
+		}
+		return rc, nil
+	}
+	rules := &clientcmd.ClientConfigLoadingRules{ExplicitPath: c.Kubeconfig}
+	overrides := &clientcmd.ConfigOverrides{CurrentContext: c.Context}
+	rc, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("cluster %s: kubeconfig %s: %w", c.Name, c.Kubeconfig, err)
+	}
+	return rc, nil
+}
+
+// newSource builds the plans repo's source from the config, reading its secrets.
+func newSource(cfg *config.AgentConfig, cacheDir string) (*source.Source, error) {
+	r := cfg.Repo
+	var auth source.Auth
+	tok, err := r.Auth.Token()
+	if err != nil {
+		return nil, err
+	}
+	auth.Token = tok
+	if r.Auth.SSHKeyFile != "" {
+		if auth.SSHPrivateKey, err = os.ReadFile(r.Auth.SSHKeyFile); err != nil {
+			return nil, fmt.Errorf("read repository ssh key: %w", err)
+		}
+	}
+	if r.Auth.KnownHostsFile != "" {
+		if auth.SSHKnownHosts, err = os.ReadFile(r.Auth.KnownHostsFile); err != nil {
+			return nil, fmt.Errorf("read repository known_hosts: %w", err)
+		}
+	}
+	s, err := source.New(source.Options{
+		URL:      r.URL,
+		Ref:      source.Ref{Branch: r.Ref.Branch, Tag: r.Ref.Tag, Commit: r.Ref.Commit},
+		Path:     r.Path,
+		CacheDir: filepath.Join(cacheDir, "repo"),
+		Auth:     auth,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("plans repo: %w", err)
+	}
+	return s, nil
+}
+
+// Run runs the agent until ctx ends: the manager (leader election, health and metrics
+// endpoints), the status and webhook listeners, and, while leading, the loop.
+func (a *Agent) Run(ctx context.Context) error {
+	log := logr.FromContextOrDiscard(ctx)
+	le := a.cfg.LeaderElection
+	leaderCluster, ok := a.clusters[le.Cluster]
+	if !ok {
+		return fmt.Errorf("leader election cluster %s is not configured", le.Cluster)
+	}
+	enable := a.opts.LeaderElection.Enable || le.Enabled
+	leaseDuration, renew, retry := a.opts.LeaderElection.LeaseDuration, a.opts.LeaderElection.RenewDeadline, a.opts.LeaderElection.RetryPeriod
+	mopts := ctrl.Options{
+		Scheme:                        cluster.Scheme,
+		Logger:                        log,
+		Metrics:                       metricsserver.Options{BindAddress: a.cfg.Metrics.Listen},
+		HealthProbeBindAddress:        a.cfg.Health.Listen,
+		LeaderElection:                enable,
+		LeaderElectionID:              "drplan-agent",
+		LeaderElectionNamespace:       le.Namespace,
+		LeaderElectionReleaseOnCancel: a.opts.LeaderElection.ReleaseOnCancel,
+	}
+	if leaseDuration > 0 {
+		mopts.LeaseDuration, mopts.RenewDeadline, mopts.RetryPeriod = &leaseDuration, &renew, &retry
+	}
+	mgr, err := ctrl.NewManager(leaderCluster.RESTConfig(), mopts)
+	if err != nil {
+		return fmt.Errorf("manager: %w", err)
+	}
+	probes.SetupChecks(mgr, log)
+	if err := a.metrics.register(); err != nil {
+		return err
+	}
+	if err := mgr.Add(&loop{a: a}); err != nil {
+		return fmt.Errorf("add loop: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/status", a.status)
+	if err := mgr.Add(httpServer("status", a.cfg.Status.Listen, mux)); err != nil {
+		return fmt.Errorf("add status server: %w", err)
+	}
+	if a.hook != nil {
+		hooks := http.NewServeMux()
+		hooks.Handle("/hooks/git", a.hook)
+		if err := mgr.Add(httpServer("webhook", a.cfg.Webhook.Listen, hooks)); err != nil {
+			return fmt.Errorf("add webhook server: %w", err)
+		}
+		if err := mgr.Add(runnableFunc(a.hook.Start)); err != nil {
+			return fmt.Errorf("add webhook queue: %w", err)
+		}
+	}
+	log.Info("agent starting", "config", a.opts.ConfigPath, "clusters", len(a.clusters), "repo", source.SanitizeURL(a.cfg.Repo.URL),
+		"leaderElection", enable, "leaderCluster", le.Cluster)
+	return mgr.Start(ctx)
+}
+
+// trigger asks for a pass without blocking; triggers coalesce.
+func (a *Agent) trigger() {
+	select {
+	case a.triggers <- struct{}{}:
+	default:
+	}
+}
+
+// fetchNow asks for a fetch and a pass without blocking.
+func (a *Agent) fetchNow() {
+	select {
+	case a.fetches <- struct{}{}:
+	default:
+	}
+}
+
+func (a *Agent) onWebhook(ev webhook.Event) {
+	if ev.Kind == webhook.Push {
+		a.fetchNow()
+	}
+}
+
+// httpServer is a manager runnable serving handler on addr until the manager stops. It runs on
+// every replica, leader or not.
+func httpServer(name, addr string, handler http.Handler) runnableFunc {
+	return func(ctx context.Context) error {
+		srv := &http.Server{Addr: addr, Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+		errc := make(chan error, 1)
+		go func() { errc <- srv.ListenAndServe() }()
+		select {
+		case err := <-errc:
+			return fmt.Errorf("%s server on %s: %w", name, addr, err)
+		case <-ctx.Done():
+			shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("%s server: %w", name, err)
+			}
+			return nil
+		}
+	}
+}
+
+// runnableFunc runs on every replica (no leader election needed).
+type runnableFunc func(context.Context) error
+
+func (f runnableFunc) Start(ctx context.Context) error { return f(ctx) }
+func (f runnableFunc) NeedLeaderElection() bool        { return false }

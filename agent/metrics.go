@@ -1,0 +1,126 @@
+package agent
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	"github.com/drplan/drplan/internal/executor"
+	"github.com/drplan/drplan/internal/planner"
+)
+
+// metrics are the drplan_* Prometheus series, served with controller-runtime's on the metrics
+// listener.
+type metrics struct {
+	a              *Agent
+	clusterUp      *prometheus.GaugeVec
+	requests       *prometheus.CounterVec
+	planValid      *prometheus.GaugeVec
+	planBreach     *prometheus.GaugeVec
+	backupAge      *prometheus.GaugeVec
+	lag            *prometheus.GaugeVec
+	volumeBreach   *prometheus.GaugeVec
+	standbyState   *prometheus.GaugeVec
+	actions        *prometheus.CounterVec
+	passDuration   prometheus.Histogram
+	sourceFailing  prometheus.Gauge
+	sourceRevision *prometheus.GaugeVec
+	lastRequests   map[string]int64
+}
+
+func newMetrics(a *Agent) *metrics {
+	return &metrics{
+		a:              a,
+		clusterUp:      prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "drplan_cluster_reachable", Help: "1 when the cluster's API server answers."}, []string{"cluster"}),
+		requests:       prometheus.NewCounterVec(prometheus.CounterOpts{Name: "drplan_cluster_requests_total", Help: "HTTP requests the agent sent to the cluster's API server."}, []string{"cluster"}),
+		planValid:      prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "drplan_plan_valid", Help: "1 when the plan has no validation problem."}, []string{"plan"}),
+		planBreach:     prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "drplan_plan_rpo_breach", Help: "1 when a volume of the plan lags more than its RPO."}, []string{"plan"}),
+		backupAge:      prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "drplan_volume_backup_age_seconds", Help: "Age of the newest completed backup of the source volume."}, []string{"plan", "volume"}),
+		lag:            prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "drplan_volume_replication_lag_seconds", Help: "Now minus the snapshot time of the newest backup the standby volume restored."}, []string{"plan", "volume"}),
+		volumeBreach:   prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "drplan_volume_rpo_breach", Help: "1 when the standby volume lags more than the plan's RPO."}, []string{"plan", "volume"}),
+		standbyState:   prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "drplan_volume_standby_state", Help: "1 for the standby volume's current state."}, []string{"plan", "volume", "state"}),
+		actions:        prometheus.NewCounterVec(prometheus.CounterOpts{Name: "drplan_actions_total", Help: "Actions carried out, by cluster, kind and result."}, []string{"cluster", "kind", "result"}),
+		passDuration:   prometheus.NewHistogram(prometheus.HistogramOpts{Name: "drplan_pass_duration_seconds", Help: "Duration of a reconciliation pass.", Buckets: prometheus.ExponentialBuckets(0.001, 4, 10)}),
+		sourceFailing:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "drplan_source_failing", Help: "1 while fetching the plans repo fails (the last good revision stays in force)."}),
+		sourceRevision: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "drplan_source_revision_info", Help: "1 for the plans revision in force."}, []string{"revision"}),
+		lastRequests:   map[string]int64{},
+	}
+}
+
+func (m *metrics) register() error {
+	for _, c := range []prometheus.Collector{m.clusterUp, m.requests, m.planValid, m.planBreach, m.backupAge, m.lag,
+		m.volumeBreach, m.standbyState, m.actions, m.passDuration, m.sourceFailing, m.sourceRevision} {
+		if err := ctrlmetrics.Registry.Register(c); err != nil {
+			var already prometheus.AlreadyRegisteredError
+			if errors.As(err, &already) {
+				continue
+			}
+			return fmt.Errorf("register metrics: %w", err)
+		}
+	}
+	return nil
+}
+
+// observe updates every series from one pass.
+func (m *metrics) observe(st Status, outcomes []executor.Outcome, d time.Duration) {
+	m.passDuration.Observe(d.Seconds())
+	for name, c := range st.Clusters {
+		m.clusterUp.WithLabelValues(name).Set(b2f(c.Reachable))
+	}
+	for name, c := range m.a.clusters {
+		n := c.Requests()
+		m.requests.WithLabelValues(name).Add(float64(n - m.lastRequests[name]))
+		m.lastRequests[name] = n
+	}
+	m.planValid.Reset()
+	m.planBreach.Reset()
+	m.backupAge.Reset()
+	m.lag.Reset()
+	m.volumeBreach.Reset()
+	m.standbyState.Reset()
+	for _, p := range st.Plans {
+		m.planValid.WithLabelValues(p.Name).Set(b2f(!p.Invalid))
+		m.planBreach.WithLabelValues(p.Name).Set(b2f(p.RPOBreach))
+		for _, v := range p.Volumes {
+			if v.LastBackup != "" {
+				m.backupAge.WithLabelValues(p.Name, v.Name).Set(v.BackupAge.Seconds())
+			}
+			if v.LagKnown {
+				m.lag.WithLabelValues(p.Name, v.Name).Set(v.Lag.Seconds())
+			}
+			m.volumeBreach.WithLabelValues(p.Name, v.Name).Set(b2f(v.RPOBreach))
+			m.standbyState.WithLabelValues(p.Name, v.Name, string(v.State)).Set(1)
+		}
+	}
+	for _, o := range outcomes {
+		result := "ok"
+		if o.Err != nil {
+			result = "error"
+		}
+		m.actions.WithLabelValues(o.Action.Cluster(), actionKind(o.Action), result).Inc()
+	}
+	m.sourceFailing.Set(b2f(!st.Source.FailingSince.IsZero()))
+	m.sourceRevision.Reset()
+	if st.Source.Revision != "" {
+		m.sourceRevision.WithLabelValues(st.Source.Revision).Set(1)
+	}
+}
+
+func actionKind(a planner.Action) string {
+	t := reflect.TypeOf(a)
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t.Name()
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,83 @@
+package agent
+
+import (
+	"encoding/json"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/drplan/drplan/internal/planner"
+)
+
+// Status is what the agent serves on its status endpoint (GET /status) and what `drplan status`
+// prints.
+type Status struct {
+	// UpdatedAt is when the last pass finished; zero before the first.
+	UpdatedAt time.Time `json:"updatedAt,omitzero"`
+	// Leading is false on a replica that does not hold the lease: it serves no plan status.
+	Leading bool `json:"leading"`
+	// Source is the plans repo.
+	Source SourceStatus `json:"source"`
+	// Clusters is every configured cluster's reachability.
+	Clusters map[string]planner.ClusterReport `json:"clusters"`
+	// Plans is every plan, valid or not.
+	Plans []planner.PlanReport `json:"plans"`
+	// Problems are every validation problem of the revision in force, FILE:LINE:COL: FIELD: MESSAGE.
+	Problems []string `json:"problems,omitempty"`
+	// LastPass is the last pass.
+	LastPass PassStatus `json:"lastPass"`
+}
+
+// SourceStatus is the plans repo's state.
+type SourceStatus struct {
+	URL         string    `json:"url"`
+	Revision    string    `json:"revision,omitempty"`
+	CommittedAt time.Time `json:"committedAt,omitzero"`
+	Message     string    `json:"message,omitempty"`
+	LastSuccess time.Time `json:"lastSuccess,omitzero"`
+	// FailingSince is when fetches started failing; the revision in force is the last good one.
+	FailingSince time.Time `json:"failingSince,omitzero"`
+	Error        string    `json:"error,omitempty"`
+}
+
+// PassStatus is one pass.
+type PassStatus struct {
+	At       time.Time `json:"at,omitzero"`
+	Duration string    `json:"duration,omitempty"`
+	Actions  int       `json:"actions"`
+	Errors   []string  `json:"errors,omitempty"`
+}
+
+// statusStore holds the latest status and serves it as JSON.
+type statusStore struct {
+	mu sync.RWMutex
+	st Status
+}
+
+func newStatusStore() *statusStore { return &statusStore{} }
+
+func (s *statusStore) set(st Status) {
+	st.Leading = true
+	s.mu.Lock()
+	s.st = st
+	s.mu.Unlock()
+}
+
+func (s *statusStore) get() Status {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.st
+}
+
+// ServeHTTP serves the status as JSON.
+func (s *statusStore) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", http.MethodGet)
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(s.get())
+}
