@@ -102,4 +102,3 @@ func Diff(ctx context.Context, cfg *config.AgentConfig, o DiffOptions) (*DiffRes
 		Now: time.Now(), Namespace: cfg.LonghornNamespace})
 	return out, nil
 }
-
