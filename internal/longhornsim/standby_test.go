@@ -195,7 +195,7 @@ func TestFaults(t *testing.T) {
 		g.Expect(err).To(MatchError(ContainSubstring(errPaused.Error())))
 		g.Consistently(func() error {
 			return west.c.Get(t.Context(), key(nb.Name), &longhorn.Backup{})
-		}).WithTimeout(3 * time.Second).WithPolling(poll).ShouldNot(Succeed(), "west's poll does not run while paused")
+		}).WithTimeout(3*time.Second).WithPolling(poll).ShouldNot(Succeed(), "west's poll does not run while paused")
 		west.sim.SetPaused(false)
 		requestTargetSync(t, west)
 		data, err := east.sim.ReadVolume(t.Context(), "faults")
