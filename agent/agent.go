@@ -21,6 +21,7 @@ import (
 	"github.com/drplan/drplan/internal/cluster"
 	"github.com/drplan/drplan/internal/config"
 	"github.com/drplan/drplan/internal/executor"
+	"github.com/drplan/drplan/internal/planner"
 	"github.com/drplan/drplan/internal/source"
 	"github.com/drplan/drplan/internal/webhook"
 )
@@ -171,7 +172,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		Metrics:                       metricsserver.Options{BindAddress: a.cfg.Metrics.Listen},
 		HealthProbeBindAddress:        a.cfg.Health.Listen,
 		LeaderElection:                enable,
-		LeaderElectionID:              "drplan-agent",
+		LeaderElectionID:              "drplan-agent-" + a.owner(),
 		LeaderElectionNamespace:       le.Namespace,
 		LeaderElectionReleaseOnCancel: a.opts.LeaderElection.ReleaseOnCancel,
 	}
@@ -207,6 +208,15 @@ func (a *Agent) Run(ctx context.Context) error {
 	log.Info("agent starting", "config", a.opts.ConfigPath, "clusters", len(a.clusters), "repo", source.SanitizeURL(a.cfg.Repo.URL),
 		"leaderElection", enable, "leaderCluster", le.Cluster)
 	return mgr.Start(ctx)
+}
+
+// owner is this agent's owner label value: the plans repo and path it tracks.
+func (a *Agent) owner() string {
+	return ownerOf(a.cfg)
+}
+
+func ownerOf(cfg *config.AgentConfig) string {
+	return planner.OwnerID(source.SanitizeURL(cfg.Repo.URL), cfg.Repo.Path)
 }
 
 // trigger asks for a pass without blocking; triggers coalesce.

@@ -99,6 +99,6 @@ func Diff(ctx context.Context, cfg *config.AgentConfig, o DiffOptions) (*DiffRes
 		known = append(known, p.Name())
 	}
 	out.Result = planner.Decide(planner.Input{Plans: out.Set.Valid(), KnownPlans: known, Clusters: states,
-		Now: time.Now(), Namespace: cfg.LonghornNamespace})
+		Now: time.Now(), Namespace: cfg.LonghornNamespace, Owner: ownerOf(cfg)})
 	return out, nil
 }

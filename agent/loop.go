@@ -98,6 +98,7 @@ func (l *loop) pass(ctx context.Context, fetch bool) {
 			Clusters:   states,
 			Now:        time.Now(),
 			Namespace:  a.cfg.LonghornNamespace,
+			Owner:      a.owner(),
 		})
 	} else {
 		res = planner.Decide(planner.Input{Clusters: states, Now: time.Now(), Namespace: a.cfg.LonghornNamespace, KnownPlans: nil})

@@ -17,6 +17,9 @@ type Input struct {
 	// Clusters is the observed state by cluster name. A missing entry is a cluster the agent's
 	// config does not know.
 	Clusters map[string]*cluster.State
+	// Owner is this agent's LabelOwner value (see OwnerID); objects it creates carry it, and only
+	// objects with it can be orphans of this agent.
+	Owner string
 	// Now is the clock.
 	Now time.Time
 	// Namespace is Longhorn's namespace in every cluster.

@@ -1,5 +1,10 @@
 package planner
 
+import (
+	"crypto/sha256"
+	"encoding/hex"
+)
+
 // Labels and values drplan puts on the objects it creates or binds. They are the agent's contract
 // with the clusters: never change them without a migration.
 const (
@@ -11,10 +16,21 @@ const (
 	LabelPlan = "drplan.io/plan"
 	// LabelSourceVolume, on a standby volume, names its source volume in the primary.
 	LabelSourceVolume = "drplan.io/source-volume"
+	// LabelOwner names the plans repository (a short hash of its URL and path, see OwnerID) whose
+	// agent created the object. An agent treats as its own, and so as possibly orphaned, only
+	// objects with its owner value: agents of other repos may share the clusters.
+	LabelOwner = "drplan.io/owner"
 	// LabelOrphaned, valued "true", marks a standby volume whose plan or volume left Git. drplan
 	// never deletes it: the data may be the last copy.
 	LabelOrphaned = "drplan.io/orphaned"
 )
+
+// OwnerID is the LabelOwner value of the agent tracking the plans at path in the repository at
+// url (credentials stripped by the caller).
+func OwnerID(url, path string) string {
+	sum := sha256.Sum256([]byte(url + "\x00" + path))
+	return hex.EncodeToString(sum[:])[:12]
+}
 
 // JobName is the name of a plan's Longhorn RecurringJob on the primary.
 func JobName(plan string) string { return "drplan-" + plan }

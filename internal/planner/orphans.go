@@ -21,7 +21,7 @@ func (d *decider) orphans(p *plans.Plan, sec *cluster.State) []string {
 	var out []string
 	for i := range sec.Volumes {
 		v := &sec.Volumes[i]
-		if v.Labels[LabelPlan] != p.Name() || v.Labels[LabelManagedBy] != ManagedByValue || wanted[v.Name] {
+		if v.Labels[LabelPlan] != p.Name() || !owned(d.in.Owner, v.Labels) || wanted[v.Name] {
 			continue
 		}
 		out = append(out, v.Name)
@@ -47,7 +47,7 @@ func (d *decider) orphanedPlans() []PlanReport {
 		for i := range s.Volumes {
 			v := &s.Volumes[i]
 			plan := v.Labels[LabelPlan]
-			if plan == "" || known[plan] || v.Labels[LabelManagedBy] != ManagedByValue {
+			if plan == "" || known[plan] || !owned(d.in.Owner, v.Labels) {
 				continue
 			}
 			r := byPlan[plan]

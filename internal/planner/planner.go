@@ -106,7 +106,7 @@ func finish(r PlanReport) PlanReport {
 // primary wants the plan's RecurringJob and each source volume bound to it, and no other volume.
 func (d *decider) primary(p *plans.Plan, prim *cluster.State) {
 	name := JobName(p.Name())
-	want := desiredJob(p, d.in.Namespace)
+	want := desiredJob(p, d.in.Namespace, d.in.Owner)
 	var have *longhorn.RecurringJob
 	for i := range prim.RecurringJobs {
 		if prim.RecurringJobs[i].Name == name {
@@ -138,13 +138,13 @@ func (d *decider) primary(p *plans.Plan, prim *cluster.State) {
 
 // desiredJob is the plan's RecurringJob: task backup on the plan's cron, bound by its own label
 // (no groups, so Longhorn's default group never pulls other volumes in).
-func desiredJob(p *plans.Plan, ns string) *longhorn.RecurringJob {
+func desiredJob(p *plans.Plan, ns, owner string) *longhorn.RecurringJob {
 	name := JobName(p.Name())
 	j := &longhorn.RecurringJob{}
 	j.APIVersion = longhorn.SchemeGroupVersion.String()
 	j.Kind = "RecurringJob"
 	j.Name, j.Namespace = name, ns
-	j.Labels = map[string]string{LabelManagedBy: ManagedByValue, LabelPlan: p.Name()}
+	j.Labels = ownedLabels(owner, map[string]string{LabelPlan: p.Name()})
 	j.Spec = longhorn.RecurringJobSpec{
 		Name:        name,
 		Task:        longhorn.RecurringJobTaskBackup,
@@ -161,7 +161,8 @@ func jobMatches(have, want *longhorn.RecurringJob) bool {
 	h, w := have.Spec, want.Spec
 	return h.Task == w.Task && h.Cron == w.Cron && h.Retain == w.Retain && h.Concurrency == w.Concurrency &&
 		len(h.Groups) == 0 && h.Labels[LabelPlan] == w.Labels[LabelPlan] &&
-		have.Labels[LabelManagedBy] == ManagedByValue && have.Labels[LabelPlan] == want.Labels[LabelPlan]
+		have.Labels[LabelManagedBy] == ManagedByValue && have.Labels[LabelPlan] == want.Labels[LabelPlan] &&
+		have.Labels[LabelOwner] == want.Labels[LabelOwner]
 }
 
 // backupTargetProblem checks that the plan's BackupTarget exists in the secondary and, when the
@@ -193,6 +194,23 @@ func findTarget(s *cluster.State, name string) *longhorn.BackupTarget {
 		}
 	}
 	return nil
+}
+
+// ownedLabels are the labels of an object drplan creates: managed-by, owner, and extra.
+func ownedLabels(owner string, extra map[string]string) map[string]string {
+	l := map[string]string{LabelManagedBy: ManagedByValue}
+	if owner != "" {
+		l[LabelOwner] = owner
+	}
+	for k, v := range extra {
+		l[k] = v
+	}
+	return l
+}
+
+// owned reports whether drplan with owner created the object with labels.
+func owned(owner string, labels map[string]string) bool {
+	return labels[LabelManagedBy] == ManagedByValue && labels[LabelOwner] == owner
 }
 
 func hasKey(m map[string]string, k string) bool { _, ok := m[k]; return ok }

@@ -90,7 +90,9 @@ func bound(plan string) map[string]string {
 	return map[string]string{longhorn.RecurringJobLabel(JobName(plan)): longhorn.LabelValueEnabled}
 }
 
-func job(p *plans.Plan) longhorn.RecurringJob { return *desiredJob(p, ns) }
+func job(p *plans.Plan) longhorn.RecurringJob { return *desiredJob(p, ns, owner) }
+
+const owner = "0123456789ab"
 
 func backup(name, volume string, age time.Duration) longhorn.Backup {
 	b := longhorn.Backup{}
@@ -124,7 +126,7 @@ func backupVolume(volume, last string, syncRequested *time.Time) longhorn.Backup
 func standby(name, source, last, restored string) (longhorn.Volume, longhorn.Engine) {
 	v := longhorn.Volume{}
 	v.Name, v.Namespace = name, ns
-	v.Labels = map[string]string{LabelManagedBy: ManagedByValue, LabelPlan: "payments", LabelSourceVolume: source}
+	v.Labels = map[string]string{LabelManagedBy: ManagedByValue, LabelOwner: owner, LabelPlan: "payments", LabelSourceVolume: source}
 	v.Spec.Standby, v.Spec.FromBackup, v.Spec.NumberOfReplicas = true, "s3://x", 3
 	v.Status.IsStandby, v.Status.RestoreRequired = true, true
 	v.Status.State, v.Status.Robustness = longhorn.VolumeStateAttached, longhorn.VolumeRobustnessHealthy
@@ -309,6 +311,16 @@ func TestDecideGolden(t *testing.T) {
 			noActions: true,
 		},
 		{
+			name:  "other-repos-volumes-are-not-orphans",
+			plans: nil,
+			clusters: map[string]*cluster.State{"east": steadyEast(), "west": steadyWest(func() longhorn.Volume {
+				v, _ := standby("theirs", "theirs", "", "")
+				v.Labels[LabelOwner] = "another-repo"
+				v.Labels[LabelPlan] = "their-plan"
+				return v
+			}())},
+		},
+		{
 			name:     "unknown-cluster",
 			plans:    []*plans.Plan{plan("payments", func(d *plans.DRPlan) { d.Spec.Secondary = "north" })},
 			clusters: map[string]*cluster.State{"east": steadyEast(), "west": steadyWest()},
@@ -317,13 +329,13 @@ func TestDecideGolden(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			g := NewWithT(t)
-			res := Decide(Input{Plans: tc.plans, KnownPlans: tc.known, Clusters: tc.clusters, Now: now, Namespace: ns})
+			res := Decide(Input{Plans: tc.plans, KnownPlans: tc.known, Clusters: tc.clusters, Now: now, Namespace: ns, Owner: owner})
 			if tc.noActions {
 				g.Expect(res.Actions).To(BeEmpty())
 			}
 			checkGolden(t, tc.name, render(t, res))
 			// Deciding again on the same input gives the same answer: nothing hides in memory.
-			again := Decide(Input{Plans: tc.plans, KnownPlans: tc.known, Clusters: tc.clusters, Now: now, Namespace: ns})
+			again := Decide(Input{Plans: tc.plans, KnownPlans: tc.known, Clusters: tc.clusters, Now: now, Namespace: ns, Owner: owner})
 			g.Expect(render(t, again)).To(Equal(render(t, res)))
 		})
 	}

@@ -45,7 +45,7 @@ func (d *decider) secondary(p *plans.Plan, prim, sec *cluster.State) []string {
 		case standby != nil:
 			// Longhorn follows new backups by itself; the spec is never re-applied.
 		case secNewest != nil && bv != nil:
-			d.add(&CreateStandbyVolume{Target: Target{sec.Name, p.Name()}, Volume: desiredStandby(p, v, secNewest, d.in.Namespace), Backup: secNewest.Name})
+			d.add(&CreateStandbyVolume{Target: Target{sec.Name, p.Name()}, Volume: desiredStandby(p, v, secNewest, d.in.Namespace, d.in.Owner), Backup: secNewest.Name})
 		case primNewest == nil && secNewest == nil:
 			waiting = append(waiting, fmt.Sprintf("volume %s has no completed backup yet", v.Name))
 		default:
@@ -100,12 +100,12 @@ func syncAllowed(requested, synced *time.Time, now time.Time, interval time.Dura
 }
 
 // desiredStandby is the standby volume for one plan volume, restoring from backup.
-func desiredStandby(p *plans.Plan, v plans.Volume, backup *longhorn.Backup, ns string) *longhorn.Volume {
+func desiredStandby(p *plans.Plan, v plans.Volume, backup *longhorn.Backup, ns, owner string) *longhorn.Volume {
 	vol := &longhorn.Volume{}
 	vol.APIVersion = longhorn.SchemeGroupVersion.String()
 	vol.Kind = "Volume"
 	vol.Name, vol.Namespace = v.StandbyName, ns
-	vol.Labels = map[string]string{LabelManagedBy: ManagedByValue, LabelPlan: p.Name(), LabelSourceVolume: v.Name}
+	vol.Labels = ownedLabels(owner, map[string]string{LabelPlan: p.Name(), LabelSourceVolume: v.Name})
 	size, _ := backup.VolumeSizeBytes()
 	vol.Spec = longhorn.VolumeSpec{
 		Size:             size,
@@ -149,9 +149,9 @@ func (d *decider) volumeReport(p *plans.Plan, v plans.Volume, prim, sec *cluster
 		r.State, r.Reason = StandbyMissing, "not created yet"
 		return r
 	}
-	if vol.Labels[LabelPlan] != p.Name() {
+	if vol.Labels[LabelPlan] != p.Name() || !owned(d.in.Owner, vol.Labels) {
 		r.State = StandbyConflict
-		r.Reason = fmt.Sprintf("volume %s in cluster %s was not created by this plan; drplan does not touch it", vol.Name, sec.Name)
+		r.Reason = fmt.Sprintf("volume %s in cluster %s was not created by this plan of this plans repo; drplan does not touch it", vol.Name, sec.Name)
 		return r
 	}
 	engine := longhorn.ActiveEngine(sec.Engines, vol.Name)
