@@ -95,25 +95,35 @@ func claimsOf(p *Plan) []planClaim {
 
 // positions lists where plans other than self hold a claim: FILE:LINE:COL, ...
 func positions(refs []claimRef, self *Plan) string {
-	var out []string
-	for _, r := range refs {
-		if r.plan != self {
-			pos := r.plan.Position(r.field)
-			out = append(out, fmt.Sprintf("%s:%d:%d", r.plan.File, pos.Line, pos.Column))
-		}
-	}
-	return strings.Join(out, ", ")
+	return listOthers(refs, self, func(r claimRef, pos string) string { return pos })
 }
 
 // places lists where plans other than self hold a claim: plan "x" (FILE:LINE:COL), ...
 func places(refs []claimRef, self *Plan) string {
+	return listOthers(refs, self, func(r claimRef, pos string) string {
+		return fmt.Sprintf("plan %q (%s)", r.plan.Name(), pos)
+	})
+}
+
+// maxOthers bounds how many other places one problem names.
+const maxOthers = 3
+
+func listOthers(refs []claimRef, self *Plan, format func(claimRef, string) string) string {
 	var out []string
+	more := 0
 	for _, r := range refs {
 		if r.plan == self {
 			continue
 		}
+		if len(out) == maxOthers {
+			more++
+			continue
+		}
 		pos := r.plan.Position(r.field)
-		out = append(out, fmt.Sprintf("plan %q (%s:%d:%d)", r.plan.Name(), r.plan.File, pos.Line, pos.Column))
+		out = append(out, format(r, fmt.Sprintf("%s:%d:%d", r.plan.File, pos.Line, pos.Column)))
+	}
+	if more > 0 {
+		out = append(out, fmt.Sprintf("and %d more", more))
 	}
 	return strings.Join(out, ", ")
 }

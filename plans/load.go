@@ -202,7 +202,7 @@ func (l *loader) kindProblem(doc strictyaml.Document) *Problem {
 	case group == Group && doc.Kind != Kind && !slices.Contains(otherKinds, doc.Kind):
 		known := append([]string{Kind}, otherKinds...)
 		if doc.Kind == "" {
-			return docProblem(doc, "kind", fmt.Sprintf("required: the kind of this %s document (%s)", doc.APIVersion, strings.Join(known, " or ")))
+			return docProblem(doc, "kind", fmt.Sprintf("required: the kind of this %q document (%s)", doc.APIVersion, strings.Join(known, " or ")))
 		}
 		msg := fmt.Sprintf("unknown kind %q in %s (kinds: %s)", doc.Kind, Group, strings.Join(known, ", "))
 		if s := strictyaml.Suggest(doc.Kind, known); s != "" {

@@ -2,6 +2,7 @@ package plans
 
 import (
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -33,11 +34,38 @@ func ParseCron(spec string) (cron.Schedule, error) {
 // schedule's fire times (see sampleStart); a schedule that fires fewer than twice in five years
 // is an error, since it is no recurring backup.
 func LargestBackupInterval(spec string) (time.Duration, error) {
-	s, err := ParseCron(spec)
-	if err != nil {
-		return 0, err
+	intervals.Lock()
+	r, ok := intervals.bySpec[spec]
+	intervals.Unlock()
+	if ok {
+		return r.gap, r.err
 	}
-	return largestGap(s, sampleStart, sampleHorizon, maxSampledFires, spec)
+	s, err := ParseCron(spec)
+	if err == nil {
+		r.gap, err = largestGap(s, sampleStart, sampleHorizon, maxSampledFires, spec)
+	}
+	r.err = err
+	intervals.Lock()
+	defer intervals.Unlock()
+	if len(intervals.bySpec) >= maxCachedIntervals {
+		clear(intervals.bySpec)
+	}
+	intervals.bySpec[spec] = r
+	return r.gap, r.err
+}
+
+// intervals remembers LargestBackupInterval's answers: sampling an every-minute schedule takes
+// about 10ms, and a plans repository holds few distinct schedules.
+var intervals = struct {
+	sync.Mutex
+	bySpec map[string]intervalResult
+}{bySpec: map[string]intervalResult{}}
+
+const maxCachedIntervals = 1024
+
+type intervalResult struct {
+	gap time.Duration
+	err error
 }
 
 func largestGap(s cron.Schedule, from time.Time, horizon time.Duration, maxFires int, spec string) (time.Duration, error) {

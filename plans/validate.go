@@ -130,9 +130,12 @@ func validateVolumes(f *findings, s *Spec) {
 		f.add("spec.volumes", "required: at least one volume to protect")
 		return
 	}
-	waves := make([]string, 0, len(s.Waves))
+	waves, isWave := make([]string, 0, len(s.Waves)), map[string]bool{}
 	for _, w := range s.Waves {
-		waves = append(waves, w.Name)
+		if !isWave[w.Name] {
+			waves = append(waves, w.Name)
+			isWave[w.Name] = true
+		}
 	}
 	names, standbys, pvs, pvcs := map[string]string{}, map[string]string{}, map[string]string{}, map[string]string{}
 	for i, v := range s.Volumes {
@@ -150,14 +153,8 @@ func validateVolumes(f *findings, s *Spec) {
 		if v.Replicas < MinReplicas || v.Replicas > MaxReplicas {
 			f.add(path+".replicas", "must be between %d and %d, got %d", MinReplicas, MaxReplicas, v.Replicas)
 		}
-		if v.Wave != "" && !slices.Contains(waves, v.Wave) {
-			msg := fmt.Sprintf("no wave named %q in spec.waves", v.Wave)
-			if s := strictyaml.Suggest(v.Wave, waves); s != "" {
-				msg += fmt.Sprintf("; did you mean %q?", s)
-			} else {
-				msg += fmt.Sprintf(" (waves: %s)", strings.Join(waves, ", "))
-			}
-			f.add(path+".wave", "%s", msg)
+		if v.Wave != "" && !isWave[v.Wave] {
+			f.add(path+".wave", "no wave named %q in spec.waves%s", v.Wave, suggestion(v.Wave, waves, "waves"))
 		}
 		if pv := v.PV; pv != nil {
 			if f.name(path+".pv.name", pv.Name, validation.IsDNS1123Subdomain, 0) {
@@ -184,13 +181,16 @@ func validateAccessModes(f *findings, path string, modes []AccessMode) {
 	if len(modes) == 0 {
 		f.add(path, "required: at least one access mode")
 	}
+	seen := map[AccessMode]bool{}
 	for i, m := range modes {
 		p := fmt.Sprintf("%s[%d]", path, i)
-		if !slices.Contains(accessModes, m) {
+		switch {
+		case !slices.Contains(accessModes, m):
 			f.add(p, "must be one of ReadWriteOnce, ReadWriteOncePod, ReadOnlyMany, ReadWriteMany, got %q", m)
-		} else if slices.Index(modes, m) < i {
+		case seen[m]:
 			f.add(p, "%s is listed twice", m)
 		}
+		seen[m] = true
 	}
 }
 
@@ -275,13 +275,22 @@ func validateKnownClusters(p *DRPlan, known []string) []strictyaml.FieldError {
 		if c.name == "" || slices.Contains(known, c.name) {
 			continue
 		}
-		msg := fmt.Sprintf("cluster %q is not in the agent config", c.name)
-		if s := strictyaml.Suggest(c.name, known); s != "" {
-			msg += fmt.Sprintf("; did you mean %q?", s)
-		} else {
-			msg += fmt.Sprintf(" (clusters: %s)", strings.Join(known, ", "))
-		}
-		f.add(c.path, "%s", msg)
+		f.add(c.path, "cluster %q is not in the agent config%s", c.name, suggestion(c.name, known, "clusters"))
 	}
 	return f
+}
+
+// maxListed bounds how many names a message lists or compares a word with.
+const maxListed = 20
+
+// suggestion ends a message about an unknown name: "; did you mean "x"?" when one of names is
+// close, else the names themselves ("(waves: a, b)") when there are few.
+func suggestion(word string, names []string, what string) string {
+	if len(names) > maxListed {
+		return ""
+	}
+	if s := strictyaml.Suggest(word, names); s != "" {
+		return fmt.Sprintf("; did you mean %q?", s)
+	}
+	return fmt.Sprintf(" (%s: %s)", what, strings.Join(names, ", "))
 }

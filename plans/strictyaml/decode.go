@@ -11,9 +11,10 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// MaxValues bounds the values of one document, aliases expanded. No 1 MiB file holds that many
-// values written out; only aliases can reach it. A plan with a thousand volumes is far below it.
-const MaxValues = 1 << 20
+// MaxValues bounds the values of one document, aliases expanded: a plan with ten thousand
+// volumes written out is below it; an alias bomb is far above it. It bounds the work any
+// document can cause.
+const MaxValues = 200_000
 
 // YAML core-schema tags as the parser resolves them.
 const (

@@ -42,7 +42,7 @@ func TestParseHostileInput(t *testing.T) {
 		{"too large", bytes.Repeat([]byte("# padding\n"), MaxFileSize/10+1), "f.yaml:1:1: .: file is 1048580 bytes, above the limit of 1048576 bytes (1 MiB)"},
 		{"deep flow nesting", []byte(strings.Repeat("[", 100_000) + strings.Repeat("]", 100_000)), "f.yaml:1:1: .: YAML syntax error: exceeded max depth of 10000"},
 		{"deep block nesting", []byte(strings.Repeat("- ", 20_000) + "x\n"), "f.yaml:1:1: .: YAML syntax error: exceeded max depth of 10000"},
-		{"billion laughs", []byte(lol(9)), "f.yaml:1:1: .: document expands to more than 1048576 values through aliases (an alias bomb?): not read"},
+		{"billion laughs", []byte(lol(9)), "f.yaml:1:1: .: document expands to more than 200000 values through aliases (an alias bomb?): not read"},
 		{"alias inside its anchor", []byte("a: &a {b: *a}\n"), "f.yaml:1:11: .: alias *a is inside the value it names: it would expand forever"},
 		{"syntax error", []byte("a: b\n  c: d\n"), "f.yaml:2:1: .: YAML syntax error: mapping values are not allowed in this context"},
 		{"unterminated flow", []byte("a: [b, c\n"), "f.yaml:1:1: .: YAML syntax error: did not find expected ',' or ']'"},

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // RootField is the field path of a problem about a whole file or document rather than a field.
@@ -23,14 +24,17 @@ type Problem struct {
 	Message string `json:"message"`
 }
 
-// String formats the problem as FILE:LINE:COL: FIELD: MESSAGE.
+// String formats the problem as FILE:LINE:COL: FIELD: MESSAGE, on one line whatever the file
+// held: line breaks in any part are written as \n and \r.
 func (p Problem) String() string {
 	field := p.Field
 	if field == "" {
 		field = RootField
 	}
-	return fmt.Sprintf("%s:%d:%d: %s: %s", p.File, p.Line, p.Column, field, p.Message)
+	return oneLine.Replace(fmt.Sprintf("%s:%d:%d: %s: %s", p.File, p.Line, p.Column, field, p.Message))
 }
+
+var oneLine = strings.NewReplacer("\n", `\n`, "\r", `\r`)
 
 // Compare orders problems by file, line, column, field and message.
 func Compare(a, b Problem) int {

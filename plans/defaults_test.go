@@ -1,0 +1,92 @@
+package plans
+
+import (
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+)
+
+func TestSetDefaults(t *testing.T) {
+	minutes := func(n int) Duration { return Duration{Duration: time.Duration(n) * time.Minute} }
+	tests := []struct {
+		name string
+		in   Spec
+		want Spec
+	}{
+		{
+			name: "minimal plan",
+			in:   Spec{Volumes: []Volume{{Name: "pg"}}},
+			want: Spec{
+				BackupTarget: "default",
+				Schedule:     Schedule{Retain: 10, Concurrency: 1},
+				Volumes:      []Volume{{Name: "pg", StandbyName: "pg", Replicas: 3, Wave: "default"}},
+				Waves:        []Wave{{Name: "default"}},
+				Activation:   Activation{CatchUpTimeout: minutes(10)},
+			},
+		},
+		{
+			name: "values that are set stay",
+			in: Spec{
+				BackupTarget: "s3", Schedule: Schedule{Retain: 2, Concurrency: 5},
+				Volumes: []Volume{{Name: "pg", StandbyName: "pg-dr", Replicas: 1, Wave: "b",
+					PV: &PersistentVolume{Name: "pv", StorageClassName: "longhorn-static", FSType: "xfs", AccessModes: []AccessMode{ReadWriteMany}}}},
+				Waves:      []Wave{{Name: "a"}, {Name: "b", Gates: []Gate{{APIVersion: "apps/v1beta1", Kind: "Deployment", Timeout: minutes(1)}}}},
+				Activation: Activation{AllowDegraded: true, CatchUpTimeout: minutes(3)},
+			},
+			want: Spec{
+				BackupTarget: "s3", Schedule: Schedule{Retain: 2, Concurrency: 5},
+				Volumes: []Volume{{Name: "pg", StandbyName: "pg-dr", Replicas: 1, Wave: "b",
+					PV: &PersistentVolume{Name: "pv", StorageClassName: "longhorn-static", FSType: "xfs", AccessModes: []AccessMode{ReadWriteMany}}}},
+				Waves:      []Wave{{Name: "a"}, {Name: "b", Gates: []Gate{{APIVersion: "apps/v1beta1", Kind: "Deployment", Timeout: minutes(1)}}}},
+				Activation: Activation{AllowDegraded: true, CatchUpTimeout: minutes(3)},
+			},
+		},
+		{
+			name: "a claim implies a PersistentVolume named after the standby volume",
+			in: Spec{
+				Volumes: []Volume{{Name: "pg", StandbyName: "pg-dr", PVC: &PersistentVolumeClaim{Namespace: "ns", Name: "data"}}},
+				Waves:   []Wave{{Name: "first"}, {Name: "second"}},
+			},
+			want: Spec{
+				BackupTarget: "default", Schedule: Schedule{Retain: 10, Concurrency: 1},
+				Volumes: []Volume{{Name: "pg", StandbyName: "pg-dr", Replicas: 3, Wave: "first",
+					PV:  &PersistentVolume{Name: "pg-dr", StorageClassName: "longhorn", FSType: "ext4", AccessModes: []AccessMode{ReadWriteOnce}},
+					PVC: &PersistentVolumeClaim{Namespace: "ns", Name: "data"}}},
+				Waves:      []Wave{{Name: "first"}, {Name: "second"}},
+				Activation: Activation{CatchUpTimeout: minutes(10)},
+			},
+		},
+		{
+			name: "gate and scale apiVersions of built-in kinds",
+			in: Spec{Waves: []Wave{{Name: "w",
+				Gates: []Gate{{Kind: "StatefulSet"}, {Kind: "Job"}, {Kind: "Service"}, {Kind: "Cluster"}},
+				Scale: []Scale{{Kind: "Deployment"}, {Kind: "Job"}, {Kind: "Rollout"}},
+			}}},
+			want: Spec{
+				BackupTarget: "default", Schedule: Schedule{Retain: 10, Concurrency: 1},
+				Waves: []Wave{{Name: "w",
+					Gates: []Gate{
+						{APIVersion: "apps/v1", Kind: "StatefulSet", Timeout: minutes(10)},
+						{APIVersion: "batch/v1", Kind: "Job", Timeout: minutes(10)},
+						{APIVersion: "v1", Kind: "Service", Timeout: minutes(10)},
+						{Kind: "Cluster", Timeout: minutes(10)},
+					},
+					// A Job has no scale subresource: it gets no default, and validation asks for one.
+					Scale: []Scale{{APIVersion: "apps/v1", Kind: "Deployment"}, {Kind: "Job"}, {Kind: "Rollout"}},
+				}},
+				Activation: Activation{CatchUpTimeout: minutes(10)},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := NewWithT(t)
+			p := &DRPlan{Spec: tt.in}
+			SetDefaults(p)
+			g.Expect(p.Spec).To(Equal(tt.want))
+			SetDefaults(p)
+			g.Expect(p.Spec).To(Equal(tt.want), "SetDefaults must be idempotent")
+		})
+	}
+}

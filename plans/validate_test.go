@@ -1,0 +1,181 @@
+package plans
+
+import (
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+
+	"github.com/drplan/drplan/plans/strictyaml"
+)
+
+// validPlan returns a defaulted plan that passes validation; tests break one thing in it.
+func validPlan() *DRPlan {
+	p := &DRPlan{
+		APIVersion: APIVersion,
+		Kind:       Kind,
+		Metadata:   Metadata{Name: "payments"},
+		Spec: Spec{
+			Primary:   "east",
+			Secondary: "west",
+			Schedule:  Schedule{Cron: "*/15 * * * *"},
+			RPO:       Duration{Duration: 30 * time.Minute},
+			Volumes: []Volume{
+				{Name: "pg-data", Wave: "databases", PVC: &PersistentVolumeClaim{Namespace: "payments", Name: "data-pg-0"}},
+				{Name: "web-uploads", Wave: "apps"},
+			},
+			Waves: []Wave{
+				{
+					Name:  "databases",
+					Gates: []Gate{{Kind: "StatefulSet", Namespace: "payments", Name: "pg"}},
+					Scale: []Scale{{Kind: "StatefulSet", Namespace: "payments", Name: "pg", Replicas: 2}},
+				},
+				{Name: "apps"},
+			},
+		},
+	}
+	SetDefaults(p)
+	return p
+}
+
+func TestValidatePlan(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(p *DRPlan)
+		want   []strictyaml.FieldError
+	}{
+		{name: "valid", mutate: func(*DRPlan) {}},
+		{name: "wrong kind and version", mutate: func(p *DRPlan) { p.APIVersion, p.Kind = "v1", "Plan" }, want: []strictyaml.FieldError{
+			{Path: "apiVersion", Message: `must be drplan.io/v1alpha1, got "v1"`},
+			{Path: "kind", Message: `must be DRPlan, got "Plan"`},
+		}},
+		{name: "plan name too long", mutate: func(p *DRPlan) { p.Metadata.Name = "a-very-long-plan-name-over-32-chars" }, want: []strictyaml.FieldError{
+			{Path: "metadata.name", Message: `invalid name "a-very-long-plan-name-over-32-chars": must be no more than 32 characters`},
+		}},
+		{name: "same clusters", mutate: func(p *DRPlan) { p.Spec.Secondary = "east" }, want: []strictyaml.FieldError{
+			{Path: "spec.secondary", Message: `must differ from spec.primary (both are "east")`},
+		}},
+		{name: "missing clusters", mutate: func(p *DRPlan) { p.Spec.Primary, p.Spec.Secondary = "", "" }, want: []strictyaml.FieldError{
+			{Path: "spec.primary", Message: "required"},
+			{Path: "spec.secondary", Message: "required"},
+		}},
+		{name: "retain and concurrency ranges", mutate: func(p *DRPlan) { p.Spec.Schedule.Retain, p.Spec.Schedule.Concurrency = 101, -1 }, want: []strictyaml.FieldError{
+			{Path: "spec.schedule.retain", Message: "must be between 1 and 100, got 101"},
+			{Path: "spec.schedule.concurrency", Message: "must be between 1 and 100, got -1"},
+		}},
+		{name: "retain at the limits", mutate: func(p *DRPlan) { p.Spec.Schedule.Retain, p.Spec.Schedule.Concurrency = 100, 100 }},
+		{name: "rpo missing", mutate: func(p *DRPlan) { p.Spec.RPO.Duration = 0 }, want: []strictyaml.FieldError{
+			{Path: "spec.rpo", Message: "required: the recovery point objective, such as 30m"},
+		}},
+		{name: "rpo negative", mutate: func(p *DRPlan) { p.Spec.RPO.Duration = -time.Minute }, want: []strictyaml.FieldError{
+			{Path: "spec.rpo", Message: "must be positive, got -1m"},
+		}},
+		{name: "rpo just above the interval", mutate: func(p *DRPlan) { p.Spec.RPO.Duration = 15*time.Minute + time.Second }},
+		{name: "rpo equal to the interval", mutate: func(p *DRPlan) { p.Spec.RPO.Duration = 15 * time.Minute }, want: []strictyaml.FieldError{
+			{Path: "spec.rpo", Message: `15m can never be met: backups are up to 15m apart (cron "*/15 * * * *"); make it longer than that`},
+		}},
+		{name: "cron invalid", mutate: func(p *DRPlan) { p.Spec.Schedule.Cron = "every day" }, want: []strictyaml.FieldError{
+			{Path: "spec.schedule.cron", Message: `invalid cron expression "every day": expected exactly 5 fields, found 2: [every day]`},
+		}},
+		{name: "no volumes", mutate: func(p *DRPlan) { p.Spec.Volumes = nil }, want: []strictyaml.FieldError{
+			{Path: "spec.volumes", Message: "required: at least one volume to protect"},
+		}},
+		{name: "replicas out of range", mutate: func(p *DRPlan) { p.Spec.Volumes[1].Replicas = 21 }, want: []strictyaml.FieldError{
+			{Path: "spec.volumes[1].replicas", Message: "must be between 1 and 20, got 21"},
+		}},
+		{name: "volume name too long for a label value", mutate: func(p *DRPlan) {
+			p.Spec.Volumes[1].Name = "v.abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijab"
+			p.Spec.Volumes[1].StandbyName = "web"
+		}, want: []strictyaml.FieldError{
+			{Path: "spec.volumes[1].name", Message: `invalid name "v.abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijab": must be no more than 63 characters`},
+		}},
+		{name: "unknown wave with a suggestion", mutate: func(p *DRPlan) { p.Spec.Volumes[1].Wave = "aps" }, want: []strictyaml.FieldError{
+			{Path: "spec.volumes[1].wave", Message: `no wave named "aps" in spec.waves; did you mean "apps"?`},
+		}},
+		{name: "duplicate wave", mutate: func(p *DRPlan) { p.Spec.Waves[1].Name = "databases" }, want: []strictyaml.FieldError{
+			{Path: "spec.waves[1].name", Message: `wave "databases" is already defined at spec.waves[0]`},
+			{Path: "spec.volumes[1].wave", Message: `no wave named "apps" in spec.waves (waves: databases)`},
+		}},
+		{name: "duplicate volume", mutate: func(p *DRPlan) {
+			p.Spec.Volumes[1].Name, p.Spec.Volumes[1].StandbyName = "pg-data", "pg-data"
+		}, want: []strictyaml.FieldError{
+			{Path: "spec.volumes[1].name", Message: `volume "pg-data" is already listed at spec.volumes[0].name`},
+		}},
+		{name: "standby names collide", mutate: func(p *DRPlan) { p.Spec.Volumes[1].StandbyName = "pg-data" }, want: []strictyaml.FieldError{
+			{Path: "spec.volumes[1].standbyName", Message: `standby volume "pg-data" is already used at spec.volumes[0].standbyName`},
+		}},
+		{name: "pv options", mutate: func(p *DRPlan) {
+			pv := p.Spec.Volumes[0].PV
+			pv.FSType, pv.AccessModes = "btrfs", []AccessMode{"ReadWriteMany", "Shared", "ReadWriteMany"}
+		}, want: []strictyaml.FieldError{
+			{Path: "spec.volumes[0].pv.fsType", Message: `must be ext4 or xfs, got "btrfs"`},
+			{Path: "spec.volumes[0].pv.accessModes[1]", Message: `must be one of ReadWriteOnce, ReadWriteOncePod, ReadOnlyMany, ReadWriteMany, got "Shared"`},
+			{Path: "spec.volumes[0].pv.accessModes[2]", Message: "ReadWriteMany is listed twice"},
+		}},
+		{name: "two volumes, one claim", mutate: func(p *DRPlan) {
+			p.Spec.Volumes[1].PVC = &PersistentVolumeClaim{Namespace: "payments", Name: "data-pg-0"}
+			SetDefaults(p)
+		}, want: []strictyaml.FieldError{
+			{Path: "spec.volumes[1].pvc.name", Message: "claim payments/data-pg-0 is already created at spec.volumes[0].pvc.name"},
+		}},
+		{name: "gate of a custom kind needs an apiVersion", mutate: func(p *DRPlan) {
+			p.Spec.Waves[1].Gates = []Gate{{Kind: "Cluster", Namespace: "payments", Name: "pg", Timeout: Duration{Duration: time.Minute}}}
+		}, want: []strictyaml.FieldError{
+			{Path: "spec.waves[1].gates[0].apiVersion", Message: "required for kind Cluster (drplan knows a default apiVersion only for built-in kinds)"},
+		}},
+		{name: "gate of a custom kind with an apiVersion", mutate: func(p *DRPlan) {
+			p.Spec.Waves[1].Gates = []Gate{{APIVersion: "postgresql.cnpg.io/v1", Kind: "Cluster", Name: "pg", Timeout: Duration{Duration: time.Minute}}}
+		}},
+		{name: "gate fields", mutate: func(p *DRPlan) {
+			p.Spec.Waves[0].Gates[0] = Gate{APIVersion: "apps/v1/beta", Kind: "stateful-set", Namespace: "Payments", Timeout: Duration{Duration: -time.Second}}
+		}, want: []strictyaml.FieldError{
+			{Path: "spec.waves[0].gates[0].kind", Message: `invalid kind "stateful-set": must be a Kubernetes kind in CamelCase, such as StatefulSet`},
+			{Path: "spec.waves[0].gates[0].apiVersion", Message: `invalid apiVersion "apps/v1/beta": must be group/version or version, such as apps/v1 or v1`},
+			{Path: "spec.waves[0].gates[0].name", Message: "required"},
+			{Path: "spec.waves[0].gates[0].namespace", Message: `invalid name "Payments": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`},
+			{Path: "spec.waves[0].gates[0].timeout", Message: "must be positive, got -1s"},
+		}},
+		{name: "scale replicas", mutate: func(p *DRPlan) { p.Spec.Waves[0].Scale[0].Replicas = -2 }, want: []strictyaml.FieldError{
+			{Path: "spec.waves[0].scale[0].replicas", Message: "must be at least 1, got -2"},
+		}},
+		{name: "negative catch-up timeout", mutate: func(p *DRPlan) { p.Spec.Activation.CatchUpTimeout.Duration = -time.Minute }, want: []strictyaml.FieldError{
+			{Path: "spec.activation.catchUpTimeout", Message: "must not be negative, got -1m"},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := NewWithT(t)
+			p := validPlan()
+			tt.mutate(p)
+			g.Expect(validatePlan(p)).To(ConsistOf(tt.want))
+		})
+	}
+}
+
+func TestValidateKnownClusters(t *testing.T) {
+	tests := []struct {
+		name    string
+		known   []string
+		primary string
+		want    []strictyaml.FieldError
+	}{
+		{name: "known", known: []string{"east", "west"}, primary: "east"},
+		{name: "typo", known: []string{"east", "west"}, primary: "eats", want: []strictyaml.FieldError{
+			{Path: "spec.primary", Message: `cluster "eats" is not in the agent config; did you mean "east"?`},
+		}},
+		{name: "unknown", known: []string{"east", "west"}, primary: "frankfurt", want: []strictyaml.FieldError{
+			{Path: "spec.primary", Message: `cluster "frankfurt" is not in the agent config (clusters: east, west)`},
+		}},
+		{name: "no clusters at all", known: []string{}, primary: "east", want: []strictyaml.FieldError{
+			{Path: "spec.primary", Message: `cluster "east" is not in the agent config (clusters: )`},
+			{Path: "spec.secondary", Message: `cluster "west" is not in the agent config (clusters: )`},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := validPlan()
+			p.Spec.Primary = tt.primary
+			NewWithT(t).Expect(validateKnownClusters(p, tt.known)).To(ConsistOf(tt.want))
+		})
+	}
+}
