@@ -17,11 +17,11 @@ func TestLargestBackupInterval(t *testing.T) {
 		{cron: "* * * * *", want: time.Minute},
 		{cron: "0 * * * *", want: time.Hour},
 		{cron: "7,37 * * * *", want: 30 * time.Minute},
-		{cron: "0,10,50 * * * *", want: 40 * time.Minute},                   // uneven: the largest gap counts
-		{cron: "0 9-17 * * 1-5", want: 64 * time.Hour},                      // Friday 17:00 to Monday 09:00
-		{cron: "* * * * 1-5", want: 48*time.Hour + time.Minute},             // every minute on working days
-		{cron: "0 0 1 * *", want: 31 * 24 * time.Hour},                      // monthly: the longest month
-		{cron: "0 0 29 2 *", want: (366 + 3*365) * 24 * time.Hour},          // leap days only
+		{cron: "0,10,50 * * * *", want: 40 * time.Minute},          // uneven: the largest gap counts
+		{cron: "0 9-17 * * 1-5", want: 64 * time.Hour},             // Friday 17:00 to Monday 09:00
+		{cron: "* * * * 1-5", want: 48*time.Hour + time.Minute},    // every minute on working days
+		{cron: "0 0 1 * *", want: 31 * 24 * time.Hour},             // monthly: the longest month
+		{cron: "0 0 29 2 *", want: (366 + 3*365) * 24 * time.Hour}, // leap days only
 		{cron: "@hourly", want: time.Hour},
 		{cron: "@daily", want: 24 * time.Hour},
 		{cron: "@every 10m", want: 10 * time.Minute},
