@@ -188,8 +188,10 @@ func validateListeners(f *findings, c *AgentConfig) {
 		if n == 0 {
 			continue // an ephemeral port never clashes
 		}
+		// Both sides of a clash are reported: one of them may be a default, written nowhere.
 		if first, dup := ports[port]; dup {
-			f.add(a.path, "port %s is already used by %s", port, first)
+			f.add(a.path, "port %s is also used by %s", port, first)
+			f.add(first, "port %s is also used by %s", port, a.path)
 		} else {
 			ports[port] = a.path
 		}
