@@ -32,11 +32,11 @@ func TestWorkloadReadiness(t *testing.T) {
 	}{
 		{"deployment", &appsv1.Deployment{
 			ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"},
-			Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](2), Selector: &metav1.LabelSelector{MatchLabels: labels}, Template: pod},
+			Spec:       appsv1.DeploymentSpec{Replicas: ptr.To[int32](2), Selector: &metav1.LabelSelector{MatchLabels: labels}, Template: pod},
 		}, "Deployment"},
 		{"statefulset", &appsv1.StatefulSet{
 			ObjectMeta: metav1.ObjectMeta{Name: "db", Namespace: "default"},
-			Spec: appsv1.StatefulSetSpec{Replicas: ptr.To[int32](3), Selector: &metav1.LabelSelector{MatchLabels: labels}, Template: pod},
+			Spec:       appsv1.StatefulSetSpec{Replicas: ptr.To[int32](3), Selector: &metav1.LabelSelector{MatchLabels: labels}, Template: pod},
 		}, "StatefulSet"},
 	}
 	for _, tt := range tests {
