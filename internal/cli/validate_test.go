@@ -1,0 +1,204 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	. "github.com/onsi/gomega"
+)
+
+func runValidate(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = Execute(append([]string{"validate"}, args...), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+// TestValidateExamples is the issue's first "done when": drplan validate examples/ exits 0.
+func TestValidateExamples(t *testing.T) {
+	g := NewWithT(t)
+	code, stdout, stderr := runValidate(t, "--config", "../../examples/agent.yaml", "../../examples/")
+	g.Expect(stdout).To(BeEmpty())
+	g.Expect(stderr).To(Equal("2 plans (2 valid), 0 problems\n"))
+	g.Expect(code).To(Equal(0))
+}
+
+func writeFiles(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, text := range files {
+		path := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+const goodPlan = `apiVersion: drplan.io/v1alpha1
+kind: DRPlan
+metadata:
+  name: payments
+spec:
+  primary: east
+  secondary: west
+  schedule:
+    cron: "*/15 * * * *"
+  rpo: 30m
+  volumes:
+    - name: pg-data
+`
+
+func TestValidateOutputs(t *testing.T) {
+	bad := strings.NewReplacer("name: payments", "name: billing", "rpo: 30m", "rpo: 10m", "pg-data", "billing-data").Replace(goodPlan)
+	dir := writeFiles(t, map[string]string{
+		"plans/good.yaml": goodPlan,
+		"plans/bad.yaml":  bad,
+		"agent.yaml": `apiVersion: drplan.io/v1alpha1
+kind: AgentConfig
+clusters: [{name: east, kubeconfig: e}, {name: dr, kubeconfig: w}]
+repo: {url: "https://git.example.com/plans.git"}
+`,
+	})
+	t.Chdir(dir)
+	rpoProblem := `plans/bad.yaml:10:8: spec.rpo: 10m can never be met: backups are up to 15m apart (cron "*/15 * * * *"); make it longer than that`
+
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stdout string
+		stderr string
+	}{
+		{
+			name:   "text",
+			args:   []string{"plans"},
+			code:   1,
+			stdout: rpoProblem + "\n",
+			stderr: "2 plans (1 valid), 1 problem\n",
+		},
+		{
+			name:   "one file",
+			args:   []string{"plans/good.yaml"},
+			stderr: "1 plan (1 valid), 0 problems\n",
+		},
+		{
+			name: "with the agent config",
+			args: []string{"--config", "agent.yaml", "plans"},
+			code: 1,
+			stdout: `plans/bad.yaml:7:14: spec.secondary: cluster "west" is not in the agent config (clusters: east, dr)` + "\n" +
+				rpoProblem + "\n" +
+				`plans/good.yaml:7:14: spec.secondary: cluster "west" is not in the agent config (clusters: east, dr)` + "\n",
+			stderr: "2 plans (0 valid), 3 problems\n",
+		},
+		{
+			name:   "github annotations",
+			args:   []string{"-o", "github", "plans"},
+			code:   1,
+			stdout: `::error file=plans/bad.yaml,line=10,col=8,title=drplan%3A spec.rpo::10m can never be met: backups are up to 15m apart (cron "*/15 * * * *"); make it longer than that` + "\n",
+		},
+		{
+			name:   "bad output format",
+			args:   []string{"-o", "yaml", "plans"},
+			code:   1,
+			stderr: "drplan: unknown output format \"yaml\": use text, json or github\n",
+		},
+		{
+			name:   "missing path",
+			args:   []string{"nowhere"},
+			code:   1,
+			stdout: "nowhere:1:1: .: cannot read: no such file or directory\n",
+			stderr: "0 plans (0 valid), 1 problem\n",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := NewWithT(t)
+			code, stdout, stderr := runValidate(t, tt.args...)
+			g.Expect(stdout).To(Equal(tt.stdout))
+			g.Expect(stderr).To(Equal(tt.stderr))
+			g.Expect(code).To(Equal(tt.code))
+		})
+	}
+}
+
+func TestValidateJSON(t *testing.T) {
+	g := NewWithT(t)
+	dir := writeFiles(t, map[string]string{"p.yaml": strings.Replace(goodPlan, "replicas", "x", 1) + "      replicas: 30\n"})
+	t.Chdir(dir)
+	code, stdout, _ := runValidate(t, "-o", "json", "--show-defaults", ".")
+	g.Expect(code).To(Equal(1))
+	var report struct {
+		Valid bool
+		Plans []struct {
+			Name  string
+			File  string
+			Line  int
+			Valid bool
+			Plan  struct {
+				Spec struct {
+					BackupTarget string
+					Volumes      []struct{ StandbyName string }
+				}
+			}
+		}
+		Problems []struct {
+			File, Field, Message string
+			Line, Column         int
+		}
+	}
+	g.Expect(json.Unmarshal([]byte(stdout), &report)).To(Succeed(), stdout)
+	g.Expect(report.Valid).To(BeFalse())
+	g.Expect(report.Plans).To(HaveLen(1))
+	g.Expect(report.Plans[0].Name).To(Equal("payments"))
+	g.Expect(report.Plans[0].File).To(Equal("p.yaml"))
+	g.Expect(report.Plans[0].Valid).To(BeFalse())
+	g.Expect(report.Plans[0].Plan.Spec.BackupTarget).To(Equal("default"))
+	g.Expect(report.Plans[0].Plan.Spec.Volumes[0].StandbyName).To(Equal("pg-data"))
+	g.Expect(report.Problems).To(HaveLen(1))
+	g.Expect(report.Problems[0].Field).To(Equal("spec.volumes[0].replicas"))
+	g.Expect(report.Problems[0].Line).To(Equal(13))
+}
+
+func TestValidateShowDefaults(t *testing.T) {
+	g := NewWithT(t)
+	dir := writeFiles(t, map[string]string{"p.yaml": goodPlan})
+	t.Chdir(dir)
+	code, stdout, stderr := runValidate(t, "--show-defaults", "p.yaml")
+	g.Expect(code).To(Equal(0))
+	g.Expect(stderr).To(Equal("1 plan (1 valid), 0 problems\n"))
+	g.Expect(stdout).To(Equal(`---
+# p.yaml:1:1
+apiVersion: drplan.io/v1alpha1
+kind: DRPlan
+metadata:
+  name: payments
+spec:
+  primary: east
+  secondary: west
+  backupTarget: default
+  schedule:
+    cron: '*/15 * * * *'
+    retain: 10
+    concurrency: 1
+  rpo: 30m
+  volumes:
+    - name: pg-data
+      standbyName: pg-data
+      replicas: 3
+      wave: default
+  waves:
+    - name: default
+  failover: false
+  activation:
+    allowDegraded: false
+    catchUpTimeout: 10m
+`))
+}
