@@ -213,6 +213,9 @@ func (l clientLookup) standbyVolumes(ctx context.Context) ([]string, error) {
 	return names, nil
 }
 
+// longhornBackupVolumesResource is the resource the datastore names in its NotFound.
+var longhornBackupVolumesResource = schema.GroupResource{Resource: "backupVolumes"}
+
 // getBackupVolumeByTargetAndVolume is DataStore.GetBackupVolumeByBackupTargetAndVolumeRO: by
 // labels, an error when more than one matches, and Longhorn's odd NotFound when none does.
 func getBackupVolumeByTargetAndVolume(ctx context.Context, c client.Reader, ns, target, volume string) (*longhorn.BackupVolume, error) {
@@ -225,7 +228,7 @@ func getBackupVolumeByTargetAndVolume(ctx context.Context, c client.Reader, ns, 
 	}
 	switch len(list.Items) {
 	case 0:
-		return nil, apierrors.NewNotFound(schema.GroupResource{Resource: "backupVolumes"}, "")
+		return nil, apierrors.NewNotFound(longhornBackupVolumesResource, "")
 	case 1:
 		return &list.Items[0], nil
 	default:

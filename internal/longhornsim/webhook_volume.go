@@ -151,7 +151,8 @@ func mutateVolumeCommon(ctx context.Context, lk lookup, v *longhorn.Volume, more
 	if v.Spec.DataEngine == "" {
 		ops = append(ops, jsonpatch.NewOperation("add", "/spec/dataEngine", longhorn.DataEngineV1))
 	}
-	if v.Spec.Standby {
+	if v.Spec.Standby && v.DeletionTimestamp == nil {
+		// A deleting volume is let through, or a pruned backup would keep it forever.
 		u, err := longhorn.ParseBackupURL(v.Spec.FromBackup)
 		if err != nil {
 			return nil, invalid("spec.fromBackup", "failed to get backup name from backup URL %s: %s", v.Spec.FromBackup, err)
