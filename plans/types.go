@@ -57,7 +57,7 @@ type Spec struct {
 	Volumes []Volume `json:"volumes" jsonschema:"required,minItems=1"`
 	// Waves are the steps of activation on failover, in order: each wave activates its
 	// volumes, creates their PersistentVolumes and claims, scales its workloads and waits for
-	// its gates before the next one starts. Default: one wave named `default`.
+	// its gates before the next one starts. Default: `[{"name": "default"}]` (one wave).
 	Waves []Wave `json:"waves"`
 	// Failover is the switch: setting it to true activates the standby volumes in the
 	// secondary, wave by wave. Activation is one-way: setting it back to false afterwards

@@ -26,11 +26,11 @@ type AgentConfig struct {
 	// Webhook receives push and pull-request events from the forge so the agent fetches at once
 	// instead of waiting for the next poll. Off when absent.
 	Webhook *Webhook `json:"webhook,omitempty"`
-	// Metrics serves Prometheus metrics.
+	// Metrics serves Prometheus metrics. Default: `{"listen": ":8080"}`.
 	Metrics Listener `json:"metrics"`
-	// Health serves the liveness and readiness probes.
+	// Health serves the liveness and readiness probes. Default: `{"listen": ":9440"}`.
 	Health Listener `json:"health"`
-	// Status serves per-plan and per-volume status, as read by drplan status.
+	// Status serves per-plan and per-volume status, as read by drplan status. Default: `{"listen": ":9090"}`.
 	Status Listener `json:"status"`
 	// LeaderElection lets several replicas of the agent run with one of them active.
 	LeaderElection LeaderElection `json:"leaderElection"`
@@ -58,7 +58,7 @@ type Repo struct {
 	// URL of the repository: https://, http://, ssh:// or user@host:path. Credentials never go in
 	// the URL: use auth.
 	URL string `json:"url" jsonschema:"required,minLength=1"`
-	// Ref is the branch, tag or commit the agent applies. Default: branch `main`.
+	// Ref is the branch, tag or commit the agent applies. Default: `{"branch": "main"}`.
 	Ref Ref `json:"ref"`
 	// Path is the directory of the plans inside the repository. Default: `.`.
 	Path string `json:"path"`
@@ -70,7 +70,7 @@ type Repo struct {
 
 // Ref is one of a branch, a tag or a commit.
 type Ref struct {
-	// Branch to follow. Default: `main` when neither tag nor commit is set.
+	// Branch to follow.
 	Branch string `json:"branch,omitempty"`
 	// Tag to apply.
 	Tag string `json:"tag,omitempty"`
