@@ -38,6 +38,7 @@ type Agent struct {
 	hook     *webhook.Handler
 	triggers chan struct{}
 	fetches  chan struct{}
+	log      logr.Logger
 }
 
 // LoadConfig reads and validates the config file; every problem is one line.
@@ -159,6 +160,7 @@ func newSource(cfg *config.AgentConfig, cacheDir string) (*source.Source, error)
 // endpoints), the status and webhook listeners, and, while leading, the loop.
 func (a *Agent) Run(ctx context.Context) error {
 	log := logr.FromContextOrDiscard(ctx)
+	a.log = log
 	le := a.cfg.LeaderElection
 	leaderCluster, ok := a.clusters[le.Cluster]
 	if !ok {

@@ -99,6 +99,6 @@ func Diff(ctx context.Context, cfg *config.AgentConfig, o DiffOptions) (*DiffRes
 		known = append(known, p.Name())
 	}
 	out.Result = planner.Decide(planner.Input{Plans: out.Set.Valid(), KnownPlans: known, Clusters: states,
-		Now: time.Now(), Namespace: cfg.LonghornNamespace, Owner: ownerOf(cfg)})
+		Now: time.Now(), Namespace: cfg.LonghornNamespace, Owner: ownerOf(cfg), Incomplete: incomplete(out.Set, out.Problems)})
 	return out, nil
 }

@@ -34,7 +34,9 @@ func (l *loop) NeedLeaderElection() bool { return true }
 
 // Start runs passes until ctx ends.
 func (l *loop) Start(ctx context.Context) error {
-	log := logr.FromContextOrDiscard(ctx)
+	// The manager hands runnables a context of its own: put the agent's logger back in.
+	ctx = logr.NewContext(ctx, l.a.log)
+	log := l.a.log
 	for _, c := range l.a.clusters {
 		if err := c.Start(ctx); err != nil {
 			return err
@@ -99,6 +101,7 @@ func (l *loop) pass(ctx context.Context, fetch bool) {
 			Now:        time.Now(),
 			Namespace:  a.cfg.LonghornNamespace,
 			Owner:      a.owner(),
+			Incomplete: incomplete(l.set, l.problems),
 		})
 	} else {
 		res = planner.Decide(planner.Input{Clusters: states, Now: time.Now(), Namespace: a.cfg.LonghornNamespace, KnownPlans: nil})
@@ -188,6 +191,16 @@ func (l *loop) sourceStatus() SourceStatus {
 		s.Error = st.LastError.Error()
 	}
 	return s
+}
+
+// incomplete reports whether some problems belong to no plan (a file that does not parse):
+// plans may then be missing from the set.
+func incomplete(set *plans.Set, problems []plans.Problem) bool {
+	n := 0
+	for _, p := range set.Plans {
+		n += len(p.Problems)
+	}
+	return len(problems) > n
 }
 
 func problemStrings(ps []plans.Problem) []string {

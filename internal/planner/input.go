@@ -14,6 +14,9 @@ type Input struct {
 	// KnownPlans are the names of every plan in Git, valid or not: a volume of an invalid plan is
 	// not an orphan.
 	KnownPlans []string
+	// Incomplete is true when the plans tree has problems outside any plan (a file that does not
+	// parse): plans may be missing from Plans and KnownPlans, so none is taken as removed.
+	Incomplete bool
 	// Clusters is the observed state by cluster name. A missing entry is a cluster the agent's
 	// config does not know.
 	Clusters map[string]*cluster.State

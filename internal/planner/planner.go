@@ -37,7 +37,9 @@ func Decide(in Input) Result {
 		pr := d.plan(p)
 		res.Report.Plans = append(res.Report.Plans, pr)
 	}
-	res.Report.Plans = append(res.Report.Plans, d.orphanedPlans()...)
+	if !in.Incomplete {
+		res.Report.Plans = append(res.Report.Plans, d.orphanedPlans()...)
+	}
 	res.Actions = d.actions
 	return res
 }

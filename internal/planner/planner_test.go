@@ -206,10 +206,11 @@ func TestDecideGolden(t *testing.T) {
 	}
 
 	cases := []struct {
-		name     string
-		plans    []*plans.Plan
-		known    []string
-		clusters map[string]*cluster.State
+		name       string
+		plans      []*plans.Plan
+		known      []string
+		incomplete bool
+		clusters   map[string]*cluster.State
 		// noActions asserts the decision is empty (steady state), besides the golden file.
 		noActions bool
 	}{
@@ -304,6 +305,13 @@ func TestDecideGolden(t *testing.T) {
 			clusters: map[string]*cluster.State{"east": steadyEast(), "west": steadyWest()},
 		},
 		{
+			name:       "unparsable-file-orphans-nothing",
+			plans:      nil,
+			incomplete: true,
+			clusters:   map[string]*cluster.State{"east": steadyEast(), "west": steadyWest()},
+			noActions:  true,
+		},
+		{
 			name:      "invalid-plan-keeps-its-volumes",
 			plans:     nil,
 			known:     []string{"payments"},
@@ -329,13 +337,13 @@ func TestDecideGolden(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			g := NewWithT(t)
-			res := Decide(Input{Plans: tc.plans, KnownPlans: tc.known, Clusters: tc.clusters, Now: now, Namespace: ns, Owner: owner})
+			res := Decide(Input{Plans: tc.plans, KnownPlans: tc.known, Incomplete: tc.incomplete, Clusters: tc.clusters, Now: now, Namespace: ns, Owner: owner})
 			if tc.noActions {
 				g.Expect(res.Actions).To(BeEmpty())
 			}
 			checkGolden(t, tc.name, render(t, res))
 			// Deciding again on the same input gives the same answer: nothing hides in memory.
-			again := Decide(Input{Plans: tc.plans, KnownPlans: tc.known, Clusters: tc.clusters, Now: now, Namespace: ns, Owner: owner})
+			again := Decide(Input{Plans: tc.plans, KnownPlans: tc.known, Incomplete: tc.incomplete, Clusters: tc.clusters, Now: now, Namespace: ns, Owner: owner})
 			g.Expect(render(t, again)).To(Equal(render(t, res)))
 		})
 	}

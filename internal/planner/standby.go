@@ -31,7 +31,8 @@ func (d *decider) secondary(p *plans.Plan, prim, sec *cluster.State) []string {
 		standby := findVolume(sec, v.StandbyName)
 
 		// The secondary has not seen the primary's newest backup: ask it to read the store now.
-		if primNewest != nil && (secNewest == nil || primNewest.Status.SnapshotCreatedAt.After(secNewest.Status.SnapshotCreatedAt)) {
+		// Backups keep their name in every cluster; times have one-second precision, so compare names.
+		if primNewest != nil && longhorn.FindBackup(sec.Backups, primNewest.Name) == nil {
 			if bv == nil {
 				d.requestSync(p, sec, SyncBackupTarget, target,
 					fmt.Sprintf("backup %s of volume %s is not in cluster %s yet", primNewest.Name, v.Name, sec.Name))

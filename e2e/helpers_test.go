@@ -1,0 +1,312 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/go-git/go-billy/v5/memfs"
+	"github.com/go-git/go-git/v5"
+	gitconfig "github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
+	"github.com/go-git/go-git/v5/storage/memory"
+	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/drplan/drplan/agent"
+	"github.com/drplan/drplan/internal/drlab"
+	longhorn "github.com/drplan/drplan/internal/longhorn"
+)
+
+const (
+	ns   = longhorn.DefaultNamespace
+	poll = 100 * time.Millisecond
+)
+
+func key(name string) client.ObjectKey { return client.ObjectKey{Namespace: ns, Name: name} }
+
+func randomBytes(t *testing.T, n int) []byte {
+	t.Helper()
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// sourceVolume creates an attached, healthy Longhorn volume holding data in cluster c, as an
+// application on the primary would have it. drplan labels it; the test does not.
+func sourceVolume(t *testing.T, c *drlab.Cluster, name string, data []byte) {
+	t.Helper()
+	g := NewWithT(t)
+	v := &longhorn.Volume{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		Spec:       longhorn.VolumeSpec{Size: 16 << 20, Frontend: longhorn.VolumeFrontendBlockDev, NumberOfReplicas: 3},
+	}
+	g.Expect(c.Client.Create(t.Context(), v)).To(Succeed())
+	g.Expect(c.Sim.Attach(t.Context(), name)).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		g.Expect(c.Client.Get(t.Context(), key(name), v)).To(Succeed())
+		g.Expect(v.Status.State).To(Equal(longhorn.VolumeStateAttached))
+		g.Expect(v.Status.Robustness).To(Equal(longhorn.VolumeRobustnessHealthy))
+	}).WithTimeout(30 * time.Second).WithPolling(poll).Should(Succeed())
+	if len(data) > 0 {
+		g.Expect(c.Sim.WriteVolume(t.Context(), name, 0, data)).To(Succeed())
+	}
+}
+
+// planRepo is a plans repository in Gitea, written through go-git.
+type planRepo struct {
+	URL  string
+	repo *git.Repository
+	auth *githttp.BasicAuth
+}
+
+func newPlanRepo(t *testing.T, lab *drlab.Lab, name string) *planRepo {
+	t.Helper()
+	g := NewWithT(t)
+	url, err := lab.Gitea.CreateRepo(t.Context(), name)
+	g.Expect(err).NotTo(HaveOccurred())
+	r, err := git.Init(memory.NewStorage(), memfs.New())
+	g.Expect(err).NotTo(HaveOccurred())
+	_, err = r.CreateRemote(&gitconfig.RemoteConfig{Name: "origin", URLs: []string{url}})
+	g.Expect(err).NotTo(HaveOccurred())
+	return &planRepo{URL: url, repo: r, auth: &githttp.BasicAuth{Username: lab.Gitea.Admin, Password: lab.Gitea.Token}}
+}
+
+// commit writes files (path: content; empty content deletes) and pushes to main. It returns the SHA.
+func (p *planRepo) commit(t *testing.T, msg string, files map[string]string) string {
+	t.Helper()
+	g := NewWithT(t)
+	wt, err := p.repo.Worktree()
+	g.Expect(err).NotTo(HaveOccurred())
+	for path, content := range files {
+		if content == "" {
+			_, err := wt.Remove(path)
+			g.Expect(err).NotTo(HaveOccurred())
+			continue
+		}
+		g.Expect(wt.Filesystem.MkdirAll(filepath.Dir(path), 0o755)).To(Succeed())
+		f, err := wt.Filesystem.Create(path)
+		g.Expect(err).NotTo(HaveOccurred())
+		_, err = f.Write([]byte(content))
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(f.Close()).To(Succeed())
+		_, err = wt.Add(path)
+		g.Expect(err).NotTo(HaveOccurred())
+	}
+	sha, err := wt.Commit(msg, &git.CommitOptions{Author: &object.Signature{Name: "e2e", Email: "e2e@drplan.test", When: time.Now()}})
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(p.repo.PushContext(t.Context(), &git.PushOptions{Auth: p.auth,
+		RefSpecs: []gitconfig.RefSpec{"refs/heads/master:refs/heads/main"}})).To(Succeed())
+	return sha.String()
+}
+
+// agentProc is a drplan agent running as its own process.
+type agentProc struct {
+	t      *testing.T
+	dir    string
+	config string
+	status string
+	metric string
+	cmd    *exec.Cmd
+	done   chan error
+	log    string
+}
+
+type agentOpts struct {
+	interval string // repo poll interval; default 2s
+	resync   string // default 1s
+}
+
+// startAgent writes a config for the lab's clusters and repo and starts the agent.
+func startAgent(t *testing.T, lab *drlab.Lab, repo *planRepo, o agentOpts) *agentProc {
+	t.Helper()
+	g := NewWithT(t)
+	if o.interval == "" {
+		o.interval = "2s"
+	}
+	if o.resync == "" {
+		o.resync = "1s"
+	}
+	dir := t.TempDir()
+	g.Expect(os.WriteFile(filepath.Join(dir, "token"), []byte(lab.Gitea.Token), 0o600)).To(Succeed())
+	ports := freePorts(t, 3)
+	a := &agentProc{t: t, dir: dir, config: filepath.Join(dir, "agent.yaml"),
+		status: fmt.Sprintf("127.0.0.1:%d", ports[0]), metric: fmt.Sprintf("127.0.0.1:%d", ports[1]), log: filepath.Join(dir, "agent.log")}
+	kc := lab.Kubeconfigs()
+	cfg := fmt.Sprintf(`apiVersion: drplan.io/v1alpha1
+kind: AgentConfig
+clusters:
+  - {name: east, kubeconfig: %s}
+  - {name: west, kubeconfig: %s}
+longhornNamespace: %s
+repo:
+  url: %s
+  ref: {branch: main}
+  interval: %s
+  auth: {tokenFile: token}
+status: {listen: "%s"}
+metrics: {listen: "%s"}
+health: {listen: "127.0.0.1:%d"}
+leaderElection: {enabled: true, cluster: west}
+`, kc["east"], kc["west"], ns, repo.URL, o.interval, a.status, a.metric, ports[2])
+	g.Expect(os.WriteFile(a.config, []byte(cfg), 0o600)).To(Succeed())
+	a.start(o.resync)
+	t.Cleanup(a.stop)
+	return a
+}
+
+func (a *agentProc) start(resync string) {
+	a.t.Helper()
+	logf, err := os.OpenFile(a.log, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	NewWithT(a.t).Expect(err).NotTo(HaveOccurred())
+	a.cmd = exec.Command(shared.bin, "agent", "--config", a.config, "--cache-dir", filepath.Join(a.dir, "cache"),
+		"--resync", resync, "--leader-election-lease-duration", "4s", "--leader-election-renew-deadline", "3s",
+		"--leader-election-retry-period", "500ms")
+	a.cmd.Stdout, a.cmd.Stderr = logf, logf
+	a.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	NewWithT(a.t).Expect(a.cmd.Start()).To(Succeed())
+	a.done = make(chan error, 1)
+	go func() { a.done <- a.cmd.Wait(); _ = logf.Close() }()
+}
+
+// stop ends the agent (SIGTERM, then SIGKILL) and, on failure, prints its log's tail.
+func (a *agentProc) stop() {
+	if a.cmd == nil {
+		return
+	}
+	_ = a.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-a.done:
+	case <-time.After(10 * time.Second):
+		_ = a.cmd.Process.Kill()
+		<-a.done
+	}
+	a.cmd = nil
+	if a.t.Failed() {
+		b, _ := os.ReadFile(a.log)
+		lines := strings.Split(string(b), "\n")
+		if len(lines) > 60 {
+			lines = lines[len(lines)-60:]
+		}
+		a.t.Logf("agent log (tail):\n%s", strings.Join(lines, "\n"))
+	}
+}
+
+// kill ends the agent at once, as a crash would.
+func (a *agentProc) kill() {
+	_ = a.cmd.Process.Kill()
+	<-a.done
+	a.cmd = nil
+}
+
+// getStatus reads the agent's status endpoint.
+func (a *agentProc) getStatus() (agent.Status, error) {
+	var st agent.Status
+	resp, err := http.Get("http://" + a.status + "/status")
+	if err != nil {
+		return st, err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		return st, err
+	}
+	return st, nil
+}
+
+// metricValue reads one series' value from the agent's metrics endpoint (name and labels as
+// they appear in the exposition format, e.g. `drplan_cluster_requests_total{cluster="west"}`).
+func (a *agentProc) metricValue(series string) (float64, error) {
+	resp, err := http.Get("http://" + a.metric + "/metrics")
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, series+" ") {
+			return strconv.ParseFloat(strings.TrimSpace(strings.TrimPrefix(line, series)), 64)
+		}
+	}
+	return 0, fmt.Errorf("series %s not found", series)
+}
+
+// runCLI runs the drplan binary and returns its stdout and exit code.
+func runCLI(t *testing.T, args ...string) (string, int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, shared.bin, args...)
+	var out strings.Builder
+	cmd.Stdout = &out
+	stderr, _ := cmd.StderrPipe()
+	NewWithT(t).Expect(cmd.Start()).To(Succeed())
+	errb, _ := io.ReadAll(stderr)
+	err := cmd.Wait()
+	code := 0
+	if exitErr, ok := err.(*exec.ExitError); ok {
+		code = exitErr.ExitCode()
+	} else if err != nil {
+		t.Fatalf("drplan %v: %v", args, err)
+	}
+	if len(errb) > 0 {
+		t.Logf("drplan %s stderr: %s", strings.Join(args, " "), errb)
+	}
+	return out.String(), code
+}
+
+func freePorts(t *testing.T, n int) []int {
+	t.Helper()
+	var ls []net.Listener
+	var out []int
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ls = append(ls, l)
+		out = append(out, l.Addr().(*net.TCPAddr).Port)
+	}
+	for _, l := range ls {
+		_ = l.Close()
+	}
+	return out
+}
+
+// planYAML is a DRPlan protecting volumes on east with standby volumes on west.
+func planYAML(name, cron, rpo string, volumes ...string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, `apiVersion: drplan.io/v1alpha1
+kind: DRPlan
+metadata:
+  name: %s
+spec:
+  primary: east
+  secondary: west
+  schedule: {cron: "%s", retain: 5}
+  rpo: %s
+  volumes:
+`, name, cron, rpo)
+	for _, v := range volumes {
+		fmt.Fprintf(&b, "    - {name: %s, replicas: 2}\n", v)
+	}
+	return b.String()
+}
