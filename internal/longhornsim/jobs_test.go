@@ -40,7 +40,6 @@ func TestCronFires(t *testing.T) {
 			Cron: "* * * * *", Retain: 3, Groups: []string{"minutely"}},
 	}
 	g.Expect(east.c.Create(t.Context(), job)).To(Succeed())
-	t.Cleanup(func() { _ = east.c.Delete(ctxOf(t), job) })
 	sourceVolume(t, east, "cron-by-job", "every-minute", randomBytes(t, testBlockSize))
 	grouped := &longhorn.Volume{
 		ObjectMeta: metav1.ObjectMeta{Name: "cron-by-group", Namespace: longhorn.DefaultNamespace,
@@ -67,6 +66,10 @@ func TestCronFires(t *testing.T) {
 	g.Expect(backupsOf(t, east, "cron-detached")).To(BeEmpty())
 	g.Expect(east.c.Get(t.Context(), key(job.Name), job)).To(Succeed())
 	g.Expect(job.Status.ExecutionCount).To(BeNumerically(">=", 1))
+
+	g.Expect(east.c.Delete(t.Context(), job)).To(Succeed())
+	g.Eventually(func() map[string]string { return getVolume(t, east, "cron-by-job").Labels }).
+		WithTimeout(timeout).WithPolling(poll).ShouldNot(HaveKey(longhorn.RecurringJobLabel("every-minute")))
 }
 
 // Retention keeps spec.retain backups per volume, in the store and as CRs in both clusters;

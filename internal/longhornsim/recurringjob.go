@@ -27,13 +27,18 @@ type cronEntry struct {
 func (c *cronEntry) stop() { c.cancel() }
 
 // reconcileRecurringJob keeps one cron schedule per RecurringJob with task backup or
-// backup-force-create (REFERENCE §4), parsed with cron.ParseStandard as Longhorn does. Other
-// tasks are not simulated.
+// backup-force-create (REFERENCE §4), parsed with cron.ParseStandard as Longhorn does, and
+// unbinds the volumes of a deleted job. Other tasks are not simulated.
 func (s *Sim) reconcileRecurringJob(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	var job longhorn.RecurringJob
 	err := s.mgr.GetClient().Get(ctx, req.NamespacedName, &job)
 	if err != nil && !apierrors.IsNotFound(err) {
 		return ctrl.Result{}, fmt.Errorf("get recurring job %s in cluster %s: %w", req.Name, s.opts.Cluster, err)
+	}
+	if apierrors.IsNotFound(err) {
+		if err := s.unbindJob(ctx, req.Name); err != nil {
+			return ctrl.Result{}, err
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -65,6 +70,23 @@ func (s *Sim) reconcileRecurringJob(ctx context.Context, req ctrl.Request) (ctrl
 	s.crons[req.Name] = entry
 	go s.runCron(cctx, entry, req.Name, sched)
 	return ctrl.Result{}, nil
+}
+
+// unbindJob removes a deleted job's label from the volumes, as Longhorn does when a
+// RecurringJob CR is deleted (REFERENCE §4).
+func (s *Sim) unbindJob(ctx context.Context, job string) error {
+	var list longhorn.VolumeList
+	label := longhorn.RecurringJobLabel(job)
+	if err := s.mgr.GetClient().List(ctx, &list, client.InNamespace(s.opts.Namespace), client.HasLabels{label}); err != nil {
+		return fmt.Errorf("list volumes of recurring job %s in cluster %s: %w", job, s.opts.Cluster, err)
+	}
+	for i := range list.Items {
+		if err := s.patchVolume(ctx, list.Items[i].Name, map[string]any{"metadata": map[string]any{"labels": map[string]any{label: nil}}}); err != nil {
+			return err
+		}
+		s.log.Info("recurring job label removed", "job", job, "volume", list.Items[i].Name)
+	}
+	return nil
 }
 
 func isBackupTask(t longhorn.RecurringJobTask) bool {
