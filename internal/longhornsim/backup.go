@@ -1,6 +1,8 @@
 package longhornsim
 
 import (
+	"github.com/drplan/drplan/internal/longhornsim/backupstore"
+
 	"context"
 	"errors"
 	"fmt"
@@ -135,7 +137,7 @@ func (s *Sim) reconcileBackup(ctx context.Context, req ctrl.Request) (ctrl.Resul
 
 // fillBackupStatus copies a backup's config into the CR's status as the backup controller does
 // once the store is the source of truth.
-func (s *Sim) fillBackupStatus(b *longhorn.Backup, bt *longhorn.BackupTarget, sb *StoreBackup, cfg *StoreVolume) error {
+func (s *Sim) fillBackupStatus(b *longhorn.Backup, bt *longhorn.BackupTarget, sb *backupstore.Backup, cfg *backupstore.Volume) error {
 	u, err := longhorn.EncodeBackupURL(sb.Name, sb.VolumeName, bt.Spec.BackupTargetURL)
 	if err != nil {
 		return fmt.Errorf("encode url of backup %s in cluster %s: %w", b.Name, s.opts.Cluster, err)
@@ -246,7 +248,7 @@ func (s *Sim) upload(ctx context.Context, b *longhorn.Backup, v *longhorn.Volume
 	if err := s.storeErr(); err != nil {
 		return fmt.Errorf("failed to upload backup %s: %w", b.Name, err)
 	}
-	sb := &StoreBackup{
+	sb := &backupstore.Backup{
 		Name: b.Name, VolumeName: vol, SnapshotName: b.Spec.SnapshotName,
 		SnapshotCreatedAt: snapshotAt.Format(time.RFC3339),
 		Labels:            b.Spec.Labels,
@@ -255,12 +257,12 @@ func (s *Sim) upload(ctx context.Context, b *longhorn.Backup, v *longhorn.Volume
 		CompressionMethod: "none",
 		DataSize:          int64(len(data)),
 	}
-	for _, blk := range splitBlocks(data, s.opts.BlockSize) {
+	for _, blk := range backupstore.SplitBlocks(data, s.opts.BlockSize) {
 		sum, fresh, err := s.opts.Store.PutBlock(vol, blk.Data)
 		if err != nil {
 			return fmt.Errorf("failed to upload backup %s: %w", b.Name, err)
 		}
-		sb.Blocks = append(sb.Blocks, BlockMapping{Offset: blk.Offset, BlockChecksum: sum})
+		sb.Blocks = append(sb.Blocks, backupstore.BlockMapping{Offset: blk.Offset, BlockChecksum: sum})
 		sb.Size += int64(len(blk.Data))
 		if fresh {
 			sb.NewlyUploadedDataSize += int64(len(blk.Data))
@@ -273,7 +275,7 @@ func (s *Sim) upload(ctx context.Context, b *longhorn.Backup, v *longhorn.Volume
 		return fmt.Errorf("failed to upload backup %s: %w", b.Name, err)
 	}
 	sb.CreatedTime = s.opts.Clock.Now().UTC().Format(time.RFC3339)
-	cfg := StoreVolume{
+	cfg := backupstore.Volume{
 		Name: vol, Size: v.Spec.Size, CreatedTime: sb.CreatedTime,
 		Labels:            map[string]string{longhorn.LabelVolumeAccessMode: string(v.Spec.AccessMode)},
 		CompressionMethod: "none", DataEngine: string(longhorn.DataEngineV1),

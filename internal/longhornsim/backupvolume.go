@@ -1,6 +1,8 @@
 package longhornsim
 
 import (
+	"github.com/drplan/drplan/internal/longhornsim/backupstore"
+
 	"context"
 	"errors"
 	"fmt"
@@ -173,7 +175,7 @@ func (s *Sim) finalizeBackupVolume(ctx context.Context, bv *longhorn.BackupVolum
 		return nil
 	}
 	if !longhorn.DeletesCustomResourceOnly(bv.Labels) && btFound && bt.Status.Available && s.probe(bt.Spec.BackupTargetURL) == nil {
-		if err := s.opts.Store.DeleteVolume(bv.Spec.VolumeName); err != nil && !errors.Is(err, ErrNotFound) {
+		if err := s.opts.Store.DeleteVolume(bv.Spec.VolumeName); err != nil && !errors.Is(err, backupstore.ErrNotFound) {
 			return fmt.Errorf("delete backup volume %s from store in cluster %s: %w", bv.Name, s.opts.Cluster, err)
 		}
 		s.log.Info("backup volume deleted from store", "backupVolume", bv.Name, "volume", bv.Spec.VolumeName)

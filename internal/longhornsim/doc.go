@@ -1,7 +1,7 @@
 // Package longhornsim simulates longhorn-manager for the Longhorn objects drplan touches, so
 // that the agent can be tested end to end on real API servers where Longhorn itself cannot run
 // (it needs nodes, iSCSI and instance managers). One Sim runs in-process against one API
-// server (one simulated cluster); every Sim shares one Store, a directory laid out like a
+// server (one simulated cluster); every Sim shares one backupstore.Store, a directory laid out like a
 // Longhorn backupstore. The specification is ../shared/longhorn/REFERENCE.md, cited below as
 // "REFERENCE §n"; each behaviour's doc comment names the section (and longhorn-manager
 // function) it follows.

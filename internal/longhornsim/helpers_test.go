@@ -5,6 +5,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -19,6 +21,25 @@ const (
 	timeout = 30 * time.Second
 	poll    = 100 * time.Millisecond
 )
+
+// golden compares got with testdata/<name>; UPDATE_GOLDEN=1 rewrites the file.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if os.Getenv("UPDATE_GOLDEN") != "" {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read golden file (UPDATE_GOLDEN=1 writes it): %v", err)
+	}
+	NewWithT(t).Expect(string(got)).To(Equal(string(want)), "golden file %s (UPDATE_GOLDEN=1 rewrites it)", path)
+}
 
 // ctxOf is the test's context, or a background one in cleanups (after the test's ends).
 func ctxOf(t *testing.T) context.Context {

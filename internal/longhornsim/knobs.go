@@ -1,6 +1,8 @@
 package longhornsim
 
 import (
+	"github.com/drplan/drplan/internal/longhornsim/backupstore"
+
 	"context"
 	"encoding/json"
 	"fmt"
@@ -47,7 +49,7 @@ func (s *Sim) currentLatencies() Latencies {
 // storeErr is nil when this cluster reaches the store.
 func (s *Sim) storeErr() error {
 	if s.storeUnreachable.Load() || !s.opts.Store.Reachable() {
-		return ErrStoreUnreachable
+		return backupstore.ErrUnreachable
 	}
 	return nil
 }

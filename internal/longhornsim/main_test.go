@@ -1,6 +1,8 @@
 package longhornsim
 
 import (
+	"github.com/drplan/drplan/internal/longhornsim/backupstore"
+
 	"context"
 	"errors"
 	"flag"
@@ -40,7 +42,7 @@ type simCluster struct {
 var env struct {
 	err        error
 	dir        string
-	store      *Store
+	store      *backupstore.Store
 	east, west *simCluster
 }
 
@@ -98,7 +100,7 @@ func startEnv() (func(), error) {
 	}
 	logger := zap.New(zap.WriteTo(logOut), zap.UseDevMode(true), zap.Level(zapcore.Level(-1)))
 	ctrl.SetLogger(logger)
-	if env.store, err = NewStore(filepath.Join(dir, "store")); err != nil {
+	if env.store, err = backupstore.New(filepath.Join(dir, "store")); err != nil {
 		return stop, err
 	}
 	var g errgroup.Group

@@ -1,6 +1,8 @@
 package longhornsim
 
 import (
+	"github.com/drplan/drplan/internal/longhornsim/backupstore"
+
 	"errors"
 	"fmt"
 	"time"
@@ -21,7 +23,7 @@ type Options struct {
 	// Namespace holds Longhorn's custom resources; longhorn.DefaultNamespace when empty.
 	Namespace string
 	// Store is the backup store every cluster shares.
-	Store *Store
+	Store *backupstore.Store
 	// DataDir holds this cluster's volume data files; each cluster needs its own.
 	DataDir string
 	// PollInterval is the pollInterval of the default BackupTarget when the simulator creates
@@ -31,7 +33,7 @@ type Options struct {
 	PollInterval time.Duration
 	// RestoreRate is how many bytes per second a restore moves from the store; 0 is unlimited.
 	RestoreRate int64
-	// BlockSize is the backup block size; BlockSize2Mi (Longhorn's default) when zero. Any power
+	// BlockSize is the backup block size; backupstore.BlockSize2Mi (Longhorn's default) when zero. Any power
 	// of two from 4 KiB up is taken, so that test data stays small.
 	BlockSize int64
 	// Latencies delay what longhorn-manager does not do at once.
@@ -89,7 +91,7 @@ func (o *Options) defaults() error {
 		errs = append(errs, fmt.Errorf("restore rate %d is negative", o.RestoreRate))
 	}
 	if o.BlockSize == 0 {
-		o.BlockSize = BlockSize2Mi
+		o.BlockSize = backupstore.BlockSize2Mi
 	}
 	if o.BlockSize < 4096 || o.BlockSize&(o.BlockSize-1) != 0 {
 		errs = append(errs, fmt.Errorf("block size %d is not a power of two of at least 4096", o.BlockSize))

@@ -1,6 +1,8 @@
 package longhornsim
 
 import (
+	"github.com/drplan/drplan/internal/longhornsim/backupstore"
+
 	"testing"
 	"time"
 
@@ -12,7 +14,7 @@ import (
 )
 
 func TestOptionsDefaults(t *testing.T) {
-	store, err := NewStore(t.TempDir())
+	store, err := backupstore.New(t.TempDir())
 	NewWithT(t).Expect(err).NotTo(HaveOccurred())
 	valid := func() Options {
 		return Options{Cluster: "east", Config: &rest.Config{}, Store: store, DataDir: t.TempDir()}
@@ -45,7 +47,7 @@ func TestOptionsDefaults(t *testing.T) {
 			g.Expect(err).NotTo(HaveOccurred())
 			g.Expect(o.Namespace).To(Equal(longhorn.DefaultNamespace))
 			g.Expect(o.PollInterval).To(Equal(longhorn.DefaultBackupstorePollInterval))
-			g.Expect(o.BlockSize).To(Equal(BlockSize2Mi))
+			g.Expect(o.BlockSize).To(Equal(backupstore.BlockSize2Mi))
 			g.Expect(o.Clock).NotTo(BeNil())
 		})
 	}

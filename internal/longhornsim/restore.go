@@ -1,6 +1,8 @@
 package longhornsim
 
 import (
+	"github.com/drplan/drplan/internal/longhornsim/backupstore"
+
 	"context"
 	"encoding/json"
 	"fmt"
@@ -90,8 +92,8 @@ func (s *Sim) restore(ctx context.Context, volume, engine, storeVolume, backup, 
 	if err != nil {
 		return err
 	}
-	steps := planRestore(have, sb.Blocks, sb.DataSize, s.opts.BlockSize)
-	total, moved := fetchBytes(steps), int64(0)
+	steps := backupstore.PlanRestore(have, sb.Blocks, sb.DataSize, s.opts.BlockSize)
+	total, moved := backupstore.FetchBytes(steps), int64(0)
 	start := s.opts.Clock.Now()
 	lastReport := start
 	s.log.Info("restore started", "volume", volume, "backup", backup, "blocks", len(steps), "bytes", total)

@@ -1,6 +1,8 @@
 package longhornsim
 
 import (
+	"github.com/drplan/drplan/internal/longhornsim/backupstore"
+
 	"context"
 	"errors"
 	"fmt"
@@ -158,7 +160,7 @@ func (s *Sim) Client() client.Client { return s.api }
 func (s *Sim) Namespace() string { return s.opts.Namespace }
 
 // Store is the shared backup store.
-func (s *Sim) Store() *Store { return s.opts.Store }
+func (s *Sim) Store() *backupstore.Store { return s.opts.Store }
 
 // install creates what a Longhorn install creates, when missing (REFERENCE §3.3: the default
 // BackupTarget exists from install on; §5: Settings exist with their defaults).

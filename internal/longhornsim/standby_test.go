@@ -1,6 +1,8 @@
 package longhornsim
 
 import (
+	"github.com/drplan/drplan/internal/longhornsim/backupstore"
+
 	"errors"
 	"testing"
 	"time"
@@ -216,7 +218,7 @@ func TestFaults(t *testing.T) {
 		c := longhorn.FindCondition(bt.Status.Conditions, longhorn.BackupTargetConditionTypeUnavailable)
 		g.Expect(c).NotTo(BeNil())
 		g.Expect(c.Status).To(Equal(longhorn.ConditionStatusTrue))
-		g.Expect(c.Message).To(Equal("failed to list system backups in " + env.store.URL() + ": " + ErrStoreUnreachable.Error()))
+		g.Expect(c.Message).To(Equal("failed to list system backups in " + env.store.URL() + ": " + backupstore.ErrUnreachable.Error()))
 
 		g.Expect(east.sim.WriteVolume(t.Context(), "faults", 0, randomBytes(t, testBlockSize))).To(Succeed())
 		nb := backupNow(t, east, "faults")

@@ -1,4 +1,4 @@
-package longhornsim
+package backupstore
 
 import "bytes"
 
@@ -9,45 +9,45 @@ const (
 	BlockSize16Mi int64 = 16 << 20
 )
 
-// block is one block of a volume's data at a block-aligned offset.
-type block struct {
+// DataBlock is one block of a volume's data at a block-aligned offset.
+type DataBlock struct {
 	Offset int64
 	Data   []byte
 }
 
-// splitBlocks cuts data into blocks of size bs, the last one possibly shorter. Blocks that hold
+// SplitBlocks cuts data into blocks of size bs, the last one possibly shorter. Blocks that hold
 // only zeros are left out: like unwritten extents in a snapshot, they are not uploaded and a
 // restore writes zeros there.
-func splitBlocks(data []byte, bs int64) []block {
-	var out []block
+func SplitBlocks(data []byte, bs int64) []DataBlock {
+	var out []DataBlock
 	for off := int64(0); off < int64(len(data)); off += bs {
 		end := min(off+bs, int64(len(data)))
 		b := data[off:end]
 		if isZero(b) {
 			continue
 		}
-		out = append(out, block{Offset: off, Data: b})
+		out = append(out, DataBlock{Offset: off, Data: b})
 	}
 	return out
 }
 
-// restoreStep is one block a restore must write: fetch BlockChecksum from the store, or write
+// RestoreStep is one block a restore must write: fetch BlockChecksum from the store, or write
 // zeros when BlockChecksum is empty.
-type restoreStep struct {
+type RestoreStep struct {
 	Offset        int64
 	Length        int64
 	BlockChecksum string
 }
 
-// planRestore compares the data a volume holds (have) with a backup (want: its block mappings
+// PlanRestore compares the data a volume holds (have) with a backup (want: its block mappings
 // and data size) and returns the blocks that differ, in offset order. Blocks already equal are
 // skipped: that is what makes a restore incremental. The caller truncates the data to dataSize.
-func planRestore(have []byte, want []BlockMapping, dataSize, bs int64) []restoreStep {
+func PlanRestore(have []byte, want []BlockMapping, dataSize, bs int64) []RestoreStep {
 	mapped := make(map[int64]string, len(want))
 	for _, m := range want {
 		mapped[m.Offset] = m.BlockChecksum
 	}
-	var steps []restoreStep
+	var steps []RestoreStep
 	for off := int64(0); off < dataSize; off += bs {
 		end := min(off+bs, dataSize)
 		var cur []byte
@@ -56,19 +56,19 @@ func planRestore(have []byte, want []BlockMapping, dataSize, bs int64) []restore
 		}
 		sum, ok := mapped[off]
 		switch {
-		case ok && int64(len(cur)) == end-off && checksum(cur) == sum:
+		case ok && int64(len(cur)) == end-off && Checksum(cur) == sum:
 			continue
 		case !ok && isZero(cur):
 			// The target is zeros; bytes past the current end read as zeros once extended.
 			continue
 		}
-		steps = append(steps, restoreStep{Offset: off, Length: end - off, BlockChecksum: sum})
+		steps = append(steps, RestoreStep{Offset: off, Length: end - off, BlockChecksum: sum})
 	}
 	return steps
 }
 
-// fetchBytes is the number of bytes a restore plan moves from the store; zero blocks are local.
-func fetchBytes(steps []restoreStep) int64 {
+// FetchBytes is the number of bytes a restore plan moves from the store; zero blocks are local.
+func FetchBytes(steps []RestoreStep) int64 {
 	var n int64
 	for _, s := range steps {
 		if s.BlockChecksum != "" {

@@ -1,4 +1,4 @@
-package longhornsim
+package backupstore
 
 import (
 	"crypto/sha512"
@@ -32,9 +32,9 @@ const (
 	checksumLength = 64
 )
 
-// ErrStoreUnreachable is returned by every Store operation while the store is unreachable
-// (Store.SetReachable(false) or Sim.SetStoreReachable(false)).
-var ErrStoreUnreachable = errors.New("backup store unreachable")
+// ErrUnreachable is returned by every Store operation while the store is unreachable
+// (Store.SetReachable(false), or longhornsim's Sim.SetStoreReachable(false) for one cluster).
+var ErrUnreachable = errors.New("backup store unreachable")
 
 // ErrNotFound is returned when a backup volume, backup or block is not in the store.
 var ErrNotFound = errors.New("not found in backup store")
@@ -49,9 +49,9 @@ type Store struct {
 	mu sync.Mutex // serialises writers of volume.cfg and block garbage collection
 }
 
-// NewStore returns the store kept in dir (created if missing). Its BackupTarget URL is
+// New returns the store kept in dir (created if missing). Its BackupTarget URL is
 // nfs://longhornsim:<dir>, an NFS-shaped URL (REFERENCE §3.4) naming the directory.
-func NewStore(dir string) (*Store, error) {
+func New(dir string) (*Store, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("open backup store %s: %w", dir, err)
@@ -75,8 +75,8 @@ func (s *Store) SetReachable(ok bool) { s.unreachable.Store(!ok) }
 // Reachable reports whether the store answers.
 func (s *Store) Reachable() bool { return !s.unreachable.Load() }
 
-// StoreVolume is a backup volume's volume.cfg, with backupstore's JSON keys.
-type StoreVolume struct {
+// Volume is a backup volume's volume.cfg, with backupstore's JSON keys.
+type Volume struct {
 	Name              string
 	Size              int64 `json:",string"`
 	Labels            map[string]string
@@ -95,10 +95,10 @@ type BlockMapping struct {
 	BlockChecksum string
 }
 
-// StoreBackup is a backup's backup_<name>.cfg with backupstore's JSON keys. DataSize is the
+// Backup is a backup's backup_<name>.cfg with backupstore's JSON keys. DataSize is the
 // simulator's own field: the length of the volume's data file when the backup was taken, so
 // that a restore reproduces the exact bytes.
-type StoreBackup struct {
+type Backup struct {
 	Name                  string
 	VolumeName            string
 	SnapshotName          string
@@ -115,8 +115,8 @@ type StoreBackup struct {
 	DataSize              int64 `json:",string"`
 }
 
-// checksum is backupstore's util.GetChecksum: SHA-512 hex, first 64 characters.
-func checksum(data []byte) string {
+// Checksum is backupstore's util.GetChecksum: SHA-512 hex, first 64 characters.
+func Checksum(data []byte) string {
 	sum := sha512.Sum512(data)
 	return hex.EncodeToString(sum[:])[:checksumLength]
 }
@@ -124,7 +124,7 @@ func checksum(data []byte) string {
 // volumePath is backupstore's getVolumePath: two directory levels from the checksum of the
 // volume name.
 func volumePath(volume string) string {
-	c := checksum([]byte(volume))
+	c := Checksum([]byte(volume))
 	return filepath.Join(storeBase, storeVolumesDir, c[0:2], c[2:4], volume)
 }
 
@@ -138,7 +138,7 @@ func blockPath(volume, sum string) string {
 
 func (s *Store) check() error {
 	if !s.Reachable() {
-		return ErrStoreUnreachable
+		return ErrUnreachable
 	}
 	return nil
 }
@@ -161,12 +161,12 @@ func (s *Store) VolumeNames() ([]string, error) {
 }
 
 // Volume reads a backup volume's volume.cfg and its modification time.
-func (s *Store) Volume(volume string) (*StoreVolume, time.Time, error) {
+func (s *Store) Volume(volume string) (*Volume, time.Time, error) {
 	if err := s.check(); err != nil {
 		return nil, time.Time{}, err
 	}
 	path := filepath.Join(s.dir, volumePath(volume), storeVolumeCfg)
-	var v StoreVolume
+	var v Volume
 	if err := readJSON(path, &v); err != nil {
 		return nil, time.Time{}, fmt.Errorf("read backup volume %s in %s: %w", volume, s.url, err)
 	}
@@ -201,11 +201,11 @@ func (s *Store) BackupNames(volume string) ([]string, error) {
 }
 
 // Backup reads one backup's config.
-func (s *Store) Backup(volume, backup string) (*StoreBackup, error) {
+func (s *Store) Backup(volume, backup string) (*Backup, error) {
 	if err := s.check(); err != nil {
 		return nil, err
 	}
-	var b StoreBackup
+	var b Backup
 	if err := readJSON(filepath.Join(s.dir, backupCfgPath(volume, backup)), &b); err != nil {
 		return nil, fmt.Errorf("read backup %s of volume %s in %s: %w", backup, volume, s.url, err)
 	}
@@ -224,7 +224,7 @@ func (s *Store) PutBlock(volume string, data []byte) (string, bool, error) {
 	if err := s.check(); err != nil {
 		return "", false, err
 	}
-	sum := checksum(data)
+	sum := Checksum(data)
 	path := filepath.Join(s.dir, blockPath(volume, sum))
 	if _, err := os.Stat(path); err == nil {
 		return sum, false, nil
@@ -247,7 +247,7 @@ func (s *Store) Block(volume, sum string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read block %s of volume %s in %s: %w", sum, volume, s.url, err)
 	}
-	if checksum(data) != sum {
+	if Checksum(data) != sum {
 		return nil, fmt.Errorf("read block %s of volume %s in %s: checksum mismatch", sum, volume, s.url)
 	}
 	return data, nil
@@ -255,7 +255,7 @@ func (s *Store) Block(volume, sum string) ([]byte, error) {
 
 // CommitBackup writes a backup's config, after its blocks, then updates volume.cfg (creating
 // it from vol when the backup volume is new), as backupstore does at the end of an upload.
-func (s *Store) CommitBackup(vol StoreVolume, b *StoreBackup) error {
+func (s *Store) CommitBackup(vol Volume, b *Backup) error {
 	if err := s.check(); err != nil {
 		return err
 	}
@@ -270,7 +270,7 @@ func (s *Store) CommitBackup(vol StoreVolume, b *StoreBackup) error {
 		return fmt.Errorf("commit backup %s of volume %s in %s: %w", b.Name, b.VolumeName, s.url, err)
 	}
 	cfg := filepath.Join(s.dir, volumePath(b.VolumeName), storeVolumeCfg)
-	var cur StoreVolume
+	var cur Volume
 	if err := readJSON(cfg, &cur); err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("commit backup %s of volume %s in %s: %w", b.Name, b.VolumeName, s.url, err)
@@ -310,7 +310,7 @@ func (s *Store) DeleteBackup(volume, backup string) error {
 		return err
 	}
 	used := map[string]bool{}
-	var last *StoreBackup
+	var last *Backup
 	for _, n := range names {
 		b, err := s.Backup(volume, n)
 		if err != nil {
@@ -336,7 +336,7 @@ func (s *Store) DeleteBackup(volume, backup string) error {
 		}
 	}
 	cfg := filepath.Join(s.dir, volumePath(volume), storeVolumeCfg)
-	var cur StoreVolume
+	var cur Volume
 	if err := readJSON(cfg, &cur); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil
@@ -381,7 +381,7 @@ func (s *Store) blockSums(volume string) ([]string, error) {
 	return sums, nil
 }
 
-func (s *Store) countBlocks(v *StoreVolume) error {
+func (s *Store) countBlocks(v *Volume) error {
 	sums, err := s.blockSums(v.Name)
 	if err != nil {
 		return err

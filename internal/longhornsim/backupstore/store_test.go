@@ -1,4 +1,4 @@
-package longhornsim
+package backupstore
 
 import (
 	"encoding/json"
@@ -32,11 +32,11 @@ func golden(t *testing.T, name string, got []byte) {
 }
 
 // putBackup uploads data as backup name of volume, as Sim.upload does.
-func putBackup(t *testing.T, s *Store, volume, name string, data []byte, bs int64, at string) *StoreBackup {
+func putBackup(t *testing.T, s *Store, volume, name string, data []byte, bs int64, at string) *Backup {
 	t.Helper()
-	b := &StoreBackup{Name: name, VolumeName: volume, SnapshotName: "snap-" + name, SnapshotCreatedAt: at, CreatedTime: at,
-		Labels: map[string]string{recurringJobLabel: "job"}, CompressionMethod: "none", DataSize: int64(len(data))}
-	for _, blk := range splitBlocks(data, bs) {
+	b := &Backup{Name: name, VolumeName: volume, SnapshotName: "snap-" + name, SnapshotCreatedAt: at, CreatedTime: at,
+		Labels: map[string]string{"RecurringJob": "job"}, CompressionMethod: "none", DataSize: int64(len(data))}
+	for _, blk := range SplitBlocks(data, bs) {
 		sum, fresh, err := s.PutBlock(volume, blk.Data)
 		if err != nil {
 			t.Fatal(err)
@@ -47,7 +47,7 @@ func putBackup(t *testing.T, s *Store, volume, name string, data []byte, bs int6
 			b.NewlyUploadedDataSize += int64(len(blk.Data))
 		}
 	}
-	if err := s.CommitBackup(StoreVolume{Name: volume, Size: 16 << 20, CreatedTime: at, CompressionMethod: "none", DataEngine: "v1"}, b); err != nil {
+	if err := s.CommitBackup(Volume{Name: volume, Size: 16 << 20, CreatedTime: at, CompressionMethod: "none", DataEngine: "v1"}, b); err != nil {
 		t.Fatal(err)
 	}
 	return b
@@ -89,7 +89,7 @@ func tree(t *testing.T, s *Store) []byte {
 // drops the blocks no other backup uses and moves volume.cfg's last backup.
 func TestStoreLayout(t *testing.T) {
 	g := NewWithT(t)
-	s, err := NewStore(t.TempDir())
+	s, err := New(t.TempDir())
 	g.Expect(err).NotTo(HaveOccurred())
 	const bs = 8
 	first := []byte("aaaaaaaabbbbbbbbcccc")
@@ -132,7 +132,7 @@ func TestStoreLayout(t *testing.T) {
 }
 
 func TestStoreUnreachable(t *testing.T) {
-	s, err := NewStore(t.TempDir())
+	s, err := New(t.TempDir())
 	NewWithT(t).Expect(err).NotTo(HaveOccurred())
 	putBackup(t, s, "vol", "backup-0000000000000001", []byte("data"), 4096, "2026-01-02T03:04:05Z")
 	s.SetReachable(false)
@@ -150,7 +150,7 @@ func TestStoreUnreachable(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			NewWithT(t).Expect(errors.Is(tt.op(), ErrStoreUnreachable)).To(BeTrue())
+			NewWithT(t).Expect(errors.Is(tt.op(), ErrUnreachable)).To(BeTrue())
 		})
 	}
 	s.SetReachable(true)
@@ -162,13 +162,13 @@ func TestStoreUnreachable(t *testing.T) {
 // A block whose content does not match its name is refused.
 func TestStoreBlockChecksum(t *testing.T) {
 	g := NewWithT(t)
-	s, err := NewStore(t.TempDir())
+	s, err := New(t.TempDir())
 	g.Expect(err).NotTo(HaveOccurred())
 	sum, _, err := s.PutBlock("vol", []byte("good"))
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(os.WriteFile(filepath.Join(s.Dir(), blockPath("vol", sum)), []byte("evil"), 0o644)).To(Succeed())
 	_, err = s.Block("vol", sum)
 	g.Expect(err).To(MatchError(ContainSubstring("checksum mismatch")))
-	_, err = s.Block("vol", checksum([]byte("absent")))
+	_, err = s.Block("vol", Checksum([]byte("absent")))
 	g.Expect(errors.Is(err, ErrNotFound)).To(BeTrue())
 }

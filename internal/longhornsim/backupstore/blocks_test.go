@@ -1,4 +1,4 @@
-package longhornsim
+package backupstore
 
 import (
 	"bytes"
@@ -38,7 +38,7 @@ func TestSplitBlocks(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			g := NewWithT(t)
-			got := splitBlocks(tt.data, bs)
+			got := SplitBlocks(tt.data, bs)
 			var offsets []int64
 			var lengths []int
 			for _, b := range got {
@@ -55,8 +55,8 @@ func TestSplitBlocks(t *testing.T) {
 // mappings backs data up into a block map, as upload does.
 func mappings(data []byte, bs int64, blocks map[string][]byte) []BlockMapping {
 	var out []BlockMapping
-	for _, b := range splitBlocks(data, bs) {
-		sum := checksum(b.Data)
+	for _, b := range SplitBlocks(data, bs) {
+		sum := Checksum(b.Data)
 		blocks[sum] = b.Data
 		out = append(out, BlockMapping{Offset: b.Offset, BlockChecksum: sum})
 	}
@@ -64,7 +64,7 @@ func mappings(data []byte, bs int64, blocks map[string][]byte) []BlockMapping {
 }
 
 // apply runs a restore plan on have, as restore does.
-func apply(have []byte, steps []restoreStep, blocks map[string][]byte, size int64) []byte {
+func apply(have []byte, steps []RestoreStep, blocks map[string][]byte, size int64) []byte {
 	out := make([]byte, max(int64(len(have)), size))
 	copy(out, have)
 	for _, s := range steps {
@@ -103,13 +103,13 @@ func TestPlanRestore(t *testing.T) {
 			g := NewWithT(t)
 			blocks := map[string][]byte{}
 			want := mappings(tt.want, bs, blocks)
-			steps := planRestore(tt.have, want, int64(len(tt.want)), bs)
+			steps := PlanRestore(tt.have, want, int64(len(tt.want)), bs)
 			var offsets []int64
 			for _, s := range steps {
 				offsets = append(offsets, s.Offset)
 			}
 			g.Expect(offsets).To(Equal(tt.steps))
-			g.Expect(fetchBytes(steps)).To(Equal(tt.fetched))
+			g.Expect(FetchBytes(steps)).To(Equal(tt.fetched))
 			g.Expect(apply(tt.have, steps, blocks, int64(len(tt.want)))).To(Equal(tt.want))
 		})
 	}
