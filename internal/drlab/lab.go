@@ -15,6 +15,7 @@ import (
 
 	longhorn "github.com/drplan/drplan/internal/longhorn"
 	"github.com/drplan/drplan/internal/longhornsim"
+	"github.com/drplan/drplan/internal/longhornsim/backupstore"
 	"github.com/drplan/drplan/internal/testenv"
 )
 
@@ -42,7 +43,7 @@ type Options struct {
 type Lab struct {
 	Dir      string
 	Tools    testenv.Tools
-	Store    *longhornsim.Store
+	Store    *backupstore.Store
 	Clusters map[string]*Cluster
 	Gitea    *testenv.Gitea
 
@@ -83,7 +84,7 @@ func Start(ctx context.Context, opts Options) (*Lab, error) {
 	if err != nil {
 		return nil, err
 	}
-	store, err := longhornsim.NewStore(filepath.Join(opts.Dir, "backupstore"))
+	store, err := backupstore.New(filepath.Join(opts.Dir, "backupstore"))
 	if err != nil {
 		return nil, fmt.Errorf("drlab: %w", err)
 	}
