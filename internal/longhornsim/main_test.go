@@ -144,13 +144,12 @@ func startSimCluster(name, dir string, tools testenv.Tools) (*simCluster, error)
 
 // startSim starts (or restarts) the cluster's simulator.
 func (sc *simCluster) startSim(dir string) error {
-	wh := sc.cluster.Webhooks
 	sim, err := New(Options{
 		Cluster: sc.name, Config: sc.cluster.Config, Store: env.store,
 		DataDir:      filepath.Join(dir, sc.name+"-data"),
 		PollInterval: 2 * time.Second,
 		BlockSize:    testBlockSize,
-		Webhook:      WebhookServing{Host: wh.LocalServingHost, Port: wh.LocalServingPort, CertDir: wh.LocalServingCertDir},
+		Webhook:      WebhookServingFrom(sc.cluster.Webhooks),
 		Workloads:    &WorkloadOptions{Delay: 300 * time.Millisecond},
 		Logger:       ctrl.Log.WithName("longhornsim"),
 	})

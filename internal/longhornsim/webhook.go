@@ -80,6 +80,15 @@ func WebhookInstallOptions() envtest.WebhookInstallOptions {
 	}
 }
 
+// WebhookServingFrom returns where to serve the webhooks of a cluster started with
+// WebhookInstallOptions: envtest fills in the host, port and certificate directory.
+func WebhookServingFrom(o *envtest.WebhookInstallOptions) WebhookServing {
+	if o == nil {
+		return WebhookServing{}
+	}
+	return WebhookServing{Host: o.LocalServingHost, Port: o.LocalServingPort, CertDir: o.LocalServingCertDir}
+}
+
 // setupWebhooks registers the handlers on the manager's webhook server.
 func (s *Sim) setupWebhooks() {
 	srv := s.mgr.GetWebhookServer()
