@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"sync"
@@ -30,7 +29,8 @@ type Options struct {
 	Config *rest.Config
 	// LonghornNamespace is where Longhorn's objects live.
 	LonghornNamespace string
-	// ProbeInterval is how often a cluster that stopped answering is probed. Default 2s.
+	// ProbeInterval is how often the API server's /readyz is probed. Default 5s. Informers retry
+	// a refused connection silently, so only a probe tells that a cluster stopped answering.
 	ProbeInterval time.Duration
 	// OnChange, when set, is called (without blocking) whenever a cached object changes.
 	OnChange func()
@@ -54,25 +54,25 @@ type Cluster struct {
 	cache    cache.Cache
 	probe    *rest.RESTClient
 	requests atomic.Int64
+	probes   atomic.Int64
 
 	mu        sync.Mutex
 	synced    bool
 	reachable bool
 	downSince time.Time
 	lastErr   error
-	probing   bool
-	probeCtx  context.Context
+	kick      chan struct{}
 }
 
 // New builds the clients and the cache; nothing is contacted until Start.
 func New(opts Options) (*Cluster, error) {
 	if opts.ProbeInterval == 0 {
-		opts.ProbeInterval = 2 * time.Second
+		opts.ProbeInterval = 5 * time.Second
 	}
 	if opts.Clock == nil {
 		opts.Clock = clock.RealClock{}
 	}
-	c := &Cluster{opts: opts, reachable: true}
+	c := &Cluster{opts: opts, reachable: true, kick: make(chan struct{}, 1)}
 	cfg := rest.CopyConfig(opts.Config)
 	cfg.WrapTransport = chainWrap(cfg.WrapTransport, func(rt http.RoundTripper) http.RoundTripper {
 		return countingTransport{next: rt, n: &c.requests}
@@ -113,10 +113,11 @@ func New(opts Options) (*Cluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster %s: client: %w", opts.Name, err)
 	}
-	probeCfg := rest.CopyConfig(cfg)
+	// The probe does not go through the counting transport: it is not part of a pass.
+	probeCfg := rest.CopyConfig(opts.Config)
 	probeCfg.Timeout = 5 * time.Second
 	probeCfg.NegotiatedSerializer = clientgoscheme.Codecs.WithoutConversion()
-	c.probe, err = rest.UnversionedRESTClientForConfigAndClient(probeCfg, httpClient)
+	c.probe, err = rest.UnversionedRESTClientFor(probeCfg)
 	if err != nil {
 		return nil, fmt.Errorf("cluster %s: probe client: %w", opts.Name, err)
 	}
@@ -152,9 +153,6 @@ func (c *Cluster) Start(ctx context.Context) error {
 			}
 		}
 	}
-	c.mu.Lock()
-	c.probeCtx = ctx
-	c.mu.Unlock()
 	go func() {
 		if err := c.cache.Start(ctx); err != nil {
 			log.Error(err, "cache stopped")
@@ -171,8 +169,7 @@ func (c *Cluster) Start(ctx context.Context) error {
 			}
 		}
 	}()
-	// One probe at start tells at once whether the cluster answers.
-	c.startProbing(ctx, errors.New("not contacted yet"))
+	go c.runProbe(ctx)
 	return nil
 }
 
@@ -201,6 +198,10 @@ func (c *Cluster) Name() string { return c.opts.Name }
 
 // Client writes to the cluster (reads should go through State).
 func (c *Cluster) Client() client.Client { return c.client }
+
+// LeaseConfig is the cluster's config without request counting, for leader election: lease
+// renewals are not part of a pass.
+func (c *Cluster) LeaseConfig() *rest.Config { return rest.CopyConfig(c.opts.Config) }
 
 // RESTConfig is the connection's config; requests made with it are counted.
 func (c *Cluster) RESTConfig() *rest.Config { return rest.CopyConfig(c.config) }
@@ -234,68 +235,61 @@ func (c *Cluster) Health() Health {
 	return h
 }
 
-// MarkFailed records that a request to the cluster failed at the transport level; the cluster
-// is probed until it answers.
-func (c *Cluster) MarkFailed(err error) {
-	c.mu.Lock()
-	ctx := c.probeCtx
-	c.mu.Unlock()
-	if ctx != nil {
-		c.startProbing(ctx, err)
+// MarkFailed records that a request to the cluster failed at the transport level: the cluster
+// is probed at once.
+func (c *Cluster) MarkFailed(error) { c.probeNow() }
+
+// watchError is the informers' watch error handler: an early sign, probed at once.
+func (c *Cluster) watchError(context.Context, *toolscache.Reflector, error) { c.probeNow() }
+
+func (c *Cluster) probeNow() {
+	select {
+	case c.kick <- struct{}{}:
+	default:
 	}
 }
 
-func (c *Cluster) watchError(ctx context.Context, _ *toolscache.Reflector, err error) {
-	c.startProbing(ctx, err)
-}
+// Probes is how many /readyz probes were sent (they are not counted in Requests).
+func (c *Cluster) Probes() int64 { return c.probes.Load() }
 
-// startProbing probes /readyz until the cluster answers. Only one probe loop runs at a time.
-func (c *Cluster) startProbing(ctx context.Context, cause error) {
-	c.mu.Lock()
-	if c.probing {
-		c.mu.Unlock()
-		return
-	}
-	c.probing = true
-	c.mu.Unlock()
-	go func() {
-		defer func() {
-			c.mu.Lock()
-			c.probing = false
-			c.mu.Unlock()
-		}()
-		log := logr.FromContextOrDiscard(ctx).WithValues("cluster", c.opts.Name)
-		for {
-			err := c.probe.Get().AbsPath("/readyz").Do(ctx).Error()
-			c.mu.Lock()
-			wasReachable := c.reachable
-			if err == nil {
-				c.reachable, c.lastErr, c.downSince = true, nil, time.Time{}
-			} else if c.reachable {
-				c.reachable, c.lastErr, c.downSince = false, err, c.opts.Clock.Now()
-			} else {
-				c.lastErr = err
-			}
-			c.mu.Unlock()
-			switch {
-			case err == nil && !wasReachable:
-				log.Info("cluster answers again")
-			case err != nil && wasReachable:
-				log.Info("cluster unreachable", "error", err.Error(), "cause", cause.Error())
-			}
-			if (err == nil) != wasReachable && c.opts.OnChange != nil {
-				c.opts.OnChange()
-			}
-			if err == nil {
-				return
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(c.opts.ProbeInterval):
-			}
+// runProbe probes /readyz every ProbeInterval, and at once when kicked, until ctx ends.
+func (c *Cluster) runProbe(ctx context.Context) {
+	log := logr.FromContextOrDiscard(ctx).WithValues("cluster", c.opts.Name)
+	t := time.NewTicker(c.opts.ProbeInterval)
+	defer t.Stop()
+	for {
+		c.probes.Add(1)
+		err := c.probe.Get().AbsPath("/readyz").Do(ctx).Error()
+		if ctx.Err() != nil {
+			return
 		}
-	}()
+		c.mu.Lock()
+		wasReachable := c.reachable
+		switch {
+		case err == nil:
+			c.reachable, c.lastErr, c.downSince = true, nil, time.Time{}
+		case c.reachable:
+			c.reachable, c.lastErr, c.downSince = false, err, c.opts.Clock.Now()
+		default:
+			c.lastErr = err
+		}
+		c.mu.Unlock()
+		switch {
+		case err == nil && !wasReachable:
+			log.Info("cluster answers again")
+		case err != nil && wasReachable:
+			log.Info("cluster unreachable", "error", err.Error())
+		}
+		if (err == nil) != wasReachable && c.opts.OnChange != nil {
+			c.opts.OnChange()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-c.kick:
+		}
+	}
 }
 
 func nsOnly(ns string) map[string]cache.Config { return map[string]cache.Config{ns: {}} }

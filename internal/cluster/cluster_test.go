@@ -1,0 +1,75 @@
+package cluster_test
+
+import (
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/drplan/drplan/internal/cluster"
+	longhorn "github.com/drplan/drplan/internal/longhorn"
+	"github.com/drplan/drplan/internal/testenv"
+)
+
+// The caches sync, reads make no request, a change is seen through the watch, and a cluster
+// that stops answering is reported unreachable, with the time it went down.
+func TestCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a real API server")
+	}
+	g := NewWithT(t)
+	ctx := t.Context()
+	tools, err := testenv.FindTools()
+	g.Expect(err).NotTo(HaveOccurred())
+	crds, err := longhorn.CRDs()
+	g.Expect(err).NotTo(HaveOccurred())
+	api, err := testenv.StartCluster("east", t.TempDir(), tools, testenv.ClusterOptions{CRDs: crds})
+	g.Expect(err).NotTo(HaveOccurred())
+	stopped := false
+	t.Cleanup(func() {
+		if !stopped {
+			_ = api.Stop()
+		}
+	})
+
+	changes := make(chan struct{}, 100)
+	c, err := cluster.New(cluster.Options{Name: "east", Config: api.Config, LonghornNamespace: "longhorn-system",
+		ProbeInterval: 200 * time.Millisecond, OnChange: func() {
+			select {
+			case changes <- struct{}{}:
+			default:
+			}
+		}})
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(c.Start(ctx)).To(Succeed())
+	g.Expect(c.WaitSynced(ctx, 30*time.Second)).To(BeTrue())
+	g.Expect(c.Health().Reachable).To(BeTrue())
+
+	g.Expect(c.Client().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "longhorn-system"}})).To(Succeed())
+	v := &longhorn.Volume{ObjectMeta: metav1.ObjectMeta{Name: "pg-data", Namespace: "longhorn-system"}}
+	g.Expect(c.Client().Create(ctx, v)).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		s, err := c.State(ctx)
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(s.Volumes).To(HaveLen(1))
+	}).WithTimeout(10 * time.Second).Should(Succeed())
+	g.Eventually(changes).Should(Receive())
+
+	before := c.Requests()
+	for range 10 {
+		_, err := c.State(ctx)
+		g.Expect(err).NotTo(HaveOccurred())
+	}
+	g.Expect(c.Requests()).To(Equal(before), "State reads the caches only")
+
+	g.Expect(api.Stop()).To(Succeed())
+	stopped = true
+	down := time.Now()
+	g.Eventually(func() bool { return c.Health().Reachable }).WithTimeout(20 * time.Second).Should(BeFalse())
+	h := c.Health()
+	g.Expect(h.DownSince.IsZero()).To(BeFalse())
+	g.Expect(h.Err).NotTo(BeEmpty())
+	t.Logf("unreachable %s after the API server finished stopping: %s", time.Since(down).Round(time.Millisecond), h.Err)
+}
