@@ -16,8 +16,9 @@ type Options struct {
 	Dir string
 	// Clusters are the names of the API servers to start; "east" and "west" when empty.
 	Clusters []string
-	// Cluster applies to every API server.
-	Cluster ClusterOptions
+	// Cluster returns the options of the API server named name; nil for none. A function, not a
+	// value: envtest rewrites webhook configurations in place, so each server needs its own.
+	Cluster func(name string) ClusterOptions
 	// NoGitea skips the forge.
 	NoGitea bool
 }
@@ -53,7 +54,11 @@ func Start(ctx context.Context, opts Options) (*Env, error) {
 	var g errgroup.Group
 	for i, name := range names {
 		g.Go(func() error {
-			c, err := StartCluster(name, e.Dir, tools, opts.Cluster)
+			var co ClusterOptions
+			if opts.Cluster != nil {
+				co = opts.Cluster(name)
+			}
+			c, err := StartCluster(name, e.Dir, tools, co)
 			clusters[i] = c
 			return err
 		})
