@@ -10,13 +10,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fluxcd/pkg/runtime/probes"
 	"github.com/go-logr/logr"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
-
-	"github.com/fluxcd/pkg/runtime/probes"
 
 	"github.com/drplan/drplan/internal/cluster"
 	"github.com/drplan/drplan/internal/config"
@@ -181,7 +180,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	if leaseDuration > 0 {
 		mopts.LeaseDuration, mopts.RenewDeadline, mopts.RetryPeriod = &leaseDuration, &renew, &retry
 	}
-	mgr, err := ctrl.NewManager(leaderCluster.RESTConfig(), mopts)
+	mgr, err := ctrl.NewManager(leaderCluster.LeaseConfig(), mopts)
 	if err != nil {
 		return fmt.Errorf("manager: %w", err)
 	}

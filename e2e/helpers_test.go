@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -125,7 +126,7 @@ type agentProc struct {
 	status string
 	metric string
 	cmd    *exec.Cmd
-	done   chan error
+	done   chan struct{} // closed when the process exited
 	log    string
 }
 
@@ -182,8 +183,9 @@ func (a *agentProc) start(resync string) {
 	a.cmd.Stdout, a.cmd.Stderr = logf, logf
 	a.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	NewWithT(a.t).Expect(a.cmd.Start()).To(Succeed())
-	a.done = make(chan error, 1)
-	go func() { a.done <- a.cmd.Wait(); _ = logf.Close() }()
+	done := make(chan struct{})
+	a.done = done
+	go func() { _ = a.cmd.Wait(); _ = logf.Close(); close(done) }()
 }
 
 // stop ends the agent (SIGTERM, then SIGKILL) and, on failure, prints its log's tail.
@@ -207,13 +209,6 @@ func (a *agentProc) stop() {
 		}
 		a.t.Logf("agent log (tail):\n%s", strings.Join(lines, "\n"))
 	}
-}
-
-// kill ends the agent at once, as a crash would.
-func (a *agentProc) kill() {
-	_ = a.cmd.Process.Kill()
-	<-a.done
-	a.cmd = nil
 }
 
 // getStatus reads the agent's status endpoint.
@@ -262,7 +257,7 @@ func runCLI(t *testing.T, args ...string) (string, int) {
 	errb, _ := io.ReadAll(stderr)
 	err := cmd.Wait()
 	code := 0
-	if exitErr, ok := err.(*exec.ExitError); ok {
+	if exitErr, ok := errors.AsType[*exec.ExitError](err); ok {
 		code = exitErr.ExitCode()
 	} else if err != nil {
 		t.Fatalf("drplan %v: %v", args, err)

@@ -152,7 +152,8 @@ func (l *loader) addTree(fsys fs.FS, root string, display func(string) string) {
 			if info, statErr := fs.Stat(fsys, name); statErr != nil || !info.Mode().IsRegular() {
 				l.problems = append(l.problems, Problem{File: display(name), Line: 1, Column: 1,
 					Field: strictyaml.RootField, Message: "not a regular file"})
-				return nil
+				return nil //nolint:nilerr // reported as a problem; the walk goes on
+
 			}
 		}
 		l.addFile(fsys, name, display(name))

@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/invopop/jsonschema"
-
 	. "github.com/onsi/gomega"
 
 	"github.com/drplan/drplan/internal/config"

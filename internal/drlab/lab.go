@@ -153,7 +153,9 @@ func (l *Lab) StartSim(_ context.Context, name string) error {
 		return fmt.Errorf("simulator of cluster %s stopped at start: %w", name, err)
 	case <-time.After(60 * time.Second):
 		cancel()
-		<-done
+		if err := <-done; err != nil {
+			return fmt.Errorf("simulator of cluster %s not ready after 60s: %w", name, err)
+		}
 		return fmt.Errorf("simulator of cluster %s not ready after 60s", name)
 	}
 	c.mu.Lock()

@@ -1,8 +1,6 @@
 package longhornsim
 
 import (
-	"github.com/drplan/drplan/internal/longhornsim/backupstore"
-
 	"context"
 	"errors"
 	"fmt"
@@ -17,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	"github.com/drplan/drplan/internal/longhorn"
+	"github.com/drplan/drplan/internal/longhornsim/backupstore"
 )
 
 // recurringJobLabel is the label Longhorn puts on the snapshots and backups a recurring job
@@ -112,8 +111,9 @@ func (s *Sim) reconcileBackup(ctx context.Context, req ctrl.Request) (ctrl.Resul
 	if err := c.Get(ctx, client.ObjectKey{Namespace: s.opts.Namespace, Name: target}, &bt); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	if err := s.probe(bt.Spec.BackupTargetURL); err != nil {
-		return ctrl.Result{}, nil
+	if s.probe(bt.Spec.BackupTargetURL) != nil {
+		// The store is unreachable: Longhorn skips the backup volume's sync until it answers.
+		return ctrl.Result{}, nil //nolint:nilerr // not an error of the reconcile
 	}
 	sb, err := s.opts.Store.Backup(vol, b.Name)
 	if err != nil {

@@ -1,8 +1,6 @@
 package longhornsim
 
 import (
-	"github.com/drplan/drplan/internal/longhornsim/backupstore"
-
 	"context"
 	"errors"
 	"fmt"
@@ -16,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	"github.com/drplan/drplan/internal/longhorn"
+	"github.com/drplan/drplan/internal/longhornsim/backupstore"
 )
 
 // reconcileBackupVolume is BackupVolumeController.reconcile (REFERENCE §2.1, §3.2, §3.5).

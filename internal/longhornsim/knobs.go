@@ -1,8 +1,6 @@
 package longhornsim
 
 import (
-	"github.com/drplan/drplan/internal/longhornsim/backupstore"
-
 	"context"
 	"encoding/json"
 	"fmt"
@@ -11,6 +9,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/drplan/drplan/internal/longhorn"
+	"github.com/drplan/drplan/internal/longhornsim/backupstore"
 )
 
 // SetPaused stops (true) or resumes (false) this cluster's longhorn-manager: while paused no

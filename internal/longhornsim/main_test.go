@@ -1,8 +1,6 @@
 package longhornsim
 
 import (
-	"github.com/drplan/drplan/internal/longhornsim/backupstore"
-
 	"context"
 	"errors"
 	"flag"
@@ -19,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/drplan/drplan/internal/longhorn"
+	"github.com/drplan/drplan/internal/longhornsim/backupstore"
 	"github.com/drplan/drplan/internal/testenv"
 )
 

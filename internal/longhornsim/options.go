@@ -1,8 +1,6 @@
 package longhornsim
 
 import (
-	"github.com/drplan/drplan/internal/longhornsim/backupstore"
-
 	"errors"
 	"fmt"
 	"time"
@@ -12,6 +10,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/drplan/drplan/internal/longhorn"
+	"github.com/drplan/drplan/internal/longhornsim/backupstore"
 )
 
 // Options shape one simulated longhorn-manager, for one cluster.

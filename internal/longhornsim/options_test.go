@@ -1,8 +1,6 @@
 package longhornsim
 
 import (
-	"github.com/drplan/drplan/internal/longhornsim/backupstore"
-
 	"testing"
 	"time"
 
@@ -11,6 +9,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/drplan/drplan/internal/longhorn"
+	"github.com/drplan/drplan/internal/longhornsim/backupstore"
 )
 
 func TestOptionsDefaults(t *testing.T) {

@@ -1,8 +1,6 @@
 package longhornsim
 
 import (
-	"github.com/drplan/drplan/internal/longhornsim/backupstore"
-
 	"context"
 	"encoding/json"
 	"fmt"
@@ -13,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/drplan/drplan/internal/longhorn"
+	"github.com/drplan/drplan/internal/longhornsim/backupstore"
 )
 
 // restoreRetry is how long a failed restore waits before the next attempt.

@@ -126,7 +126,7 @@ func (s *Sim) reconcileVolume(ctx context.Context, req ctrl.Request) (ctrl.Resul
 			v.Status.IsStandby = false
 			v.Status.RestoreRequired = false
 			notes[AnnotationActivationFinishedAt] = s.stamp()
-			result.Requeue = true
+			result.RequeueAfter = time.Millisecond
 		case !v.Spec.Standby:
 			s.log.V(1).Info("activation waits", "volume", v.Name, "reason", why)
 			if result.RequeueAfter == 0 {

@@ -82,12 +82,9 @@ func (r redactor) wrap(op string, cause error) error {
 	return e
 }
 
-// string redacts a message.
-func (r redactor) string(s string) string { return r.r.Replace(s) }
-
 func containsErr(list []error, err error) bool {
 	for _, e := range list {
-		if e == err {
+		if e == err { //nolint:errorlint // identity of sentinel kinds in a flat list, not a chain
 			return true
 		}
 	}

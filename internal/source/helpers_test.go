@@ -2,6 +2,7 @@ package source
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -196,7 +197,7 @@ func (p *pusher) push(specs ...string) {
 		rs = append(rs, config.RefSpec(s))
 	}
 	err := p.repo.PushContext(context.Background(), &git.PushOptions{RemoteName: "origin", RefSpecs: rs, Auth: p.auth, Force: true})
-	if err != nil && err != git.NoErrAlreadyUpToDate {
+	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
 		p.tb.Fatalf("push %v: %v", specs, err)
 	}
 }

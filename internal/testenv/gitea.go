@@ -31,8 +31,10 @@ type Gitea struct {
 	// Dir holds app.ini, the database, the repositories and log/.
 	Dir string
 
-	cmd  *exec.Cmd
-	done chan error
+	cmd *exec.Cmd
+	// done is closed when the process exited, with its status in exitErr.
+	done    chan struct{}
+	exitErr error
 }
 
 const giteaAppIni = `APP_NAME = drplan test forge
@@ -161,8 +163,8 @@ func StartGitea(ctx context.Context, dir string, tools Tools) (*Gitea, error) {
 		_ = logFile.Close()
 		return nil, fmt.Errorf("start gitea: %w", err)
 	}
-	g.done = make(chan error, 1)
-	go func() { g.done <- g.cmd.Wait(); _ = logFile.Close() }()
+	g.done = make(chan struct{})
+	go func() { g.exitErr = g.cmd.Wait(); _ = logFile.Close(); close(g.done) }()
 
 	if err := g.waitReady(ctx, 60*time.Second); err != nil {
 		_ = g.Stop()
@@ -213,6 +215,7 @@ func (g *Gitea) Stop() error {
 		return nil
 	}
 	_ = syscall.Kill(-g.cmd.Process.Pid, syscall.SIGTERM)
+	// Stopped on purpose: the exit status says nothing.
 	select {
 	case <-g.done:
 	case <-time.After(10 * time.Second):
@@ -227,10 +230,9 @@ func (g *Gitea) waitReady(ctx context.Context, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
 		select {
-		case err := <-g.done:
-			g.done <- err
+		case <-g.done:
 			log, _ := os.ReadFile(filepath.Join(g.Dir, "log", "stdout.log"))
-			return fmt.Errorf("start gitea: exited early: %v: %s", err, tail(log))
+			return fmt.Errorf("start gitea: exited early: %w: %s", g.exitErr, tail(log))
 		default:
 		}
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, g.URL+"api/v1/version", nil)

@@ -1,0 +1,83 @@
+package e2e
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/drplan/drplan/internal/planner"
+)
+
+// With 200 protected volumes caught up, passes keep running (on the resync tick and on the
+// cache events other scenarios cause) and make no API request at all: everything is read from
+// the informer caches. The test counts the requests the agent sends to each cluster.
+func TestSteadyStateMakesNoRequests(t *testing.T) {
+	lab := requireLab(t)
+	t.Parallel()
+	g := NewWithT(t)
+	ctx := t.Context()
+	east := lab.Clusters["east"]
+	const n = 200
+	names := make([]string, n)
+	var eg errgroup.Group
+	eg.SetLimit(16)
+	for i := range names {
+		names[i] = fmt.Sprintf("steady-%03d", i)
+		eg.Go(func() error {
+			sourceVolume(t, east, names[i], []byte(names[i]))
+			return nil
+		})
+	}
+	g.Expect(eg.Wait()).To(Succeed())
+
+	var plan strings.Builder
+	plan.WriteString(strings.Replace(planYAML("steady", "@every 1h", "90m"), "retain: 5}", "retain: 5, concurrency: 20}", 1))
+	for _, name := range names {
+		fmt.Fprintf(&plan, "    - {name: %s, replicas: 1}\n", name)
+	}
+	repo := newPlanRepo(t, lab, "steady")
+	repo.commit(t, "protect 200 volumes", map[string]string{"steady.yaml": plan.String()})
+	a := startAgent(t, lab, repo, agentOpts{resync: "1s"})
+
+	g.Eventually(func() error {
+		_, err := east.Sim.RunRecurringJob(ctx, "drplan-steady")
+		return err
+	}).WithTimeout(60 * time.Second).WithPolling(time.Second).Should(Succeed())
+	start := time.Now()
+	g.Eventually(func(g Gomega) {
+		st, err := a.getStatus()
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(st.Plans).To(HaveLen(1))
+		caught, behind := 0, map[string]int{}
+		for _, v := range st.Plans[0].Volumes {
+			if v.State == planner.StandbyCaughtUp {
+				caught++
+			} else {
+				behind[string(v.State)+": "+v.Reason]++
+			}
+		}
+		g.Expect(caught).To(Equal(n), "not caught up: %v; waiting: %v", behind, st.Plans[0].Waiting)
+		g.Expect(st.LastPass.Actions).To(BeZero())
+	}).WithTimeout(4 * time.Minute).WithPolling(time.Second).Should(Succeed())
+	t.Logf("%d standby volumes caught up %s after their backups", n, time.Since(start).Round(time.Second))
+
+	read := func(series string) float64 {
+		v, err := a.metricValue(series)
+		g.Expect(err).NotTo(HaveOccurred())
+		return v
+	}
+	passes0 := read("drplan_pass_duration_seconds_count")
+	east0, west0 := read(`drplan_cluster_requests_total{cluster="east"}`), read(`drplan_cluster_requests_total{cluster="west"}`)
+	time.Sleep(6 * time.Second)
+	passes := read("drplan_pass_duration_seconds_count") - passes0
+	eastN := read(`drplan_cluster_requests_total{cluster="east"}`) - east0
+	westN := read(`drplan_cluster_requests_total{cluster="west"}`) - west0
+	t.Logf("steady state over 6s: %v passes, %v requests to east, %v to west", passes, eastN, westN)
+	g.Expect(passes).To(BeNumerically(">=", 5), "passes must keep running")
+	g.Expect(eastN).To(BeZero())
+	g.Expect(westN).To(BeZero())
+}
