@@ -8,7 +8,9 @@ import (
 
 	. "github.com/onsi/gomega"
 	"golang.org/x/sync/errgroup"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	longhorn "github.com/drplan/drplan/internal/longhorn"
 	"github.com/drplan/drplan/internal/planner"
 )
 
@@ -43,10 +45,15 @@ func TestSteadyStateMakesNoRequests(t *testing.T) {
 	repo.commit(t, "protect 200 volumes", map[string]string{"steady.yaml": plan.String()})
 	a := startAgent(t, lab, repo, agentOpts{resync: "1s"})
 
-	g.Eventually(func() error {
-		_, err := east.Sim.RunRecurringJob(ctx, "drplan-steady")
-		return err
-	}).WithTimeout(60 * time.Second).WithPolling(time.Second).Should(Succeed())
+	// Every volume bound to the plan's job, then one run of the job backs them all up.
+	g.Eventually(func(g Gomega) {
+		var list longhorn.VolumeList
+		g.Expect(east.Client.List(ctx, &list, client.InNamespace(ns), client.MatchingLabels{"recurring-job.longhorn.io/drplan-steady": "enabled"})).To(Succeed())
+		g.Expect(list.Items).To(HaveLen(n))
+	}).WithTimeout(2 * time.Minute).WithPolling(time.Second).Should(Succeed())
+	backups, err := east.Sim.RunRecurringJob(ctx, "drplan-steady")
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(backups).To(HaveLen(n))
 	start := time.Now()
 	g.Eventually(func(g Gomega) {
 		st, err := a.getStatus()

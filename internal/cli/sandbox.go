@@ -1,7 +1,59 @@
 package cli
 
-import "github.com/spf13/cobra"
+import (
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/drplan/drplan/internal/sandbox"
+)
+
+type sandboxOptions struct {
+	stateDir string
+	down     bool
+	status   string
+}
 
 func newSandboxCommand() *cobra.Command {
-	return pendingCommand("sandbox", "Start two local clusters, a Gitea and the agent, all on loopback")
+	o := &sandboxOptions{}
+	cmd := &cobra.Command{
+		Use:   "sandbox [--state-dir DIR] [--down]",
+		Short: "Start two local clusters, a Gitea and the agent, all on loopback",
+		Long: `Sandbox runs the whole product on this machine: two Kubernetes API servers (east and west)
+with the Longhorn simulator, a Gitea whose plans repository is seeded from drplan's examples,
+source volumes with data on east backed up every minute, and the agent. It prints how to reach
+each piece and what to try, and runs until Ctrl-C. Everything it writes is under --state-dir.
+It needs the components make tools builds (make sandbox builds them first).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			out := cmd.OutOrStdout()
+			if o.down {
+				return sandbox.Down(o.stateDir, out)
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			start := time.Now()
+			sb, err := sandbox.Start(ctx, sandbox.Options{StateDir: o.stateDir, Out: out, StatusListen: o.status})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "ready in %s\n", time.Since(start).Round(100*time.Millisecond))
+			sb.Summary(out)
+			<-ctx.Done()
+			fmt.Fprint(out, "\nstopping the sandbox...")
+			if err := sb.Stop(); err != nil {
+				return err
+			}
+			fmt.Fprintln(out, " stopped")
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&o.stateDir, "state-dir", ".state/sandbox", "directory for everything the sandbox writes")
+	cmd.Flags().BoolVar(&o.down, "down", false, "stop the sandbox running from --state-dir in another process")
+	cmd.Flags().StringVar(&o.status, "status-listen", "", "the agent's status listener (default 127.0.0.1:9090, or a free port)")
+	return cmd
 }

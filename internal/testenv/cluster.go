@@ -47,8 +47,17 @@ func StartCluster(name, dir string, tools Tools, opts ClusterOptions) (*Cluster,
 		ControlPlaneStartTimeout: 60 * time.Second,
 		ControlPlaneStopTimeout:  30 * time.Second,
 	}
-	env.ControlPlane.GetAPIServer().Path = tools.KubeAPIServer
-	env.ControlPlane.Etcd = &envtest.Etcd{Path: tools.Etcd}
+	// Data and certificates live under dir: nothing strays outside it, and a process left behind
+	// by a killed parent is found by its command line.
+	api := env.ControlPlane.GetAPIServer()
+	api.Path = tools.KubeAPIServer
+	api.CertDir = filepath.Join(dir, name+"-apiserver")
+	env.ControlPlane.Etcd = &envtest.Etcd{Path: tools.Etcd, DataDir: filepath.Join(dir, name+"-etcd")}
+	for _, d := range []string{api.CertDir, env.ControlPlane.Etcd.DataDir} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, fmt.Errorf("start cluster %s: %w", name, err)
+		}
+	}
 	cfg, err := env.Start()
 	if err != nil {
 		_ = env.Stop()
