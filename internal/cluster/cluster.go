@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
-	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -91,18 +90,10 @@ func New(opts Options) (*Cluster, error) {
 		return nil, fmt.Errorf("cluster %s: rest mapper: %w", opts.Name, err)
 	}
 	c.cache, err = cache.New(cfg, cache.Options{
-		HTTPClient: httpClient,
-		Scheme:     Scheme,
-		Mapper:     mapper,
-		ByObject: map[client.Object]cache.ByObject{
-			&longhorn.Volume{}:       {Namespaces: nsOnly(opts.LonghornNamespace)},
-			&longhorn.Engine{}:       {Namespaces: nsOnly(opts.LonghornNamespace)},
-			&longhorn.Backup{}:       {Namespaces: nsOnly(opts.LonghornNamespace)},
-			&longhorn.BackupVolume{}: {Namespaces: nsOnly(opts.LonghornNamespace)},
-			&longhorn.BackupTarget{}: {Namespaces: nsOnly(opts.LonghornNamespace)},
-			&longhorn.RecurringJob{}: {Namespaces: nsOnly(opts.LonghornNamespace)},
-			&longhorn.Setting{}:      {Namespaces: nsOnly(opts.LonghornNamespace)},
-		},
+		HTTPClient:               httpClient,
+		Scheme:                   Scheme,
+		Mapper:                   mapper,
+		ByObject:                 cacheScope(opts.LonghornNamespace),
 		DefaultTransform:         cache.TransformStripManagedFields(),
 		DefaultWatchErrorHandler: c.watchError,
 	})
@@ -122,15 +113,6 @@ func New(opts Options) (*Cluster, error) {
 		return nil, fmt.Errorf("cluster %s: probe client: %w", opts.Name, err)
 	}
 	return c, nil
-}
-
-// watched are the kinds the cache informs on, started eagerly so the first pass sees them all.
-func watched() []client.Object {
-	return []client.Object{
-		&longhorn.Volume{}, &longhorn.Engine{}, &longhorn.Backup{}, &longhorn.BackupVolume{},
-		&longhorn.BackupTarget{}, &longhorn.RecurringJob{}, &longhorn.Setting{},
-		&appsv1.Deployment{}, &appsv1.StatefulSet{},
-	}
 }
 
 // Start runs the cache until ctx ends. It returns at once: a cluster that does not answer yet is

@@ -23,6 +23,9 @@ type Input struct {
 	// Owner is this agent's LabelOwner value (see OwnerID); objects it creates carry it, and only
 	// objects with it can be orphans of this agent.
 	Owner string
+	// Revision is the plans repo's commit the plans come from; a failover records the one
+	// that started it.
+	Revision string
 	// Now is the clock.
 	Now time.Time
 	// Namespace is Longhorn's namespace in every cluster.

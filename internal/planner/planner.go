@@ -73,9 +73,20 @@ func (d *decider) plan(p *plans.Plan) PlanReport {
 	}
 
 	if s.Failover {
-		// Failover (activation wave by wave) is decided by its own chain; until then the plan's
+		// Failover (activation wave by wave) is decided by its own chain (failover.go); the plan's
 		// normal protection must not go on creating or feeding standby volumes.
-		r.Waiting = append(r.Waiting, "failover: true is set; activation by wave is not implemented in this version, nothing is changed")
+		d.failover(p, prim, sec, &r)
+		r.Volumes = d.volumeReports(p, prim, sec)
+		return finish(r)
+	}
+	if sec != nil && sec.Reachable && !sec.Synced {
+		// Until the secondary's caches synced it is unknown whether the plan failed over: the
+		// primary is left alone rather than protected again by mistake.
+		r.Volumes = d.volumeReports(p, prim, sec)
+		return finish(r)
+	}
+	if rec, yes := d.failedOver(p, prim, sec); yes {
+		d.reverted(p, prim, sec, rec, &r)
 		r.Volumes = d.volumeReports(p, prim, sec)
 		return finish(r)
 	}

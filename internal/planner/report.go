@@ -41,6 +41,9 @@ type PlanReport struct {
 	// RPOBreach is true when any volume's lag exceeds the plan's RPO.
 	RPOBreach bool            `json:"rpoBreach"`
 	RPO       metav1.Duration `json:"rpo"`
+	// FailoverStatus is the plan's failover, once failover is true in Git (or was: see
+	// FailoverReverted); nil otherwise.
+	FailoverStatus *FailoverReport `json:"failoverStatus,omitempty"`
 }
 
 // StandbyState is where a standby volume stands.

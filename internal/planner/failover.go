@@ -1,0 +1,295 @@
+package planner
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/drplan/drplan/internal/cluster"
+	longhorn "github.com/drplan/drplan/internal/longhorn"
+	"github.com/drplan/drplan/plans"
+)
+
+// The failover chain reads like a runbook: start (write the record), final backup (planned
+// switchover only), catch-up, then one wave after another, each a small function of the record
+// and of what the clusters show. Every pass runs the chain from the top: a step the record says
+// is done is skipped, the step under way is evaluated, and at most one record write is decided
+// per pass, alone when later steps depend on it. So a restarted agent continues where the
+// clusters are, and nothing is done twice.
+
+// failoverRun is one pass over one plan's failover.
+type failoverRun struct {
+	d         *decider
+	p         *plans.Plan
+	prim, sec *cluster.State
+	rec       *FailoverRecord
+	rv        string
+	rep       *FailoverReport
+	now       time.Time
+	// steps are the step reports built while deciding, by step name.
+	steps map[string]*FailoverStepReport
+}
+
+// stepResult is what evaluating the step under way found.
+type stepResult struct {
+	done    bool
+	stalled bool
+	waiting string
+	note    string
+	volumes []VolumeRecord
+}
+
+// failover decides a valid plan with failover: true. No normal protection runs for it.
+func (d *decider) failover(p *plans.Plan, prim, sec *cluster.State, r *PlanReport) {
+	f := &failoverRun{d: d, p: p, prim: prim, sec: sec, now: d.in.Now, steps: map[string]*FailoverStepReport{},
+		rep: &FailoverReport{Phase: FailoverPending, Steps: []FailoverStepReport{}, Volumes: []FailoverVolumeReport{}}}
+	r.FailoverStatus = f.rep
+	defer f.report()
+	if !sec.Observed() {
+		f.rep.Waiting = fmt.Sprintf("cluster %s is not observed: the failover waits for it", p.Spec.Secondary)
+		// The old primary may still carry a copy of the record: keep it fenced.
+		if stored, found, _ := findRecord(prim, p.Name(), d.in.Owner); found && stored.rec != nil {
+			f.rec = stored.rec
+			f.fence()
+			f.rec = nil
+		}
+		return
+	}
+	stored, found, problem := findRecord(sec, p.Name(), d.in.Owner)
+	if problem != "" {
+		r.Problems = append(r.Problems, problem)
+		f.rep.Waiting = "the failover record cannot be used: " + problem
+		return
+	}
+	if !found {
+		f.start()
+		return
+	}
+	f.rec, f.rv = stored.rec, stored.resourceVersion
+	f.fence()
+	f.advance()
+}
+
+// stepNames are the plan's steps in order.
+func (f *failoverRun) stepNames() []string {
+	out := []string{StepFinalBackup, StepCatchUp}
+	for _, w := range f.p.Spec.Waves {
+		out = append(out, WaveStep(w.Name))
+	}
+	return out
+}
+
+// start writes the record, and nothing else this pass: its startedAt starts the catch-up clock
+// and says whether this is a planned switchover.
+func (f *failoverRun) start() {
+	prim, s := f.prim, f.p.Spec
+	if prim != nil && prim.Reachable && !prim.Synced {
+		f.rep.Waiting = fmt.Sprintf("cluster %s: caches not synced yet; the failover starts once it is known whether %s answers", s.Primary, s.Primary)
+		return
+	}
+	planned := prim.Observed()
+	rec := &FailoverRecord{Plan: f.p.Name(), Primary: s.Primary, Secondary: s.Secondary, Revision: f.d.in.Revision,
+		StartedAt: f.now, Planned: planned}
+	if planned {
+		rec.Steps = []StepRecord{{Name: StepFinalBackup, StartedAt: f.now}}
+	} else {
+		rec.Steps = []StepRecord{
+			{Name: StepFinalBackup, StartedAt: f.now, FinishedAt: f.now, Note: fmt.Sprintf("skipped: primary %s%s does not answer; writes after its newest backup in the store are lost", s.Primary, downSince(prim))},
+			{Name: StepCatchUp, StartedAt: f.now},
+		}
+	}
+	kind := "unplanned failover"
+	if planned {
+		kind = "planned switchover"
+	}
+	f.d.add(f.recordWrite(rec, "", "failover started: "+kind))
+	f.rep.Planned = planned
+	f.rep.Waiting = fmt.Sprintf("writing the failover record to cluster %s", s.Secondary)
+}
+
+func downSince(s *cluster.State) string {
+	if s == nil || s.DownSince.IsZero() {
+		return ""
+	}
+	return " (unreachable since " + s.DownSince.UTC().Format(time.RFC3339) + ")"
+}
+
+// advance evaluates the first step the record does not show done.
+func (f *failoverRun) advance() {
+	if !f.rec.FinishedAt.IsZero() {
+		f.rep.Phase = FailoverComplete
+		return
+	}
+	f.rep.Phase = FailoverRunning
+	names := f.stepNames()
+	for i, name := range names {
+		st := f.rec.step(name)
+		if st != nil && !st.FinishedAt.IsZero() {
+			continue
+		}
+		f.rep.Step = name
+		if st == nil {
+			// The plan gained a step before the ones done (a later commit): start it.
+			f.write(name+" started", func(r *FailoverRecord) { r.Steps = append(r.Steps, StepRecord{Name: name, StartedAt: f.now}) })
+			f.rep.Waiting = "recording the start of " + name
+			return
+		}
+		sr := &FailoverStepReport{Name: name}
+		f.steps[name] = sr
+		res := f.run(name, st, sr)
+		sr.Waiting = res.waiting
+		if res.stalled {
+			f.rep.Phase = FailoverStalled
+		}
+		if !res.done {
+			f.rep.Waiting = res.waiting
+			return
+		}
+		next := ""
+		if i+1 < len(names) {
+			next = names[i+1]
+		}
+		event := name + " done"
+		if next != "" {
+			event += ", " + next + " started"
+		} else {
+			event += ", failover complete"
+		}
+		f.write(event, func(r *FailoverRecord) {
+			s := r.step(name)
+			s.FinishedAt, s.Note = f.now, res.note
+			if res.volumes != nil {
+				r.Volumes = res.volumes
+			}
+			if next != "" {
+				r.Steps = append(r.Steps, StepRecord{Name: next, StartedAt: f.now})
+			} else {
+				r.FinishedAt = f.now
+			}
+		})
+		f.rep.Waiting = "recording the end of " + name
+		return
+	}
+	// Every step is done but the record was not closed (the plan lost its last wave): close it.
+	f.write("failover complete", func(r *FailoverRecord) { r.FinishedAt = f.now })
+	f.rep.Waiting = "recording the end of the failover"
+}
+
+// run evaluates one step.
+func (f *failoverRun) run(name string, st *StepRecord, sr *FailoverStepReport) stepResult {
+	switch name {
+	case StepFinalBackup:
+		return f.finalBackup()
+	case StepCatchUp:
+		return f.catchUp(st)
+	}
+	for _, w := range f.p.Spec.Waves {
+		if WaveStep(w.Name) == name {
+			return f.wave(w, st, sr)
+		}
+	}
+	return stepResult{waiting: "unknown step " + name}
+}
+
+// write decides one change of the secondary's record.
+func (f *failoverRun) write(event string, change func(*FailoverRecord)) {
+	rec := f.rec.clone()
+	change(rec)
+	f.d.add(f.recordWrite(rec, f.rv, event))
+}
+
+func (f *failoverRun) recordWrite(rec *FailoverRecord, rv, event string) *WriteFailoverRecord {
+	return &WriteFailoverRecord{Target: Target{f.sec.Name, f.p.Name()}, Namespace: f.d.in.Namespace, Name: RecordName(f.p.Name()),
+		Labels: ownedLabels(f.d.in.Owner, map[string]string{LabelPlan: f.p.Name()}), Record: rec, ResourceVersion: rv, Event: event}
+}
+
+// report fills the plan's failover report from the record and what this pass found.
+func (f *failoverRun) report() {
+	rep, rec := f.rep, f.rec
+	if rec != nil {
+		rep.Planned, rep.Revision, rep.StartedAt, rep.FinishedAt = rec.Planned, rec.Revision, rec.StartedAt, rec.FinishedAt
+		if rec.FinishedAt.IsZero() {
+			rep.Elapsed = metav1.Duration{Duration: f.now.Sub(rec.StartedAt)}
+		} else {
+			rep.RTO = metav1.Duration{Duration: rec.FinishedAt.Sub(rec.StartedAt)}
+		}
+		rep.Timeline = timeline(rec)
+		for _, s := range rec.Steps {
+			if s.Note != "" && !strings.HasPrefix(s.Name, wavePrefix) {
+				rep.Notes = append(rep.Notes, s.Name+": "+s.Note)
+			}
+		}
+	}
+	for _, name := range f.stepNames() {
+		sr := FailoverStepReport{Name: name, State: StepPending}
+		if cur := f.steps[name]; cur != nil {
+			sr = *cur
+		}
+		if rec != nil {
+			if s := rec.step(name); s != nil {
+				sr.StartedAt, sr.State = s.StartedAt, StepRunning
+				sr.Duration = metav1.Duration{Duration: f.now.Sub(s.StartedAt)}
+				if !s.FinishedAt.IsZero() {
+					sr.FinishedAt, sr.State, sr.Note = s.FinishedAt, StepDone, s.Note
+					sr.Duration = metav1.Duration{Duration: s.FinishedAt.Sub(s.StartedAt)}
+				} else if rep.Phase == FailoverStalled && name == rep.Step {
+					sr.State = StepStalled
+				}
+			}
+		}
+		for _, w := range f.p.Spec.Waves {
+			if WaveStep(w.Name) != name {
+				continue
+			}
+			for _, v := range f.p.Spec.Volumes {
+				if v.Wave == w.Name {
+					sr.Volumes = append(sr.Volumes, v.StandbyName)
+				}
+			}
+		}
+		rep.Steps = append(rep.Steps, sr)
+	}
+	recorded := map[string]VolumeRecord{}
+	if rec != nil {
+		for _, v := range rec.Volumes {
+			recorded[v.Name] = v
+		}
+	}
+	for _, v := range f.p.Spec.Volumes {
+		vr := FailoverVolumeReport{Name: v.Name, Standby: v.StandbyName, Wave: v.Wave}
+		if f.sec.Observed() {
+			vol := findVolume(f.sec, v.StandbyName)
+			vr.Active = vol != nil && !vol.Spec.Standby && !vol.Status.IsStandby
+		}
+		if r, ok := recorded[v.Name]; ok {
+			vr.Restored, vr.SnapshotAt, vr.FinalBackup = r.Restored, r.SnapshotAt, r.FinalBackup
+			vr.DataLoss, vr.DataLossKnown = r.DataLoss, r.DataLossKnown
+			if r.DataLossKnown && (!rep.DataLossKnown || r.DataLoss.Duration > rep.DataLoss.Duration) {
+				rep.DataLoss, rep.DataLossKnown = r.DataLoss, true
+			}
+		}
+		rep.Volumes = append(rep.Volumes, vr)
+	}
+}
+
+// standbyOf returns the plan's standby volume of v in the secondary and whether it is the
+// plan's (created by this repo's agent for this plan).
+func (f *failoverRun) standbyOf(v plans.Volume) (*longhorn.Volume, string) {
+	vol := findVolume(f.sec, v.StandbyName)
+	switch {
+	case vol == nil:
+		return nil, fmt.Sprintf("standby volume %s does not exist in cluster %s", v.StandbyName, f.sec.Name)
+	case vol.Labels[LabelPlan] != f.p.Name() || !owned(f.d.in.Owner, vol.Labels):
+		return nil, fmt.Sprintf("volume %s in cluster %s was not created by this plan of this plans repo; drplan does not touch it", vol.Name, f.sec.Name)
+	}
+	return vol, ""
+}
+
+func joinFirst(items []string, n int) string {
+	if len(items) <= n {
+		return strings.Join(items, "; ")
+	}
+	return fmt.Sprintf("%s; and %d more", strings.Join(items[:n], "; "), len(items)-n)
+}

@@ -1,0 +1,87 @@
+package planner
+
+import (
+	"fmt"
+
+	"github.com/drplan/drplan/internal/cluster"
+	longhorn "github.com/drplan/drplan/internal/longhorn"
+	"github.com/drplan/drplan/plans"
+)
+
+// fence stops the old primary from writing new backups into the backup volumes the secondary
+// now owns: once the failover record exists and the primary answers, the plan's RecurringJob
+// there is deleted (that deletes no backup and no data), its label comes off the source
+// volumes, and a copy of the record is written there once, so the old primary itself says it
+// was failed over from. Nothing else of the old primary is touched.
+func (f *failoverRun) fence() {
+	prim, s := f.prim, f.p.Spec
+	if !prim.Observed() {
+		f.rep.Notes = append(f.rep.Notes, fmt.Sprintf("old primary %s does not answer: it is fenced (the plan's recurring backups there stopped) as soon as it answers; its data is stale", s.Primary))
+		return
+	}
+	busy := false
+	job := JobName(f.p.Name())
+	for i := range prim.RecurringJobs {
+		if j := &prim.RecurringJobs[i]; j.Name == job && owned(f.d.in.Owner, j.Labels) {
+			f.d.add(&DeleteRecurringJob{Target: Target{prim.Name, f.p.Name()}, Namespace: j.Namespace, Name: j.Name,
+				Reason: "fencing: the old primary must not write backups into the volumes the failover took over"})
+			busy = true
+		}
+	}
+	label := longhorn.RecurringJobLabel(job)
+	for i := range prim.Volumes {
+		if v := &prim.Volumes[i]; hasKey(v.Labels, label) {
+			f.d.add(&PatchVolumeLabels{Target: Target{prim.Name, f.p.Name()}, Namespace: v.Namespace, Volume: v.Name, Remove: []string{label}})
+			busy = true
+		}
+	}
+	if _, found, _ := findRecord(prim, f.p.Name(), f.d.in.Owner); !found {
+		w := f.recordWrite(f.rec.clone(), "", fmt.Sprintf("mark the old primary %s: plan %s failed over to %s", prim.Name, f.p.Name(), s.Secondary))
+		w.ClusterName = prim.Name
+		f.d.add(w)
+		busy = true
+	}
+	if busy {
+		f.rep.Notes = append(f.rep.Notes, fmt.Sprintf("fencing old primary %s: stopping the plan's recurring backups there", s.Primary))
+		return
+	}
+	f.rep.Notes = append(f.rep.Notes, fmt.Sprintf("old primary %s is fenced: the plan's recurring backups there are stopped; its volumes hold stale data from before the failover", s.Primary))
+}
+
+// failedOver finds the failover of a plan whose failover is false in Git: a record in the
+// secondary, or the copy fencing left in the primary, or a standby volume of the plan already
+// active (activated by hand). rec is nil in that last case.
+func (d *decider) failedOver(p *plans.Plan, prim, sec *cluster.State) (rec *FailoverRecord, yes bool) {
+	for _, s := range []*cluster.State{sec, prim} {
+		if stored, found, problem := findRecord(s, p.Name(), d.in.Owner); found && problem == "" {
+			return stored.rec, true
+		}
+	}
+	if !sec.Observed() {
+		return nil, false
+	}
+	for _, v := range p.Spec.Volumes {
+		vol := findVolume(sec, v.StandbyName)
+		if vol != nil && owned(d.in.Owner, vol.Labels) && vol.Labels[LabelPlan] == p.Name() && !vol.Spec.Standby {
+			return nil, true
+		}
+	}
+	return nil, false
+}
+
+// reverted reports a plan whose failover was set back to false after it began: nothing is
+// undone (activation is one-way), normal protection does not resume (it would recreate the
+// recurring job on the old primary), and fencing goes on.
+func (d *decider) reverted(p *plans.Plan, prim, sec *cluster.State, rec *FailoverRecord, r *PlanReport) {
+	f := &failoverRun{d: d, p: p, prim: prim, sec: sec, rec: rec, now: d.in.Now, steps: map[string]*FailoverStepReport{},
+		rep: &FailoverReport{Phase: FailoverReverted, Steps: []FailoverStepReport{}, Volumes: []FailoverVolumeReport{}}}
+	r.FailoverStatus = f.rep
+	msg := fmt.Sprintf("failover was set back to false after the failover began: nothing is undone (activation is one-way) and protection does not resume; failback is a new plan with the roles swapped (primary %s, secondary %s)",
+		p.Spec.Secondary, p.Spec.Primary)
+	r.Problems = append(r.Problems, msg)
+	f.rep.Notes = append(f.rep.Notes, msg)
+	if rec != nil {
+		f.fence()
+	}
+	f.report()
+}

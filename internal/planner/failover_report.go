@@ -1,0 +1,150 @@
+package planner
+
+import (
+	"fmt"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// FailoverPhase is where a plan's failover stands.
+type FailoverPhase string
+
+// Failover phases.
+const (
+	// FailoverPending: failover is true in Git and the failover record is not written yet.
+	FailoverPending FailoverPhase = "pending"
+	// FailoverRunning: steps and waves are under way.
+	FailoverRunning FailoverPhase = "running"
+	// FailoverStalled: a wave's gate timed out; the failover stops there until the gate turns
+	// ready or a commit changes the plan.
+	FailoverStalled FailoverPhase = "stalled"
+	// FailoverComplete: every wave is done.
+	FailoverComplete FailoverPhase = "complete"
+	// FailoverReverted: failover was set back to false after the failover began; nothing is
+	// undone.
+	FailoverReverted FailoverPhase = "reverted"
+)
+
+// StepState is where one step of a failover stands.
+type StepState string
+
+// Step states.
+const (
+	StepPending StepState = "pending"
+	StepRunning StepState = "running"
+	StepDone    StepState = "done"
+	StepStalled StepState = "stalled"
+)
+
+// FailoverReport is a plan's failover as status shows it: plain data, for `drplan status`,
+// pull-request comments and metrics.
+type FailoverReport struct {
+	Phase FailoverPhase `json:"phase"`
+	// Planned is true for a planned switchover (the primary answered at the start).
+	Planned  bool   `json:"planned"`
+	Revision string `json:"revision,omitempty"`
+	// StartedAt and FinishedAt bound the failover; zero until known.
+	StartedAt  time.Time `json:"startedAt,omitzero"`
+	FinishedAt time.Time `json:"finishedAt,omitzero"`
+	// Elapsed is the time since StartedAt while the failover runs.
+	Elapsed metav1.Duration `json:"elapsed,omitzero"`
+	// RTO is FinishedAt minus StartedAt: the time to active, as measured.
+	RTO metav1.Duration `json:"rto,omitzero"`
+	// DataLoss is the largest data-loss window of the plan's volumes: the RPO as realised.
+	DataLoss      metav1.Duration `json:"dataLoss,omitzero"`
+	DataLossKnown bool            `json:"dataLossKnown"`
+	// Step is the step under way.
+	Step string `json:"step,omitempty"`
+	// Waiting says what the failover waits for now.
+	Waiting string                 `json:"waiting,omitempty"`
+	Steps   []FailoverStepReport   `json:"steps"`
+	Volumes []FailoverVolumeReport `json:"volumes"`
+	// Timeline is every start and end, in order.
+	Timeline []TimelineEntry `json:"timeline,omitempty"`
+	// Notes are facts a person must know: primary unreachable, catch-up timed out, the old
+	// primary fenced and stale, failback.
+	Notes []string `json:"notes,omitempty"`
+}
+
+// FailoverStepReport is one step: the final backup, the catch-up, or one wave.
+type FailoverStepReport struct {
+	Name       string          `json:"name"`
+	State      StepState       `json:"state"`
+	StartedAt  time.Time       `json:"startedAt,omitzero"`
+	FinishedAt time.Time       `json:"finishedAt,omitzero"`
+	Duration   metav1.Duration `json:"duration,omitzero"`
+	Note       string          `json:"note,omitempty"`
+	// Waiting says what a running step waits for.
+	Waiting string `json:"waiting,omitempty"`
+	// Volumes are a wave's standby volumes.
+	Volumes []string `json:"volumes,omitempty"`
+	// Gates are a wave's readiness gates, evaluated while the wave runs.
+	Gates []GateReport `json:"gates,omitempty"`
+}
+
+// GateReport is one readiness gate of a wave.
+type GateReport struct {
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace,omitempty"`
+	Name      string `json:"name"`
+	Ready     bool   `json:"ready"`
+	// Message is kstatus' message, or why the object could not be evaluated.
+	Message  string          `json:"message,omitempty"`
+	Timeout  metav1.Duration `json:"timeout"`
+	TimedOut bool            `json:"timedOut,omitempty"`
+}
+
+// FailoverVolumeReport is one volume of a failover.
+type FailoverVolumeReport struct {
+	Name    string `json:"name"`
+	Standby string `json:"standby"`
+	Wave    string `json:"wave"`
+	// Active is true once activation finished (no longer a standby volume).
+	Active bool `json:"active"`
+	// Restored, SnapshotAt, FinalBackup and DataLoss are as recorded when catch-up ended.
+	Restored      string          `json:"restored,omitempty"`
+	SnapshotAt    time.Time       `json:"snapshotAt,omitzero"`
+	FinalBackup   bool            `json:"finalBackup,omitempty"`
+	DataLoss      metav1.Duration `json:"dataLoss,omitzero"`
+	DataLossKnown bool            `json:"dataLossKnown"`
+}
+
+// TimelineEntry is one event of a failover.
+type TimelineEntry struct {
+	At    time.Time `json:"at"`
+	Event string    `json:"event"`
+}
+
+// timeline lists a record's events in order.
+func timeline(rec *FailoverRecord) []TimelineEntry {
+	kind := "unplanned failover (primary " + rec.Primary + " unreachable)"
+	if rec.Planned {
+		kind = "planned switchover (primary " + rec.Primary + " reachable)"
+	}
+	out := []TimelineEntry{{At: rec.StartedAt, Event: fmt.Sprintf("failover started: %s, revision %s", kind, shortRev(rec.Revision))}}
+	for _, s := range rec.Steps {
+		out = append(out, TimelineEntry{At: s.StartedAt, Event: s.Name + " started"})
+		if !s.FinishedAt.IsZero() {
+			ev := fmt.Sprintf("%s done in %s", s.Name, s.FinishedAt.Sub(s.StartedAt).Round(time.Millisecond))
+			if s.Note != "" {
+				ev += ": " + s.Note
+			}
+			out = append(out, TimelineEntry{At: s.FinishedAt, Event: ev})
+		}
+	}
+	if !rec.FinishedAt.IsZero() {
+		out = append(out, TimelineEntry{At: rec.FinishedAt, Event: fmt.Sprintf("failover complete: RTO %s", rec.FinishedAt.Sub(rec.StartedAt).Round(time.Millisecond))})
+	}
+	return out
+}
+
+func shortRev(rev string) string {
+	if rev == "" {
+		return "unknown"
+	}
+	if len(rev) > 12 {
+		return rev[:12]
+	}
+	return rev
+}

@@ -1,0 +1,402 @@
+package planner
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/fluxcd/cli-utils/pkg/kstatus/status"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/drplan/drplan/internal/cluster"
+	longhorn "github.com/drplan/drplan/internal/longhorn"
+	"github.com/drplan/drplan/plans"
+)
+
+// LonghornCSIDriver is the CSI driver of Longhorn volumes, in the PersistentVolumes failover
+// creates.
+const LonghornCSIDriver = "driver.longhorn.io"
+
+// wave runs one wave: activate its volumes together, wait until activation settled, create
+// the PersistentVolumes and claims, scale its workloads, wait for its gates. Each part starts
+// only when the one before is seen done in the clusters.
+func (f *failoverRun) wave(w plans.Wave, st *StepRecord, sr *FailoverStepReport) stepResult {
+	var vols []plans.Volume
+	for _, v := range f.p.Spec.Volumes {
+		if v.Wave == w.Name {
+			vols = append(vols, v)
+		}
+	}
+	if res, busy := f.activate(w, vols); busy {
+		return res
+	}
+	if pending := f.claims(vols); len(pending) > 0 {
+		return stepResult{waiting: fmt.Sprintf("wave %s: creating %s", w.Name, joinFirst(pending, 3))}
+	}
+	if pending := f.scaleUp(w); len(pending) > 0 {
+		return stepResult{waiting: fmt.Sprintf("wave %s: %s", w.Name, joinFirst(pending, 3))}
+	}
+	return f.gates(w, st, sr)
+}
+
+// activate activates the wave's standby volumes, all in the same pass, or none while one of
+// them may not be: a wave is never half-activated silently. It reports busy until every volume
+// of the wave finished activation and was detached by Longhorn.
+func (f *failoverRun) activate(w plans.Wave, vols []plans.Volume) (stepResult, bool) {
+	allowed, settingErr := longhorn.DegradedActivationAllowed(findSetting(f.sec, longhorn.SettingAllowDegradedAvailability))
+	var held, settling []string
+	var acts []*ActivateVolume
+	for _, v := range vols {
+		vol, problem := f.standbyOf(v)
+		switch {
+		case vol == nil:
+			held = append(held, problem)
+		case vol.Spec.Standby:
+			if why := f.holdActivation(vol, allowed, settingErr); why != "" {
+				held = append(held, why)
+				continue
+			}
+			acts = append(acts, f.activation(v, vol, w.Name))
+		case !longhorn.ActivationSettled(vol):
+			settling = append(settling, f.activationWait(v, vol, allowed))
+		}
+	}
+	switch {
+	case len(held) > 0:
+		return stepResult{waiting: fmt.Sprintf("wave %s holds, none of its volumes is activated: %s", w.Name, joinFirst(held, 3))}, true
+	case len(acts) > 0:
+		for _, a := range acts {
+			f.d.add(a)
+		}
+		return stepResult{waiting: fmt.Sprintf("wave %s: activating %s", w.Name, activating(acts))}, true
+	case len(settling) > 0:
+		return stepResult{waiting: fmt.Sprintf("wave %s: activation under way: %s", w.Name, joinFirst(settling, 3))}, true
+	}
+	return stepResult{}, false
+}
+
+// holdActivation says why a standby volume must not be activated now, "" when it may: a
+// degraded volume needs both the plan's allowDegraded and Longhorn's setting (else Longhorn
+// would leave it stuck attached and half-activated), a faulted one never.
+func (f *failoverRun) holdActivation(vol *longhorn.Volume, settingAllows bool, settingErr error) string {
+	switch vol.Status.Robustness {
+	case longhorn.VolumeRobustnessDegraded:
+		switch {
+		case !f.p.Spec.Activation.AllowDegraded:
+			return fmt.Sprintf("volume %s is degraded and the plan does not allow degraded activation (spec.activation.allowDegraded is false)", vol.Name)
+		case settingErr != nil:
+			return fmt.Sprintf("volume %s is degraded and cluster %s: %v", vol.Name, f.sec.Name, settingErr)
+		case !settingAllows:
+			return fmt.Sprintf("volume %s is degraded and Longhorn's setting %s is false in cluster %s", vol.Name, longhorn.SettingAllowDegradedAvailability, f.sec.Name)
+		}
+	case longhorn.VolumeRobustnessFaulted:
+		return fmt.Sprintf("volume %s is faulted", vol.Name)
+	}
+	return ""
+}
+
+// activation is the activation of one standby volume, with the BackupVolume sync request
+// Longhorn's own activate makes first.
+func (f *failoverRun) activation(v plans.Volume, vol *longhorn.Volume, wave string) *ActivateVolume {
+	a := &ActivateVolume{Target: Target{f.sec.Name, f.p.Name()}, Namespace: vol.Namespace, Volume: vol.Name,
+		Frontend: longhorn.VolumeFrontendBlockDev, Wave: wave}
+	if bv, err := longhorn.FindBackupVolume(f.sec.BackupVolumes, f.p.Spec.BackupTarget, v.Name); err == nil && bv != nil {
+		a.BackupVolume, a.SyncAt = bv.Name, SyncStamp(f.now, bv.Status.LastSyncedAt)
+	}
+	return a
+}
+
+// activationWait says what an activation that was asked for waits for, in Longhorn's words.
+func (f *failoverRun) activationWait(v plans.Volume, vol *longhorn.Volume, settingAllows bool) string {
+	view := longhorn.DRView{Volume: vol, Engine: longhorn.ActiveEngine(f.sec.Engines, vol.Name), AllowDegraded: settingAllows}
+	if bv, err := longhorn.FindBackupVolume(f.sec.BackupVolumes, f.p.Spec.BackupTarget, v.Name); err == nil && bv != nil {
+		view.BackupVolume = bv
+		view.LatestBackup = longhorn.FindBackup(f.sec.Backups, bv.Status.LastBackupName)
+	}
+	if vol.Status.IsStandby || vol.Status.RestoreRequired {
+		if ok, why := longhorn.ActivationGate(view); !ok {
+			return why
+		}
+		return fmt.Sprintf("volume %s: activation gate passed, Longhorn finishes it", vol.Name)
+	}
+	return fmt.Sprintf("volume %s activated, %s (Longhorn detaches it)", vol.Name, stateOrUnknown(vol.Status.State))
+}
+
+// claims creates the PersistentVolumes and claims the plan asks for, once each. It returns the
+// ones not seen in the cluster yet.
+func (f *failoverRun) claims(vols []plans.Volume) []string {
+	var pending []string
+	for _, v := range vols {
+		if v.PV == nil {
+			continue
+		}
+		vol := findVolume(f.sec, v.StandbyName)
+		if findPV(f.sec, v.PV.Name) == nil {
+			f.d.add(&CreatePersistentVolume{Target: Target{f.sec.Name, f.p.Name()}, PV: f.desiredPV(v, vol)})
+			pending = append(pending, "PersistentVolume "+v.PV.Name)
+		}
+		if v.PVC != nil && findPVC(f.sec, v.PVC.Namespace, v.PVC.Name) == nil {
+			f.d.add(&CreatePersistentVolumeClaim{Target: Target{f.sec.Name, f.p.Name()}, PVC: f.desiredPVC(v, vol)})
+			pending = append(pending, fmt.Sprintf("PersistentVolumeClaim %s/%s", v.PVC.Namespace, v.PVC.Name))
+		}
+	}
+	return pending
+}
+
+// desiredPV is Longhorn's PV shape for an activated volume (REFERENCE §9 note 3), pre-bound to
+// the plan's claim when there is one.
+func (f *failoverRun) desiredPV(v plans.Volume, vol *longhorn.Volume) *corev1.PersistentVolume {
+	mode := corev1.PersistentVolumeFilesystem
+	pv := &corev1.PersistentVolume{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "PersistentVolume"}}
+	pv.Name = v.PV.Name
+	pv.Labels = ownedLabels(f.d.in.Owner, map[string]string{LabelPlan: f.p.Name(), LabelSourceVolume: v.Name})
+	pv.Spec = corev1.PersistentVolumeSpec{
+		Capacity:                      corev1.ResourceList{corev1.ResourceStorage: *resource.NewQuantity(vol.Spec.Size, resource.BinarySI)},
+		AccessModes:                   accessModes(v.PV.AccessModes),
+		PersistentVolumeReclaimPolicy: corev1.PersistentVolumeReclaimRetain,
+		VolumeMode:                    &mode,
+		StorageClassName:              v.PV.StorageClassName,
+		PersistentVolumeSource: corev1.PersistentVolumeSource{CSI: &corev1.CSIPersistentVolumeSource{
+			Driver: LonghornCSIDriver, FSType: v.PV.FSType, VolumeHandle: vol.Name,
+			VolumeAttributes: map[string]string{
+				"diskSelector": "", "nodeSelector": "",
+				"numberOfReplicas": strconv.Itoa(vol.Spec.NumberOfReplicas), "staleReplicaTimeout": "30",
+			},
+		}},
+	}
+	if v.PVC != nil {
+		pv.Spec.ClaimRef = &corev1.ObjectReference{APIVersion: "v1", Kind: "PersistentVolumeClaim", Namespace: v.PVC.Namespace, Name: v.PVC.Name}
+	}
+	return pv
+}
+
+// desiredPVC is the claim bound by volumeName to the activated volume's PersistentVolume.
+func (f *failoverRun) desiredPVC(v plans.Volume, vol *longhorn.Volume) *corev1.PersistentVolumeClaim {
+	mode := corev1.PersistentVolumeFilesystem
+	sc := v.PV.StorageClassName
+	pvc := &corev1.PersistentVolumeClaim{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "PersistentVolumeClaim"}}
+	pvc.Name, pvc.Namespace = v.PVC.Name, v.PVC.Namespace
+	pvc.Labels = ownedLabels(f.d.in.Owner, map[string]string{LabelPlan: f.p.Name(), LabelSourceVolume: v.Name})
+	pvc.Spec = corev1.PersistentVolumeClaimSpec{
+		AccessModes: accessModes(v.PV.AccessModes),
+		Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{
+			corev1.ResourceStorage: *resource.NewQuantity(vol.Spec.Size, resource.BinarySI),
+		}},
+		StorageClassName: &sc,
+		VolumeName:       v.PV.Name,
+		VolumeMode:       &mode,
+	}
+	return pvc
+}
+
+func accessModes(in []plans.AccessMode) []corev1.PersistentVolumeAccessMode {
+	out := make([]corev1.PersistentVolumeAccessMode, len(in))
+	for i, m := range in {
+		out[i] = corev1.PersistentVolumeAccessMode(m)
+	}
+	return out
+}
+
+// scaleUp scales the wave's workloads in the secondary. It returns what is not seen scaled yet.
+func (f *failoverRun) scaleUp(w plans.Wave) []string {
+	var pending []string
+	for _, sc := range w.Scale {
+		scale := &ScaleWorkload{Target: Target{f.sec.Name, f.p.Name()}, APIVersion: sc.APIVersion, Kind: sc.Kind,
+			Namespace: sc.Namespace, Name: sc.Name, Replicas: sc.Replicas, Reason: "failover wave " + w.Name}
+		replicas, found, cached := workloadReplicas(f.sec, sc.APIVersion, sc.Kind, sc.Namespace, sc.Name)
+		switch {
+		case !cached:
+			// Not observed: scaling is idempotent, so it is asked for on every pass of the wave.
+			f.d.add(scale)
+		case !found:
+			pending = append(pending, fmt.Sprintf("%s %s/%s to scale is not in cluster %s", sc.Kind, sc.Namespace, sc.Name, f.sec.Name))
+		case replicas != sc.Replicas:
+			f.d.add(scale)
+			pending = append(pending, fmt.Sprintf("scaling %s %s/%s to %d", sc.Kind, sc.Namespace, sc.Name, sc.Replicas))
+		}
+	}
+	return pending
+}
+
+// gates evaluates the wave's readiness gates with kstatus. A gate not ready within its timeout
+// (counted from the wave's start) stalls the failover there: it resumes when the gate turns
+// ready or a commit changes the plan.
+func (f *failoverRun) gates(w plans.Wave, st *StepRecord, sr *FailoverStepReport) stepResult {
+	var notReady, timedOut []string
+	for _, g := range w.Gates {
+		gr := GateReport{Kind: g.Kind, Namespace: g.Namespace, Name: g.Name, Timeout: metav1.Duration{Duration: g.Timeout.Duration}}
+		gr.Ready, gr.Message = f.gateReady(g)
+		ref := cluster.ObjectRef{APIVersion: g.APIVersion, Kind: g.Kind, Namespace: g.Namespace, Name: g.Name}
+		if !gr.Ready {
+			desc := fmt.Sprintf("gate %s: %s", ref, gr.Message)
+			notReady = append(notReady, desc)
+			if f.now.Sub(st.StartedAt) >= g.Timeout.Duration {
+				gr.TimedOut = true
+				timedOut = append(timedOut, fmt.Sprintf("gate %s not ready after %s (%s)", ref, g.Timeout.Duration, gr.Message))
+			}
+		}
+		sr.Gates = append(sr.Gates, gr)
+	}
+	switch {
+	case len(timedOut) > 0:
+		return stepResult{stalled: true, waiting: fmt.Sprintf("wave %s: %s; the failover stops here until the gate turns ready or a commit changes the plan", w.Name, joinFirst(timedOut, 3))}
+	case len(notReady) > 0:
+		return stepResult{waiting: fmt.Sprintf("wave %s waits for its gates: %s", w.Name, joinFirst(notReady, 3))}
+	}
+	return stepResult{done: true}
+}
+
+// gateReady evaluates one gate with kstatus: ready when Current.
+func (f *failoverRun) gateReady(g plans.Gate) (bool, string) {
+	obj, why := gateObject(f.sec, cluster.ObjectRef{APIVersion: g.APIVersion, Kind: g.Kind, Namespace: g.Namespace, Name: g.Name})
+	if obj == nil {
+		return false, why
+	}
+	res, err := status.Compute(obj)
+	if err != nil {
+		return false, fmt.Sprintf("kstatus: %v", err)
+	}
+	if res.Status != status.CurrentStatus {
+		return false, fmt.Sprintf("%s: %s", res.Status, res.Message)
+	}
+	return true, res.Message
+}
+
+// gateObject finds a gate's object: Deployments and StatefulSets in the cache, other kinds in
+// the objects read for this pass (State.Objects).
+func gateObject(s *cluster.State, ref cluster.ObjectRef) (*unstructured.Unstructured, string) {
+	if cachedKind(ref.APIVersion, ref.Kind) {
+		obj := cachedWorkload(s, ref.Kind, ref.Namespace, ref.Name)
+		if obj == nil {
+			return nil, fmt.Sprintf("not found in cluster %s", s.Name)
+		}
+		m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+		if err != nil {
+			return nil, fmt.Sprintf("convert: %v", err)
+		}
+		u := &unstructured.Unstructured{Object: m}
+		u.SetAPIVersion(ref.APIVersion)
+		u.SetKind(ref.Kind)
+		return u, ""
+	}
+	u, read := s.Objects[ref]
+	switch {
+	case !read:
+		return nil, fmt.Sprintf("not read from cluster %s yet", s.Name)
+	case u == nil:
+		return nil, fmt.Sprintf("not found in cluster %s", s.Name)
+	}
+	return u, ""
+}
+
+// cachedKind reports whether the cluster cache holds the kind (see internal/cluster).
+func cachedKind(apiVersion, kind string) bool {
+	return apiVersion == "apps/v1" && (kind == "Deployment" || kind == "StatefulSet")
+}
+
+func cachedWorkload(s *cluster.State, kind, ns, name string) runtime.Object {
+	switch kind {
+	case "Deployment":
+		for i := range s.Deployments {
+			if d := &s.Deployments[i]; d.Namespace == ns && d.Name == name {
+				return d
+			}
+		}
+	case "StatefulSet":
+		for i := range s.StatefulSets {
+			if st := &s.StatefulSets[i]; st.Namespace == ns && st.Name == name {
+				return st
+			}
+		}
+	}
+	return nil
+}
+
+// workloadReplicas reads spec.replicas of a cached workload; cached is false for a kind the
+// cache does not hold.
+func workloadReplicas(s *cluster.State, apiVersion, kind, ns, name string) (replicas int32, found, cached bool) {
+	if !cachedKind(apiVersion, kind) {
+		return 0, false, false
+	}
+	var spec *int32
+	switch obj := cachedWorkload(s, kind, ns, name).(type) {
+	case *appsv1.Deployment:
+		spec = obj.Spec.Replicas
+	case *appsv1.StatefulSet:
+		spec = obj.Spec.Replicas
+	default:
+		return 0, false, true
+	}
+	if spec == nil {
+		return 1, true, true
+	}
+	return *spec, true, true
+}
+
+// FailoverReads lists, per cluster, the objects the next Decide needs that the cache does not
+// hold: the gates of other kinds than Deployment and StatefulSet of every wave under way. The
+// caller reads them (cluster.ReadObjects) into State.Objects. Empty in steady state.
+func FailoverReads(in Input) map[string][]cluster.ObjectRef {
+	out := map[string][]cluster.ObjectRef{}
+	for _, p := range in.Plans {
+		sec := in.Clusters[p.Spec.Secondary]
+		if !p.Spec.Failover || !sec.Observed() {
+			continue
+		}
+		stored, found, problem := findRecord(sec, p.Name(), in.Owner)
+		if !found || problem != "" || !stored.rec.FinishedAt.IsZero() {
+			continue
+		}
+		for _, w := range p.Spec.Waves {
+			st := stored.rec.step(WaveStep(w.Name))
+			if st == nil || !st.FinishedAt.IsZero() {
+				continue
+			}
+			for _, g := range w.Gates {
+				if !cachedKind(g.APIVersion, g.Kind) {
+					out[sec.Name] = append(out[sec.Name], cluster.ObjectRef{APIVersion: g.APIVersion, Kind: g.Kind, Namespace: g.Namespace, Name: g.Name})
+				}
+			}
+		}
+	}
+	return out
+}
+
+func findSetting(s *cluster.State, name string) *longhorn.Setting {
+	for i := range s.Settings {
+		if s.Settings[i].Name == name {
+			return &s.Settings[i]
+		}
+	}
+	return nil
+}
+
+func findPV(s *cluster.State, name string) *corev1.PersistentVolume {
+	for i := range s.PersistentVolumes {
+		if s.PersistentVolumes[i].Name == name {
+			return &s.PersistentVolumes[i]
+		}
+	}
+	return nil
+}
+
+func findPVC(s *cluster.State, ns, name string) *corev1.PersistentVolumeClaim {
+	for i := range s.PersistentVolumeClaims {
+		if c := &s.PersistentVolumeClaims[i]; c.Namespace == ns && c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+func activating(acts []*ActivateVolume) string {
+	names := make([]string, len(acts))
+	for i, a := range acts {
+		names[i] = a.Volume
+	}
+	return joinFirst(names, 5)
+}
