@@ -131,7 +131,14 @@ func (e *Executor) do(ctx context.Context, a planner.Action) error {
 		}
 		err = mergePatch(ctx, c.Client(), obj, map[string]any{"spec": map[string]any{"syncRequestedAt": a.At.UTC().Format(time.RFC3339)}})
 	default:
-		return fmt.Errorf("%s: unknown action %T", a, a)
+		var handled bool
+		if obj, reason, handled, err = doFailover(ctx, c.Client(), a); !handled {
+			return fmt.Errorf("%s: unknown action %T", a, a)
+		}
+	}
+	if errors.Is(err, errSuperseded) {
+		log.V(1).Info("action superseded: the next pass decides again", "cluster", a.Cluster(), "plan", a.Plan(), "action", a.String())
+		return nil
 	}
 	if err != nil {
 		if isTransport(err) {
