@@ -94,15 +94,18 @@ func (l *loop) pass(ctx context.Context, fetch bool) {
 		for _, p := range l.set.Plans {
 			known = append(known, p.Name())
 		}
-		res = planner.Decide(planner.Input{
+		in := planner.Input{
 			Plans:      l.set.Valid(),
 			KnownPlans: known,
 			Clusters:   states,
+			Revision:   l.snap.Revision,
 			Now:        time.Now(),
 			Namespace:  a.cfg.LonghornNamespace,
 			Owner:      a.owner(),
 			Incomplete: incomplete(l.set, l.problems),
-		})
+		}
+		l.readFailoverGates(ctx, in)
+		res = planner.Decide(in)
 	} else {
 		res = planner.Decide(planner.Input{Clusters: states, Now: time.Now(), Namespace: a.cfg.LonghornNamespace, KnownPlans: nil})
 		// Without any revision, nothing is known about plans: report none rather than orphans.
@@ -133,6 +136,22 @@ func (l *loop) pass(ctx context.Context, fetch bool) {
 		log.Info("pass done", "revision", l.snap.Revision, "actions", len(outcomes), "errors", len(st.LastPass.Errors), "duration", time.Since(start))
 	} else {
 		log.V(1).Info("pass done", "revision", l.snap.Revision, "actions", 0, "duration", time.Since(start))
+	}
+}
+
+// readFailoverGates reads the failover gates the caches do not hold (only while a failover runs)
+// into the states the pass decides on.
+func (l *loop) readFailoverGates(ctx context.Context, in planner.Input) {
+	for name, refs := range planner.FailoverReads(in) {
+		c, s := l.a.clusters[name], in.Clusters[name]
+		if c == nil || s == nil {
+			continue
+		}
+		objs, err := c.ReadObjects(ctx, refs)
+		if err != nil {
+			logr.FromContextOrDiscard(ctx).Error(err, "read failover gates", "cluster", name)
+		}
+		s.Objects = objs
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/drplan/drplan/agent"
+	"github.com/drplan/drplan/internal/planner"
 )
 
 type statusOptions struct {
@@ -157,6 +158,11 @@ func printStatus(w io.Writer, st agent.Status, now time.Time) error {
 		if len(p.Orphans) > 0 {
 			fmt.Fprintf(w, "  orphaned standby volumes (kept): %s\n", strings.Join(p.Orphans, ", "))
 		}
+		if p.FailoverStatus != nil {
+			if err := printFailover(w, p.FailoverStatus); err != nil {
+				return err
+			}
+		}
 		if len(p.Volumes) == 0 {
 			continue
 		}
@@ -188,6 +194,103 @@ func printStatus(w io.Writer, st agent.Status, now time.Time) error {
 	}
 	_, err := fmt.Fprintf(w, "\nUpdated %s ago.\n", short(now.Sub(st.UpdatedAt)))
 	return err
+}
+
+// printFailover renders a plan's failover: phase, steps and waves with their times, each
+// volume's data-loss window, notes and the timeline.
+func printFailover(w io.Writer, f *planner.FailoverReport) error {
+	kind := "unplanned failover"
+	if f.Planned {
+		kind = "planned switchover"
+	}
+	head := fmt.Sprintf("  Failover %s: %s", strings.ToUpper(string(f.Phase)), kind)
+	if f.Revision != "" {
+		head += ", revision " + shortRevision(f.Revision)
+	}
+	if !f.StartedAt.IsZero() {
+		head += ", started " + f.StartedAt.UTC().Format(time.RFC3339)
+	}
+	switch {
+	case !f.FinishedAt.IsZero():
+		head += fmt.Sprintf(", RTO %s", f.RTO.Duration.Round(time.Millisecond))
+	case f.Elapsed.Duration > 0:
+		head += ", elapsed " + short(f.Elapsed.Duration)
+	}
+	if f.DataLossKnown {
+		head += ", data loss " + dataLoss(f.DataLoss.Duration)
+	}
+	fmt.Fprintln(w, head)
+	if f.Waiting != "" {
+		fmt.Fprintf(w, "  failover waits: %s\n", f.Waiting)
+	}
+	for _, n := range f.Notes {
+		fmt.Fprintf(w, "  failover note: %s\n", n)
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	if len(f.Steps) > 0 {
+		fmt.Fprintln(tw, "    STEP\tSTATE\tSTARTED\tDURATION\tDETAIL")
+		for _, s := range f.Steps {
+			started, took := "-", "-"
+			if !s.StartedAt.IsZero() {
+				started, took = s.StartedAt.UTC().Format("15:04:05"), s.Duration.Duration.Round(time.Millisecond).String()
+			}
+			detail := s.Note
+			if s.Waiting != "" {
+				detail = s.Waiting
+			}
+			if detail == "" && len(s.Volumes) > 0 {
+				detail = "volumes " + strings.Join(s.Volumes, ", ")
+			}
+			fmt.Fprintf(tw, "    %s\t%s\t%s\t%s\t%s\n", s.Name, s.State, started, took, detail)
+			for _, g := range s.Gates {
+				ready := "not ready"
+				if g.Ready {
+					ready = "ready"
+				}
+				if g.TimedOut {
+					ready = "TIMED OUT"
+				}
+				fmt.Fprintf(tw, "      gate %s %s/%s\t%s\t\t\t%s\n", g.Kind, g.Namespace, g.Name, ready, g.Message)
+			}
+		}
+	}
+	if len(f.Volumes) > 0 {
+		fmt.Fprintln(tw, "    VOLUME\tWAVE\tACTIVE\tRESTORED\tDATA LOSS")
+		for _, v := range f.Volumes {
+			loss := "-"
+			switch {
+			case v.FinalBackup:
+				loss = "none (final backup)"
+			case v.DataLossKnown:
+				loss = dataLoss(v.DataLoss.Duration)
+			}
+			fmt.Fprintf(tw, "    %s\t%s\t%t\t%s\t%s\n", v.Standby, v.Wave, v.Active, orDash(v.Restored), loss)
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(f.Timeline) > 0 {
+		fmt.Fprintln(w, "  failover timeline:")
+		for _, e := range f.Timeline {
+			fmt.Fprintf(w, "    %s  %s\n", e.At.UTC().Format("15:04:05.000"), e.Event)
+		}
+	}
+	return nil
+}
+
+func dataLoss(d time.Duration) string {
+	if d == 0 {
+		return "none"
+	}
+	return d.Round(time.Second).String()
+}
+
+func shortRevision(rev string) string {
+	if len(rev) > 12 {
+		return rev[:12]
+	}
+	return rev
 }
 
 func short(d time.Duration) string {
