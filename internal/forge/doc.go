@@ -1,0 +1,27 @@
+// Package forge talks to the Git forge that hosts the plans repository: Gitea, GitHub or GitLab.
+//
+// The agent needs five things of a forge, and Forge is exactly those: list the open pull
+// requests into the tracked branch (and the files each changes), find the merged pull request
+// an applied commit came from, keep one comment of its own per pull request up to date, set a
+// commit status (drplan/validate) and, where the forge has them, comment on a commit pushed
+// without a pull request. New builds the provider for Options.Kind.
+//
+// One comment per pull request. The agent's comment starts with a hidden marker line such as
+// <!-- drplan:pr -->. UpsertComment lists the pull request's comments, takes the oldest one by
+// the agent's own user that starts with the marker and edits it in place; it creates a comment
+// only when there is none, and deletes any further copy (left by a crash between a create and
+// its retry). The new body is computed from the previous one (Render), so the caller can fold
+// the previous content into a history section; a body equal to the current one is not written.
+//
+// Resilience. Every provider sends its requests through one retrying transport: 5xx answers,
+// 429 and rate-limited 403 answers (GitHub's primary and secondary limits), and network errors
+// of idempotent requests are retried with exponential backoff and jitter, honouring
+// Retry-After and the forges' reset headers. Retries are bounded in count and never outlast
+// the caller's context: a wait that would pass its deadline is not started and the last answer
+// is returned at once. Errors are classified once, in this package: errors.Is(err,
+// ErrRateLimited), ErrUnavailable, ErrUnauthorized, ErrNotFound, ErrNotSupported;
+// RetryAfter(err) says when a rate-limited forge asked to be called again.
+//
+// Tokens are values the caller read (from a file or the environment); they go only into
+// request headers, never into logs, errors or Options' String.
+package forge
