@@ -3,6 +3,7 @@ package executor_test
 import (
 	"errors"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,15 +23,27 @@ const ns = "longhorn-system"
 
 type conn struct {
 	c      client.Client
+	mu     sync.Mutex
 	failed []error
 }
 
 func (c *conn) Client() client.Client { return c.c }
-func (c *conn) MarkFailed(err error)  { c.failed = append(c.failed, err) }
 
-type events struct{ reasons []string }
+func (c *conn) MarkFailed(err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.failed = append(c.failed, err)
+}
+
+// events records reasons; the executor calls it from several goroutines.
+type events struct {
+	mu      sync.Mutex
+	reasons []string
+}
 
 func (e *events) Event(_ string, _ runtime.Object, reason, _ string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	e.reasons = append(e.reasons, reason)
 }
 

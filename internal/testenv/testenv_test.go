@@ -1,6 +1,7 @@
 package testenv_test
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -117,9 +118,16 @@ func TestEnvironment(t *testing.T) {
 	})
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(pr.Head.Sha).To(Equal(branchSHA.String()))
+	// Gitea writes refs/pull/N/head from a queue, shortly after the pull request exists.
 	prRef := fmt.Sprintf("refs/pull/%d/head", pr.Index)
-	g.Expect(clone.FetchContext(ctx, &git.FetchOptions{Auth: auth,
-		RefSpecs: []config.RefSpec{config.RefSpec("+" + prRef + ":refs/remotes/pr/head")}})).To(Succeed())
+	g.Eventually(func() error {
+		err := clone.FetchContext(ctx, &git.FetchOptions{Auth: auth,
+			RefSpecs: []config.RefSpec{config.RefSpec("+" + prRef + ":refs/remotes/pr/head")}})
+		if errors.Is(err, git.NoErrAlreadyUpToDate) {
+			return nil
+		}
+		return err
+	}).WithTimeout(10 * time.Second).WithPolling(200 * time.Millisecond).Should(Succeed())
 	prHead, err := clone.Reference("refs/remotes/pr/head", true)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(prHead.Hash()).To(Equal(branchSHA))
