@@ -1,0 +1,233 @@
+package report
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+
+	"github.com/drplan/drplan/internal/planner"
+)
+
+// golden compares got with testdata/name.md; UPDATE_GOLDEN=1 writes it instead.
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".md")
+	if os.Getenv("UPDATE_GOLDEN") != "" {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with UPDATE_GOLDEN=1 to write it)", err)
+	}
+	NewWithT(t).Expect(got).To(Equal(string(want)), "golden %s differs (UPDATE_GOLDEN=1 rewrites it)", path)
+}
+
+func TestPreviewGolden(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		in   PreviewInput
+		// valid and status are what Valid says.
+		valid  bool
+		status string
+	}{
+		{
+			name: "preview-new-plan",
+			in: PreviewInput{Revision: sha1, Report: planner.Report{Now: now, Clusters: bothUp(), Plans: []planner.PlanReport{payments(4 * time.Minute), fresh()}},
+				Actions: []planner.Action{recurringJob("orders"), label("orders", "orders-db"), sync("payments")}},
+			valid: true, status: "valid: 2 plans, 3 changes in east, west",
+		},
+		{
+			name:  "preview-in-sync",
+			in:    PreviewInput{Revision: sha1, Report: planner.Report{Now: now, Clusters: bothUp(), Plans: []planner.PlanReport{payments(4 * time.Minute), billing()}}},
+			valid: true, status: "valid: 2 plans, no change to the clusters",
+		},
+		{
+			name: "preview-invalid-plan",
+			in: func() PreviewInput {
+				bad := planner.PlanReport{Name: "orders", Primary: "east", Secondary: "west", File: "plans/orders.yaml", Invalid: true,
+					Problems: []string{
+						"plans/orders.yaml:7:11: spec.schedule.cron: expected exactly 5 fields, found 4: [*/15 * * *]",
+						"plans/orders.yaml:12:9: spec.volumes[0].wave: wave \"db|primary\" is not one of the plan's waves <dbs>",
+					}, Volumes: []planner.VolumeReport{}}
+				return PreviewInput{Revision: sha2, Problems: bad.Problems,
+					Report: planner.Report{Now: now, Clusters: bothUp(), Plans: []planner.PlanReport{payments(4 * time.Minute), bad}}}
+			}(),
+			valid: false, status: "2 problems: plans/orders.yaml:7: spec.schedule.cron: expected exactly 5 fields, found 4: [*/15 * * *]",
+		},
+		{
+			name: "preview-many-problems",
+			in: func() PreviewInput {
+				var ps []string
+				for i := range 13 {
+					ps = append(ps, fmt.Sprintf("plans/bulk.yaml:%d:5: spec.volumes[%d].name: must be a DNS-1123 subdomain", 10+3*i, i))
+				}
+				ps = append(ps, "plans/broken.yaml:1:1: (document): yaml: line 1: did not find expected key")
+				return PreviewInput{Revision: sha2, Problems: ps, Report: planner.Report{Now: now, Clusters: bothUp()}}
+			}(),
+			valid: false, status: "14 problems: plans/bulk.yaml:10: spec.volumes[0].name: must be a DNS-1123 subdomain",
+		},
+		{
+			name: "preview-failover",
+			in: func() PreviewInput {
+				p := payments(12 * time.Minute)
+				p.Failover = true
+				return PreviewInput{Revision: sha2, Report: planner.Report{Now: now, Clusters: bothUp(), Plans: []planner.PlanReport{p, billing()}},
+					Failovers: []Failover{paymentsFailover(12*time.Minute, 11*time.Minute, true)}}
+			}(),
+			valid: true, status: "valid: 2 plans, no change to the clusters, failover on merge",
+		},
+		{
+			name: "preview-failover-primary-down",
+			in: func() PreviewInput {
+				p := payments(41 * time.Minute)
+				p.Failover, p.RPOBreach = true, true
+				p.Volumes[0].RPOBreach = true
+				p.Volumes[1] = planner.VolumeReport{Name: "pg-wal", Standby: "pg-wal", Wave: "databases", State: planner.StandbyRestoring,
+					Reason: "restoring backup-7f4, 38% done", LastBackup: "backup-7f4", BackupAge: dur(40 * time.Minute)}
+				p.Waiting = []string{"cluster east unreachable since 2026-11-21T11:43:00Z"}
+				return PreviewInput{Revision: sha2, Report: planner.Report{Now: now, Clusters: eastDown(), Plans: []planner.PlanReport{p}},
+					Failovers: []Failover{paymentsFailover(41*time.Minute, 0, false)}}
+			}(),
+			valid: true, status: "valid: 1 plan, no change to the clusters, failover on merge",
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			g := NewWithT(t)
+			got := Preview(tc.in)
+			checkContent(g, got, KindPreview, tc.in.Revision)
+			golden(t, tc.name, got)
+			ok, status := tc.in.Valid()
+			g.Expect(ok).To(Equal(tc.valid))
+			g.Expect(status).To(Equal(tc.status))
+		})
+	}
+}
+
+func TestAppliedGolden(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		in   AppliedInput
+	}{
+		{
+			name: "applied-ok",
+			in: AppliedInput{Revision: sha3, Report: planner.Report{Now: now, Clusters: bothUp(), Plans: []planner.PlanReport{payments(4 * time.Minute), fresh()}},
+				Outcomes: []Outcome{{Action: recurringJob("orders")}, {Action: label("orders", "orders-db")}, {Action: standby("payments", "pg-wal", "backup-7f4")}}},
+		},
+		{
+			name: "applied-errors",
+			in: AppliedInput{Revision: sha3, Report: planner.Report{Now: now, Clusters: eastDown(), Plans: []planner.PlanReport{payments(4 * time.Minute), fresh()}},
+				Problems: []string{"plans/legacy.yaml:3:1: spec: unknown field \"backupTargets\""},
+				Outcomes: []Outcome{{Action: recurringJob("orders"), Err: errConflict}, {Action: standby("payments", "pg-wal", "backup-7f4")}}},
+		},
+		{
+			name: "applied-failover",
+			in: func() AppliedInput {
+				p := payments(0)
+				p.Failover = true
+				return AppliedInput{Revision: sha3, Report: planner.Report{Now: now, Clusters: bothUp(), Plans: []planner.PlanReport{p}},
+					Failovers: []Failover{runningFailover(false)}}
+			}(),
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got := Applied(tc.in)
+			checkContent(NewWithT(t), got, KindApplied, tc.in.Revision)
+			golden(t, tc.name, got)
+		})
+	}
+}
+
+func TestProgressGolden(t *testing.T) {
+	t.Parallel()
+	two := runningFailover(false)
+	two.Plan, two.Phase = "billing", PhasePending
+	two.Steps, two.Timeline, two.StartedAt, two.Waiting = nil, nil, time.Time{}, ""
+	cases := []struct {
+		name    string
+		in      ProgressInput
+		summary string
+	}{
+		{"progress-running", ProgressInput{Revision: sha3, Now: now, Failovers: []Failover{runningFailover(false)}},
+			"🔄 **drplan: failover of `payments` running** · wave 2/3 `apps` · 6m12s so far"},
+		{"progress-stalled", ProgressInput{Revision: sha3, Now: now, Failovers: []Failover{runningFailover(true)}},
+			"⛔ **drplan: failover of `payments` stalled** · wave 2/3 `apps` · gate Deployment prod/api not ready after 5m: 1 of 4 replicas ready · 6m12s so far"},
+		{"progress-complete", ProgressInput{Revision: sha3, Now: now.Add(time.Minute), Failovers: []Failover{completeFailover()}},
+			"✅ **drplan: failover of `payments` complete** · RTO 7m12s · data-loss window 11m"},
+		{"progress-two-plans", ProgressInput{Revision: sha3, Now: now, Failovers: []Failover{runningFailover(false), two}},
+			"🔄 **drplan: failover of 2 plans** · 1 running, 1 pending"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			g := NewWithT(t)
+			got := Progress(tc.in)
+			checkContent(g, got, KindProgress, tc.in.Revision)
+			g.Expect(strings.Split(got, "\n")[1]).To(Equal(tc.summary))
+			golden(t, tc.name, got)
+		})
+	}
+}
+
+// A pull request's one comment over its life: two pushes, the merge, the failover's progress
+// until it completes. Each step is composed from the previous body, as the agent does.
+func TestCommentLifeGolden(t *testing.T) {
+	t.Parallel()
+	g := NewWithT(t)
+	p := payments(12 * time.Minute)
+	p.Failover = true
+	steps := []string{
+		Preview(PreviewInput{Revision: sha1, Report: planner.Report{Now: now, Clusters: bothUp(), Plans: []planner.PlanReport{p}},
+			Problems: []string{"plans/payments.yaml:31:7: spec.waves[1].gates[0].kind: must start with an upper-case letter"}}),
+		Preview(PreviewInput{Revision: sha2, Report: planner.Report{Now: now.Add(5 * time.Minute), Clusters: bothUp(), Plans: []planner.PlanReport{p}},
+			Failovers: []Failover{paymentsFailover(12*time.Minute, 11*time.Minute, true)}}),
+		// The same head seen again later: replaced in place, no history entry.
+		Preview(PreviewInput{Revision: sha2, Report: planner.Report{Now: now.Add(9 * time.Minute), Clusters: bothUp(), Plans: []planner.PlanReport{p}},
+			Failovers: []Failover{paymentsFailover(16*time.Minute, 15*time.Minute, true)}}),
+		Applied(AppliedInput{Revision: sha3, Report: planner.Report{Now: now, Clusters: bothUp(), Plans: []planner.PlanReport{p}},
+			Failovers: []Failover{{Plan: "payments", Primary: "east", Secondary: "west", Phase: PhasePending, Revision: sha3}}}),
+		Progress(ProgressInput{Revision: sha3, Now: now, Failovers: []Failover{runningFailover(false)}}),
+		Progress(ProgressInput{Revision: sha3, Now: now.Add(time.Minute), Failovers: []Failover{completeFailover()}}),
+	}
+	body := ""
+	var entries []int
+	for _, c := range steps {
+		body = Compose(Marker, body, c, 65536)
+		_, es := parse(body)
+		entries = append(entries, len(es))
+		g.Expect(body).To(HavePrefix(Marker + "\n" + c))
+	}
+	g.Expect(entries).To(Equal([]int{0, 1, 1, 2, 3, 3}))
+	golden(t, "comment-life", body)
+}
+
+// checkContent checks what every content must be: the meta line, a summary line, and
+// nothing that opens an HTML comment or mentions anyone outside the meta line.
+func checkContent(g Gomega, content string, kind Kind, rev string) {
+	lines := strings.Split(content, "\n")
+	g.Expect(lines[0]).To(Equal(meta(kind, rev)))
+	g.Expect(lines[1]).To(MatchRegexp(`^\S+ \*\*drplan`))
+	g.Expect(lines[2]).To(BeEmpty())
+	rest := strings.Join(lines[1:], "\n")
+	g.Expect(rest).NotTo(ContainSubstring("<!--"))
+	g.Expect(rest).NotTo(MatchRegexp(`@\w`))
+	g.Expect(strings.Count(content, "<details>")).To(Equal(strings.Count(content, "</details>")))
+	g.Expect(content).To(HaveSuffix("\n"))
+	g.Expect(content).NotTo(HaveSuffix("\n\n"))
+}
