@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/go-logr/logr/funcr"
+	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/drplan/drplan/internal/drlab"
 )
@@ -39,6 +40,8 @@ func TestMain(m *testing.M) {
 			return m.Run()
 		}
 		defer func() { _ = os.RemoveAll(dir) }()
+		// controller-runtime's clients log through its global logger: send it to the lab's log.
+		ctrl.SetLogger(labLogger(dir))
 		shared.bin, shared.err = drplanBinary(dir)
 		if shared.err == nil {
 			start := time.Now()
