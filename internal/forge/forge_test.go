@@ -2,6 +2,7 @@ package forge
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"testing"
 	"time"
@@ -120,4 +121,45 @@ func TestNewRefuses(t *testing.T) {
 		g.Expect(err).NotTo(HaveOccurred())
 		g.Expect(f.Kind()).To(Equal(k))
 	}
+}
+
+// A forge nobody answers for is ErrUnavailable, after the policy's attempts, quickly.
+func TestNoAnswer(t *testing.T) {
+	t.Parallel()
+	g := NewWithT(t)
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL
+	srv.Close()
+	for _, k := range []Kind{KindGitea, KindGitHub, KindGitLab} {
+		fg, err := New(Options{Kind: k, URL: url, Repo: "o/r", Token: "tok", Retry: fastRetry})
+		g.Expect(err).NotTo(HaveOccurred())
+		start := time.Now()
+		_, err = fg.OpenPullRequests(t.Context(), "main")
+		g.Expect(err).To(MatchError(ErrUnavailable), string(k))
+		g.Expect(err.Error()).NotTo(ContainSubstring("tok"))
+		g.Expect(time.Since(start)).To(BeNumerically("<", 2*time.Second))
+	}
+}
+
+// PathFilter asks for a pull request's files once per head.
+func TestPathFilterAsksOncePerHead(t *testing.T) {
+	t.Parallel()
+	g := NewWithT(t)
+	f := newFakeGitHub(t)
+	filter := &PathFilter{Forge: f.forge(t), Dir: "plans"}
+	for range 3 {
+		prs, err := filter.OpenPullRequests(t.Context(), "main")
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(prs).To(HaveLen(3), "every fake pull request changes plans/payments.yaml")
+	}
+	files := 0
+	for _, n := range []string{"1", "2", "3"} {
+		files += f.count("GET", ghPrefix+"/pulls/"+n+"/files")
+	}
+	g.Expect(files).To(Equal(6), "three heads, two pages of files each, asked once")
+
+	other := &PathFilter{Forge: f.forge(t), Dir: "docs"}
+	prs, err := other.OpenPullRequests(t.Context(), "main")
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(prs).To(BeEmpty())
 }
