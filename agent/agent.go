@@ -20,6 +20,7 @@ import (
 	"github.com/drplan/drplan/internal/cluster"
 	"github.com/drplan/drplan/internal/config"
 	"github.com/drplan/drplan/internal/executor"
+	"github.com/drplan/drplan/internal/forge"
 	"github.com/drplan/drplan/internal/planner"
 	"github.com/drplan/drplan/internal/source"
 	"github.com/drplan/drplan/internal/webhook"
@@ -35,6 +36,7 @@ type Agent struct {
 	status   *statusStore
 	metrics  *metrics
 	hook     *webhook.Handler
+	prs      *prReporter
 	triggers chan struct{}
 	fetches  chan struct{}
 	log      logr.Logger
@@ -92,6 +94,17 @@ func New(opts Options) (*Agent, error) {
 		conns[name] = c
 	}
 	a.exec = executor.New(executor.Options{Clusters: conns, Recorder: newEventRecorder(a.clusters)})
+	if cfg.Forge != nil {
+		tok, err := cfg.Forge.Token()
+		if err != nil {
+			return nil, err
+		}
+		f, err := forge.New(forge.Options{Kind: forge.Kind(cfg.Forge.Kind), URL: cfg.Forge.URL, Repo: cfg.Forge.Repo, Token: tok})
+		if err != nil {
+			return nil, err
+		}
+		a.prs = newPRReporter(a, f)
+	}
 	if cfg.Webhook != nil {
 		secret, err := cfg.Webhook.Secret()
 		if err != nil {
@@ -191,6 +204,11 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err := mgr.Add(&loop{a: a}); err != nil {
 		return fmt.Errorf("add loop: %w", err)
 	}
+	if a.prs != nil {
+		if err := mgr.Add(a.prs); err != nil {
+			return fmt.Errorf("add pull request reporter: %w", err)
+		}
+	}
 	mux := http.NewServeMux()
 	mux.Handle("/status", a.status)
 	if err := mgr.Add(httpServer("status", a.cfg.Status.Listen, mux)); err != nil {
@@ -237,8 +255,14 @@ func (a *Agent) fetchNow() {
 }
 
 func (a *Agent) onWebhook(ev webhook.Event) {
-	if ev.Kind == webhook.Push {
+	switch {
+	case ev.Kind == webhook.Push:
 		a.fetchNow()
+	case ev.Kind == webhook.PullRequest && a.prs != nil:
+		a.prs.pullRequestEvent()
+		if ev.Merged {
+			a.fetchNow()
+		}
 	}
 }
 

@@ -132,6 +132,7 @@ func (l *loop) pass(ctx context.Context, fetch bool) {
 	}
 	a.status.set(st)
 	a.metrics.observe(st, outcomes, time.Since(start))
+	a.afterPass(l.snap, l.problems, res, outcomes)
 	if len(outcomes) > 0 {
 		log.Info("pass done", "revision", l.snap.Revision, "actions", len(outcomes), "errors", len(st.LastPass.Errors), "duration", time.Since(start))
 	} else {
