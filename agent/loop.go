@@ -49,11 +49,12 @@ func (l *loop) Start(ctx context.Context) error {
 	log.Info("leading: loop started", "interval", l.a.cfg.Repo.Interval.Duration, "resync", l.a.opts.Resync)
 	fetch := true
 	for {
-		l.pass(ctx, fetch)
+		requeue := l.pass(ctx, fetch)
 		fetch = false
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-after(requeue):
 		case <-fetchTick.C:
 			fetch = true
 		case <-l.a.fetches:
@@ -69,8 +70,17 @@ func (l *loop) Start(ctx context.Context) error {
 	}
 }
 
-// pass is one level-triggered reconciliation of every plan.
-func (l *loop) pass(ctx context.Context, fetch bool) {
+// after fires once after d; never when d is zero.
+func after(d time.Duration) <-chan time.Time {
+	if d <= 0 {
+		return nil
+	}
+	return time.After(d)
+}
+
+// pass is one level-triggered reconciliation of every plan. It returns when the planner asked
+// for the next pass at the latest (zero: no need).
+func (l *loop) pass(ctx context.Context, fetch bool) time.Duration {
 	a := l.a
 	log := logr.FromContextOrDiscard(ctx)
 	start := time.Now()
@@ -138,6 +148,7 @@ func (l *loop) pass(ctx context.Context, fetch bool) {
 	} else {
 		log.V(1).Info("pass done", "revision", l.snap.Revision, "actions", 0, "duration", time.Since(start))
 	}
+	return res.RequeueAfter
 }
 
 // readFailoverGates reads the failover gates the caches do not hold (only while a failover runs)

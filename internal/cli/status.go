@@ -254,6 +254,10 @@ func printFailover(w io.Writer, f *planner.FailoverReport) error {
 			}
 		}
 	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	if len(f.Volumes) > 0 {
 		fmt.Fprintln(tw, "    VOLUME\tWAVE\tACTIVE\tRESTORED\tDATA LOSS")
 		for _, v := range f.Volumes {

@@ -38,6 +38,8 @@ type stepResult struct {
 	stalled bool
 	waiting string
 	note    string
+	// warning marks a note a person must know (a step skipped, given up or timed out).
+	warning bool
 	volumes []VolumeRecord
 }
 
@@ -96,7 +98,7 @@ func (f *failoverRun) start() {
 		rec.Steps = []StepRecord{{Name: StepFinalBackup, StartedAt: f.now}}
 	} else {
 		rec.Steps = []StepRecord{
-			{Name: StepFinalBackup, StartedAt: f.now, FinishedAt: f.now, Note: fmt.Sprintf("skipped: primary %s%s does not answer; writes after its newest backup in the store are lost", s.Primary, downSince(prim))},
+			{Name: StepFinalBackup, StartedAt: f.now, FinishedAt: f.now, Warning: true, Note: fmt.Sprintf("skipped: primary %s%s does not answer; writes after its newest backup in the store are lost", s.Primary, downSince(prim))},
 			{Name: StepCatchUp, StartedAt: f.now},
 		}
 	}
@@ -159,7 +161,7 @@ func (f *failoverRun) advance() {
 		}
 		f.write(event, func(r *FailoverRecord) {
 			s := r.step(name)
-			s.FinishedAt, s.Note = f.now, res.note
+			s.FinishedAt, s.Note, s.Warning = f.now, res.note, res.warning
 			if res.volumes != nil {
 				r.Volumes = res.volumes
 			}
@@ -217,7 +219,7 @@ func (f *failoverRun) report() {
 		}
 		rep.Timeline = timeline(rec)
 		for _, s := range rec.Steps {
-			if s.Note != "" && !strings.HasPrefix(s.Name, wavePrefix) {
+			if s.Warning {
 				rep.Notes = append(rep.Notes, s.Name+": "+s.Note)
 			}
 		}

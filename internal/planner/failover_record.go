@@ -56,8 +56,10 @@ type StepRecord struct {
 	Name       string    `json:"name"`
 	StartedAt  time.Time `json:"startedAt"`
 	FinishedAt time.Time `json:"finishedAt,omitzero"`
-	// Note says how the step ended when that is worth knowing (skipped, timed out).
+	// Note says how the step ended.
 	Note string `json:"note,omitempty"`
+	// Warning marks a note a person must know: the step was skipped, given up or timed out.
+	Warning bool `json:"warning,omitempty"`
 }
 
 // VolumeRecord is the data a volume's failover kept, as known when catch-up ended.

@@ -25,7 +25,7 @@ func (f *failoverRun) finalBackup() stepResult {
 	late := !f.now.Before(deadline)
 	wait := func(why string) stepResult {
 		if late {
-			return stepResult{done: true, note: why + "; final backup given up at the catch-up timeout"}
+			return stepResult{done: true, warning: true, note: why + "; final backup given up at the catch-up timeout"}
 		}
 		return stepResult{waiting: fmt.Sprintf("%s (the final backup waits until %s)", why, deadline.UTC().Format(time.RFC3339))}
 	}
@@ -150,6 +150,7 @@ func (f *failoverRun) catchUp(st *StepRecord) stepResult {
 	case f.now.Before(deadline):
 		return stepResult{waiting: fmt.Sprintf("catch-up: %s (until %s)", joinFirst(behind, 3), deadline.UTC().Format(time.RFC3339))}
 	default:
+		res.warning = true
 		res.note = fmt.Sprintf("timed out after %s: going on with what is restored; %s",
 			f.p.Spec.Activation.CatchUpTimeout.Duration, joinFirst(behind, 5))
 	}
@@ -254,27 +255,45 @@ func (f *failoverRun) syncAfter(bv *longhorn.BackupVolume, since time.Time, reas
 	if pending && f.now.Sub(*req) < f.d.in.SyncInterval {
 		return false
 	}
+	at, wait := SyncStamp(f.now, bv.Status.LastSyncedAt)
+	if wait > 0 {
+		// The backup volume synced in this very second: a request now would be ignored.
+		f.d.requeueAfter(wait)
+		return false
+	}
 	key := f.sec.Name + "/" + string(SyncBackupVolume) + "/" + bv.Name
 	if !f.d.synced[key] {
 		f.d.synced[key] = true
 		f.d.add(&RequestSync{Target: Target{f.sec.Name, f.p.Name()}, Kind: SyncBackupVolume, Namespace: f.d.in.Namespace,
-			Name: bv.Name, At: SyncStamp(f.now, bv.Status.LastSyncedAt), Reason: reason})
+			Name: bv.Name, At: at, Reason: reason})
 	}
 	return false
 }
 
-// SyncStamp is the spec.syncRequestedAt to write so that Longhorn honours the request: now at
-// the API's one-second precision, or, when the BackupVolume synced within this very second, the
-// next second. Longhorn syncs only when syncRequestedAt is after lastSyncedAt, both kept in
-// whole seconds, so a request in the second of the last sync would be ignored.
-func SyncStamp(now time.Time, lastSynced *metav1.Time) time.Time {
-	at := now.UTC().Truncate(time.Second)
-	if lastSynced != nil {
-		if next := lastSynced.UTC().Truncate(time.Second).Add(time.Second); at.Before(next) {
-			at = next
-		}
+// maxClockSkew bounds how long SyncStamp waits for the next second: a lastSyncedAt further in
+// the future than this is the cluster's clock running ahead, not a sync in this second.
+const maxClockSkew = 2 * time.Second
+
+// SyncStamp is the spec.syncRequestedAt to write so that Longhorn honours a sync request, and how
+// long to wait before writing it. Longhorn syncs only when syncRequestedAt is after
+// lastSyncedAt, both kept in whole seconds: a request in the second of the last sync would be
+// ignored (and the activation gate would pass without reading the store again). So the request
+// waits for the next second (wait > 0, at most a second). When lastSyncedAt is further ahead
+// than maxClockSkew (the cluster's clock runs ahead), the request is stamped just after it
+// instead of waiting.
+func SyncStamp(now time.Time, lastSynced *metav1.Time) (at time.Time, wait time.Duration) {
+	at = now.UTC().Truncate(time.Second)
+	if lastSynced == nil {
+		return at, 0
 	}
-	return at
+	next := lastSynced.UTC().Truncate(time.Second).Add(time.Second)
+	switch {
+	case !at.Before(next):
+		return at, 0
+	case next.Sub(now) > maxClockSkew:
+		return next, 0
+	}
+	return time.Time{}, next.Sub(now)
 }
 
 func stateOrUnknown(s longhorn.VolumeState) string { return stateOr(string(s), "in no state yet") }

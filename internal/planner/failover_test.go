@@ -219,6 +219,9 @@ func renderFailover(t *testing.T, res Result) []byte {
 	t.Helper()
 	var b strings.Builder
 	b.Write(render(t, res))
+	if res.RequeueAfter > 0 {
+		fmt.Fprintf(&b, "requeueAfter: %s\n", res.RequeueAfter)
+	}
 	for _, a := range res.Actions {
 		w, ok := a.(*WriteFailoverRecord)
 		if !ok {
@@ -301,13 +304,14 @@ func TestFailoverGolden(t *testing.T) {
 	}
 
 	cases := []struct {
-		name     string
-		plan     *plans.Plan
-		east     *cluster.State
-		west     *cluster.State
-		objects  map[cluster.ObjectRef]*unstructured.Unstructured
-		expect   func(g Gomega, res Result)
-		revision string
+		name    string
+		plan    *plans.Plan
+		east    *cluster.State
+		west    *cluster.State
+		objects map[cluster.ObjectRef]*unstructured.Unstructured
+		expect  func(g Gomega, res Result)
+		// now is the clock; the package's now when zero.
+		now time.Time
 	}{
 		{
 			name: "failover-start-planned",
@@ -398,13 +402,41 @@ func TestFailoverGolden(t *testing.T) {
 				b.Status.State = longhorn.BackupStateInProgress
 				return b
 			}()),
-			// West's backup volume of pg-data synced in this very second: the request goes to the next.
+			// West's backup volume of pg-data synced a second before: ask it to read the store again.
 			west: west(append(withStandbys(recordCM(planned(step(StepFinalBackup, 3*time.Minute, -1)))),
-				syncedAt(backupVolume("pg-data", "backup-b2", nil), now))...),
+				syncedAt(backupVolume("pg-data", "backup-b2", nil), now.Add(-time.Second)))...),
 			expect: func(g Gomega, res Result) {
 				g.Expect(res.Actions).To(HaveLen(1))
-				s := res.Actions[0].(*RequestSync)
-				g.Expect(s.At).To(Equal(now.Add(time.Second)))
+				g.Expect(res.Actions[0].(*RequestSync).At).To(Equal(now))
+				g.Expect(res.RequeueAfter).To(BeZero())
+			},
+		},
+		{
+			name: "failover-final-backup-sync-waits-for-next-second",
+			now:  now.Add(400 * time.Millisecond),
+			east: fencedEast(planned(step(StepFinalBackup, 3*time.Minute, -1)), func() longhorn.Backup {
+				b := finalData
+				b.Status.BackupCreatedAt = longhorn.NewTimestamp(now.Add(100 * time.Millisecond))
+				return b
+			}(), finalWal),
+			// West's backup volume of pg-data synced in this very second, before the backup was
+			// there: a request stamped in this second would be ignored, so it waits for the next.
+			west: west(append(withStandbys(recordCM(planned(step(StepFinalBackup, 3*time.Minute, -1))), finalWal),
+				syncedAt(backupVolume("pg-data", "backup-b2", nil), now))...),
+			expect: func(g Gomega, res Result) {
+				g.Expect(res.Actions).To(BeEmpty())
+				g.Expect(res.RequeueAfter).To(Equal(600 * time.Millisecond))
+			},
+		},
+		{
+			name: "failover-wave-activation-waits-for-next-second",
+			now:  now.Add(400 * time.Millisecond),
+			east: fencedEast(withVolumes(planned(finalDone, catchUpDone, dbWave)), finalData, finalWal),
+			west: caughtUpWest(recordCM(withVolumes(planned(finalDone, catchUpDone, dbWave))), fData, fWal,
+				syncedAt(backupVolume("pg-data", finalData.Name, nil), now)),
+			expect: func(g Gomega, res Result) {
+				g.Expect(res.Actions).To(BeEmpty(), "activation without the sync Longhorn would honour is not done")
+				g.Expect(res.RequeueAfter).To(Equal(600 * time.Millisecond))
 			},
 		},
 		{
@@ -702,8 +734,12 @@ func TestFailoverGolden(t *testing.T) {
 			if tc.objects != nil {
 				tc.west.Objects = tc.objects
 			}
+			clock := tc.now
+			if clock.IsZero() {
+				clock = now
+			}
 			in := Input{Plans: []*plans.Plan{pl}, Clusters: map[string]*cluster.State{"east": tc.east, "west": tc.west},
-				Now: now, Namespace: ns, Owner: owner, Revision: rev}
+				Now: clock, Namespace: ns, Owner: owner, Revision: rev}
 			res := Decide(in)
 			checkGolden(t, tc.name, renderFailover(t, res))
 			tc.expect(g, res)
@@ -723,22 +759,25 @@ func kinds(res Result) []string {
 func TestSyncStamp(t *testing.T) {
 	at := func(d time.Duration) *metav1.Time { x := metav1.NewTime(now.Add(d)); return &x }
 	cases := []struct {
-		name string
-		now  time.Time
-		last *metav1.Time
-		want time.Time
+		name     string
+		now      time.Time
+		last     *metav1.Time
+		want     time.Time
+		wantWait time.Duration
 	}{
-		{"never synced", now.Add(300 * time.Millisecond), nil, now},
-		{"synced a second before", now.Add(300 * time.Millisecond), at(-time.Second), now},
-		{"synced in this very second", now.Add(300 * time.Millisecond), at(0), now.Add(time.Second)},
-		{"synced in the future (clock skew)", now, at(3 * time.Second), now.Add(4 * time.Second)},
+		{"never synced", now.Add(300 * time.Millisecond), nil, now, 0},
+		{"synced a second before", now.Add(300 * time.Millisecond), at(-time.Second), now, 0},
+		{"synced in this very second: wait for the next", now.Add(300 * time.Millisecond), at(0), time.Time{}, 700 * time.Millisecond},
+		{"synced a second ahead: wait, within the clock skew allowed", now, at(time.Second), time.Time{}, 2 * time.Second},
+		{"synced far ahead (clock skew): stamp just after it", now, at(3 * time.Second), now.Add(4 * time.Second), 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got := SyncStamp(tc.now, tc.last)
+			got, wait := SyncStamp(tc.now, tc.last)
 			g := NewWithT(t)
 			g.Expect(got).To(Equal(tc.want))
-			if tc.last != nil {
+			g.Expect(wait).To(Equal(tc.wantWait))
+			if tc.last != nil && wait == 0 {
 				g.Expect(got.After(tc.last.Time)).To(BeTrue(), "Longhorn syncs only on a request after lastSyncedAt")
 			}
 		})

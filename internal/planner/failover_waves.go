@@ -3,6 +3,7 @@ package planner
 import (
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/fluxcd/cli-utils/pkg/kstatus/status"
 	appsv1 "k8s.io/api/apps/v1"
@@ -50,6 +51,7 @@ func (f *failoverRun) activate(w plans.Wave, vols []plans.Volume) (stepResult, b
 	allowed, settingErr := longhorn.DegradedActivationAllowed(findSetting(f.sec, longhorn.SettingAllowDegradedAvailability))
 	var held, settling []string
 	var acts []*ActivateVolume
+	nextSecond := 0
 	for _, v := range vols {
 		vol, problem := f.standbyOf(v)
 		switch {
@@ -60,7 +62,14 @@ func (f *failoverRun) activate(w plans.Wave, vols []plans.Volume) (stepResult, b
 				held = append(held, why)
 				continue
 			}
-			acts = append(acts, f.activation(v, vol, w.Name))
+			a, wait := f.activation(v, vol, w.Name)
+			if wait > 0 {
+				// Its backup volume synced in this very second: activate in the next one.
+				f.d.requeueAfter(wait)
+				nextSecond++
+				continue
+			}
+			acts = append(acts, a)
 		case !longhorn.ActivationSettled(vol):
 			settling = append(settling, f.activationWait(v, vol, allowed))
 		}
@@ -73,6 +82,8 @@ func (f *failoverRun) activate(w plans.Wave, vols []plans.Volume) (stepResult, b
 			f.d.add(a)
 		}
 		return stepResult{waiting: fmt.Sprintf("wave %s: activating %s", w.Name, activating(acts))}, true
+	case nextSecond > 0:
+		return stepResult{waiting: fmt.Sprintf("wave %s: %d volumes activate in the next second (their backup volumes synced in this one)", w.Name, nextSecond)}, true
 	case len(settling) > 0:
 		return stepResult{waiting: fmt.Sprintf("wave %s: activation under way: %s", w.Name, joinFirst(settling, 3))}, true
 	}
@@ -100,14 +111,18 @@ func (f *failoverRun) holdActivation(vol *longhorn.Volume, settingAllows bool, s
 }
 
 // activation is the activation of one standby volume, with the BackupVolume sync request
-// Longhorn's own activate makes first.
-func (f *failoverRun) activation(v plans.Volume, vol *longhorn.Volume, wave string) *ActivateVolume {
+// Longhorn's own activate makes first; wait > 0 when that request must wait for the next second.
+func (f *failoverRun) activation(v plans.Volume, vol *longhorn.Volume, wave string) (*ActivateVolume, time.Duration) {
 	a := &ActivateVolume{Target: Target{f.sec.Name, f.p.Name()}, Namespace: vol.Namespace, Volume: vol.Name,
 		Frontend: longhorn.VolumeFrontendBlockDev, Wave: wave}
 	if bv, err := longhorn.FindBackupVolume(f.sec.BackupVolumes, f.p.Spec.BackupTarget, v.Name); err == nil && bv != nil {
-		a.BackupVolume, a.SyncAt = bv.Name, SyncStamp(f.now, bv.Status.LastSyncedAt)
+		at, wait := SyncStamp(f.now, bv.Status.LastSyncedAt)
+		if wait > 0 {
+			return nil, wait
+		}
+		a.BackupVolume, a.SyncAt = bv.Name, at
 	}
-	return a
+	return a, 0
 }
 
 // activationWait says what an activation that was asked for waits for, in Longhorn's words.

@@ -17,6 +17,9 @@ import (
 type Result struct {
 	Actions []Action
 	Report  Report
+	// RequeueAfter, when not zero, asks for another pass after this long even if nothing
+	// changes: a decision waits on the clock (a sync request that must fall in the next second).
+	RequeueAfter time.Duration
 }
 
 // Decide computes the actions that make both clusters of every valid plan match it, and the
@@ -41,6 +44,7 @@ func Decide(in Input) Result {
 		res.Report.Plans = append(res.Report.Plans, d.orphanedPlans()...)
 	}
 	res.Actions = d.actions
+	res.RequeueAfter = d.requeue
 	return res
 }
 
@@ -49,9 +53,18 @@ type decider struct {
 	actions []Action
 	// synced remembers sync requests decided in this pass, so two plans never ask twice.
 	synced map[string]bool
+	// requeue is the shortest requeueAfter asked for in this pass.
+	requeue time.Duration
 }
 
 func (d *decider) add(a Action) { d.actions = append(d.actions, a) }
+
+// requeueAfter asks for another pass after wait at the latest.
+func (d *decider) requeueAfter(wait time.Duration) {
+	if wait > 0 && (d.requeue == 0 || wait < d.requeue) {
+		d.requeue = wait
+	}
+}
 
 // plan decides one valid plan.
 func (d *decider) plan(p *plans.Plan) PlanReport {
