@@ -73,6 +73,7 @@ func sourceVolume(t *testing.T, c *drlab.Cluster, name string, data []byte) {
 
 // planRepo is a plans repository in Gitea, written through go-git.
 type planRepo struct {
+	Name string
 	URL  string
 	repo *git.Repository
 	auth *githttp.BasicAuth
@@ -87,7 +88,7 @@ func newPlanRepo(t *testing.T, lab *drlab.Lab, name string) *planRepo {
 	g.Expect(err).NotTo(HaveOccurred())
 	_, err = r.CreateRemote(&gitconfig.RemoteConfig{Name: "origin", URLs: []string{url}})
 	g.Expect(err).NotTo(HaveOccurred())
-	return &planRepo{URL: url, repo: r, auth: &githttp.BasicAuth{Username: lab.Gitea.Admin, Password: lab.Gitea.Token}}
+	return &planRepo{Name: name, URL: url, repo: r, auth: &githttp.BasicAuth{Username: lab.Gitea.Admin, Password: lab.Gitea.Token}}
 }
 
 // commit writes files (path: content; empty content deletes) and pushes to main. It returns the SHA.
@@ -133,6 +134,7 @@ type agentProc struct {
 type agentOpts struct {
 	interval string // repo poll interval; default 2s
 	resync   string // default 1s
+	forge    bool   // comment on the repo's pull requests in Gitea
 }
 
 // startAgent writes a config for the lab's clusters and repo and starts the agent.
@@ -167,6 +169,9 @@ metrics: {listen: "%s"}
 health: {listen: "127.0.0.1:%d"}
 leaderElection: {enabled: true, cluster: west}
 `, kc["east"], kc["west"], ns, repo.URL, o.interval, a.status, a.metric, ports[2])
+	if o.forge {
+		cfg += fmt.Sprintf("forge: {kind: gitea, url: %q, repo: %s/%s, tokenFile: token}\n", lab.Gitea.URL, lab.Gitea.Admin, repo.Name)
+	}
 	g.Expect(os.WriteFile(a.config, []byte(cfg), 0o600)).To(Succeed())
 	a.start(o.resync)
 	t.Cleanup(a.stop)
