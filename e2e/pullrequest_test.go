@@ -134,4 +134,3 @@ func waitStatus(t *testing.T, api *gitea.Client, owner, repo, sha string, want g
 		g.Expect(got).To(ContainElement(string(want)))
 	}).WithTimeout(60 * time.Second).WithPolling(500 * time.Millisecond).Should(Succeed())
 }
-
