@@ -15,13 +15,14 @@ import (
 type sandboxOptions struct {
 	stateDir string
 	down     bool
+	demo     bool
 	status   string
 }
 
 func newSandboxCommand() *cobra.Command {
 	o := &sandboxOptions{}
 	cmd := &cobra.Command{
-		Use:   "sandbox [--state-dir DIR] [--down]",
+		Use:   "sandbox [--state-dir DIR] [--demo | --down]",
 		Short: "Start two local clusters, a Gitea and the agent, all on loopback",
 		Long: `Sandbox runs the whole product on this machine: two Kubernetes API servers (east and west)
 with the Longhorn simulator, a Gitea whose plans repository is seeded from drplan's examples,
@@ -42,6 +43,15 @@ It needs the components make tools builds (make sandbox builds them first).`,
 				return err
 			}
 			fmt.Fprintf(out, "ready in %s\n", time.Since(start).Round(100*time.Millisecond))
+			if o.demo {
+				derr := sb.Demo(ctx, out)
+				fmt.Fprint(out, "\nstopping the sandbox...")
+				if err := sb.Stop(); err != nil {
+					return err
+				}
+				fmt.Fprintf(out, " stopped (whole demo: %s)\n", time.Since(start).Round(time.Second))
+				return derr
+			}
 			sb.Summary(out)
 			<-ctx.Done()
 			fmt.Fprint(out, "\nstopping the sandbox...")
@@ -54,6 +64,7 @@ It needs the components make tools builds (make sandbox builds them first).`,
 	}
 	cmd.Flags().StringVar(&o.stateDir, "state-dir", ".state/sandbox", "directory for everything the sandbox writes")
 	cmd.Flags().BoolVar(&o.down, "down", false, "stop the sandbox running from --state-dir in another process")
+	cmd.Flags().BoolVar(&o.demo, "demo", false, "run the whole story by itself (protect, a pull request flipping failover, merge, waves), print it and exit")
 	cmd.Flags().StringVar(&o.status, "status-listen", "", "the agent's status listener (default 127.0.0.1:9090, or a free port)")
 	return cmd
 }

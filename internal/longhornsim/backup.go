@@ -224,16 +224,18 @@ func (s *Sim) startUpload(ctx context.Context, b *longhorn.Backup) error {
 	upCtx, cancel := context.WithCancel(s.runCtx)
 	s.uploads[b.Name] = &uploadJob{cancel: cancel}
 	s.mu.Unlock()
+	// The goroutine works on copies: the caller's objects are not its own.
+	name, backup, volume := b.Name, b.DeepCopy(), v.DeepCopy()
 	go func() {
 		defer func() {
 			cancel()
 			s.mu.Lock()
-			delete(s.uploads, b.Name)
+			delete(s.uploads, name)
 			s.mu.Unlock()
 		}()
-		if err := s.upload(upCtx, b.DeepCopy(), &v, data, snapshotAt); err != nil && upCtx.Err() == nil {
-			if ferr := s.failBackup(upCtx, b.Name, err); ferr != nil {
-				s.log.Error(ferr, "mark backup failed", "backup", b.Name)
+		if err := s.upload(upCtx, backup, volume, data, snapshotAt); err != nil && upCtx.Err() == nil {
+			if ferr := s.failBackup(upCtx, name, err); ferr != nil {
+				s.log.Error(ferr, "mark backup failed", "backup", name)
 			}
 		}
 	}()

@@ -65,7 +65,10 @@ func TestStandbyFollowsAndActivates(t *testing.T) {
 	requestTargetSync(t, west)
 	waitBackup(t, west, b1.Name, 5*time.Second)
 
-	g.Expect(west.c.Create(t.Context(), standbyVolume("follow", b1.Status.URL))).To(Succeed())
+	// The webhook's cache may not show the Backup yet (as in Longhorn): retry like a client.
+	g.Eventually(func() error {
+		return west.c.Create(t.Context(), standbyVolume("follow", b1.Status.URL))
+	}).WithTimeout(5 * time.Second).WithPolling(poll).Should(Succeed())
 	v := getVolume(t, west, "follow")
 	g.Expect(v.Spec.Size).To(Equal(int64(16<<20)), "size comes from the backup")
 	g.Expect(v.Spec.BackupTargetName).To(Equal(longhorn.DefaultBackupTargetName))

@@ -53,18 +53,21 @@ func (s *Sim) startRestore(v *longhorn.Volume, e *longhorn.Engine) time.Duration
 			replicas = append(replicas, r)
 		}
 	}
+	// The reconciler goes on using v and e (decoding into them) while the restore runs: the
+	// goroutine only reads copies of what it needs.
+	volume, engine := v.Name, e.Name
 	go func() {
 		defer cancel()
-		err := s.restore(ctx, v.Name, e.Name, u.VolumeName, job.backup, u.TargetURL, replicas)
+		err := s.restore(ctx, volume, engine, u.VolumeName, job.backup, u.TargetURL, replicas)
 		s.mu.Lock()
-		delete(s.restores, v.Name)
+		delete(s.restores, volume)
 		if err != nil {
-			s.restoreFailed[v.Name] = s.opts.Clock.Now()
+			s.restoreFailed[volume] = s.opts.Clock.Now()
 		}
 		s.mu.Unlock()
 		if err != nil && ctx.Err() == nil {
-			s.log.Info("restore failed", "volume", v.Name, "backup", job.backup, "error", err.Error())
-			s.setRestoreStatus(context.WithoutCancel(ctx), e.Name, replicas, func(st *longhorn.RestoreStatus) {
+			s.log.Info("restore failed", "volume", volume, "backup", job.backup, "error", err.Error())
+			s.setRestoreStatus(context.WithoutCancel(ctx), engine, replicas, func(st *longhorn.RestoreStatus) {
 				st.IsRestoring, st.Error, st.State = false, err.Error(), "error"
 			}, "")
 		}

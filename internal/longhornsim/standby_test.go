@@ -24,7 +24,11 @@ func standbyFromEast(t *testing.T, name string) ([]byte, *longhorn.Backup) {
 	b := backupNow(t, env.east, name)
 	requestTargetSync(t, env.west)
 	waitBackup(t, env.west, b.Name, 5*time.Second)
-	g.Expect(env.west.c.Create(t.Context(), standbyVolume(name, b.Status.URL))).To(Succeed())
+	// The admission webhook reads Backups through its informer cache, as Longhorn's does: right
+	// after the Backup completed it may not see it yet, and denies; a client retries.
+	g.Eventually(func() error {
+		return env.west.c.Create(t.Context(), standbyVolume(name, b.Status.URL))
+	}).WithTimeout(5 * time.Second).WithPolling(poll).Should(Succeed())
 	waitRestored(t, env.west, name, b.Name, data, timeout)
 	return data, b
 }

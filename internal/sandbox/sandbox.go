@@ -131,6 +131,7 @@ func Start(ctx context.Context, o Options) (*Sandbox, error) {
 	dataCtx, cancel := context.WithCancel(context.Background())
 	s.stopData = cancel
 	go s.writeData(dataCtx)
+	go s.playKubelet(dataCtx)
 	done()
 
 	done = step("starting the agent")
@@ -270,7 +271,8 @@ status: {listen: "%[5]s"}
 metrics: {listen: "%[6]s"}
 health: {listen: "%[7]s"}
 leaderElection: {enabled: true, cluster: west}
-`, s.kubecfg, sandboxNS, s.repoURL, hook, s.status, freeAddr(), freeAddr())
+forge: {kind: gitea, url: "%[8]s", repo: %[9]s/%[10]s, tokenFile: token}
+`, s.kubecfg, sandboxNS, s.repoURL, hook, s.status, freeAddr(), freeAddr(), s.lab.Gitea.URL, s.lab.Gitea.Admin, repoName)
 	s.config = filepath.Join(dir, "agent.yaml")
 	if err := os.WriteFile(s.config, []byte(cfg), 0o600); err != nil {
 		return fmt.Errorf("sandbox: %w", err)

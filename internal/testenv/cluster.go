@@ -45,7 +45,7 @@ func StartCluster(name, dir string, tools Tools, opts ClusterOptions) (*Cluster,
 		ErrorIfCRDPathMissing:    true,
 		WebhookInstallOptions:    opts.Webhooks,
 		ControlPlaneStartTimeout: 60 * time.Second,
-		ControlPlaneStopTimeout:  30 * time.Second,
+		ControlPlaneStopTimeout:  90 * time.Second,
 	}
 	// Data and certificates live under dir: nothing strays outside it, and a process left behind
 	// by a killed parent is found by its command line.
