@@ -252,7 +252,7 @@ func (a *agentProc) metricValue(series string) (float64, error) {
 // runCLI runs the drplan binary and returns its stdout and exit code.
 func runCLI(t *testing.T, args ...string) (string, int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, shared.bin, args...)
 	var out strings.Builder

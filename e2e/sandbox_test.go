@@ -101,3 +101,23 @@ func processesNaming(dir string) []string {
 	}
 	return out
 }
+
+// drplan sandbox --demo plays the whole story by itself and exits 0: protection, a pull request
+// flipping failover with its preview, the merge, three waves in order, the final comment.
+func TestSandboxDemo(t *testing.T) {
+	requireLab(t)
+	t.Parallel()
+	g := NewWithT(t)
+	dir := t.TempDir()
+	status := fmt.Sprintf("127.0.0.1:%d", freePorts(t, 1)[0])
+	start := time.Now()
+	out, code := runCLI(t, "sandbox", "--demo", "--state-dir", dir, "--status-listen", status)
+	t.Logf("drplan sandbox --demo took %s:\n%s", time.Since(start).Round(time.Second), out)
+	g.Expect(code).To(Equal(0))
+	g.Expect(out).To(ContainSubstring("preview comment: 🚨 **drplan preview: merging fails over `shop`**"))
+	g.Expect(out).To(MatchRegexp(`failover wave/databases: done[\s\S]*failover wave/queues: done[\s\S]*failover wave/apps: done`))
+	g.Expect(out).To(ContainSubstring("failover complete: RTO"))
+	g.Expect(out).To(ContainSubstring("drplan: failover of `shop` complete"))
+	g.Expect(out).To(ContainSubstring("demo finished"))
+	g.Expect(processesNaming(dir)).To(BeEmpty())
+}
