@@ -250,6 +250,17 @@ func (f *failoverRun) report() {
 					sr.Volumes = append(sr.Volumes, v.StandbyName)
 				}
 			}
+			// Gates are evaluated only while their wave runs: a finished wave passed them, a
+			// wave not started yet has them ahead.
+			if len(sr.Gates) == 0 {
+				for _, g := range w.Gates {
+					gr := GateReport{Kind: g.Kind, Namespace: g.Namespace, Name: g.Name, Timeout: metav1.Duration{Duration: g.Timeout.Duration}}
+					if sr.State == StepDone {
+						gr.Ready, gr.Message = true, "ready when the wave finished"
+					}
+					sr.Gates = append(sr.Gates, gr)
+				}
+			}
 		}
 		rep.Steps = append(rep.Steps, sr)
 	}
