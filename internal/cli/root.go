@@ -15,9 +15,6 @@ type ExitError struct{ Code int }
 
 func (e *ExitError) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
 
-// errNotImplemented is returned by subcommands whose issue has not landed yet.
-var errNotImplemented = errors.New("not implemented yet")
-
 // NewRootCommand builds the drplan command tree writing to out and errOut.
 func NewRootCommand(out, errOut io.Writer) *cobra.Command {
 	root := &cobra.Command{
@@ -53,16 +50,4 @@ func Execute(args []string, out, errOut io.Writer) int {
 	}
 	fmt.Fprintf(errOut, "drplan: %v\n", err)
 	return 1
-}
-
-// pendingCommand is a subcommand whose issue has not landed yet: it says so and exits 1.
-func pendingCommand(use, short string) *cobra.Command {
-	return &cobra.Command{
-		Use:                use,
-		Short:              short,
-		DisableFlagParsing: true,
-		RunE: func(*cobra.Command, []string) error {
-			return fmt.Errorf("drplan %s: %w", use, errNotImplemented)
-		},
-	}
 }

@@ -51,8 +51,10 @@ type Sandbox struct {
 	config   string
 	plans    *plans.Set
 	stopData context.CancelFunc
-	agentErr chan error
-	stop     context.CancelFunc
+	// agentDone is closed when the agent returned, with its error in agentErr.
+	agentDone chan struct{}
+	agentErr  error
+	stop      context.CancelFunc
 }
 
 const (
@@ -173,7 +175,7 @@ func (s *Sandbox) Stop() error {
 	if s.stop != nil {
 		s.stop()
 		select {
-		case <-s.agentErr:
+		case <-s.agentDone:
 		case <-time.After(30 * time.Second):
 			errs = append(errs, errors.New("agent did not stop within 30s"))
 		}
@@ -300,15 +302,15 @@ forge: {kind: gitea, url: "%[8]s", repo: %[9]s/%[10]s, tokenFile: token}
 	}
 	runCtx, cancel := context.WithCancel(logr.NewContext(context.Background(), log))
 	s.stop = cancel
-	s.agentErr = make(chan error, 1)
-	go func() { s.agentErr <- a.Run(runCtx) }()
+	s.agentDone = make(chan struct{})
+	go func() { s.agentErr = a.Run(runCtx); close(s.agentDone) }()
 	// The status listener answers once the agent runs.
 	deadline := time.Now().Add(30 * time.Second)
 	for !listening(s.status) {
 		select {
-		case err := <-s.agentErr:
+		case <-s.agentDone:
 			s.stop = nil
-			return fmt.Errorf("sandbox: agent stopped at start: %w", err)
+			return fmt.Errorf("sandbox: agent stopped at start: %w", s.agentErr)
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(100 * time.Millisecond):
