@@ -118,6 +118,7 @@ func TestSandboxDemo(t *testing.T) {
 	g.Expect(out).To(MatchRegexp(`failover wave/databases: done[\s\S]*failover wave/queues: done[\s\S]*failover wave/apps: done`))
 	g.Expect(out).To(ContainSubstring("failover complete: RTO"))
 	g.Expect(out).To(ContainSubstring("drplan: failover of `shop` complete"))
+	g.Expect(out).To(MatchRegexp(`\*\*Timeline\*\*[\s\S]*failover complete: RTO`), "the comment ends with the timeline")
 	g.Expect(out).To(ContainSubstring("demo finished"))
 	g.Expect(processesNaming(dir)).To(BeEmpty())
 }
