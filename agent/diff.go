@@ -99,6 +99,7 @@ func Diff(ctx context.Context, cfg *config.AgentConfig, o DiffOptions) (*DiffRes
 		known = append(known, p.Name())
 	}
 	out.Result = planner.Decide(planner.Input{Plans: out.Set.Valid(), KnownPlans: known, Clusters: states,
-		Now: time.Now(), Namespace: cfg.LonghornNamespace, Owner: ownerOf(cfg), Incomplete: incomplete(out.Set, out.Problems)})
+		Now: time.Now(), Namespace: cfg.LonghornNamespace, Owner: ownerOf(cfg), Incomplete: incomplete(out.Set, out.Problems),
+		Revision: out.Revision})
 	return out, nil
 }
