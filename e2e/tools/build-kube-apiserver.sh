@@ -41,4 +41,4 @@ mkdir -p "$out"
 CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=$version" \
   -o "$out/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver
 mv "$out/kube-apiserver.tmp" "$out/kube-apiserver"
-echo "built $out/kube-apiserver"
+echo "built $out/kube-apiserver in ${SECONDS}s"
