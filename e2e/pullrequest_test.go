@@ -32,8 +32,7 @@ func TestPullRequestComments(t *testing.T) {
 
 	t.Log("a pull request adding a plan gets a preview and a passing drplan/validate status")
 	add := gitFile(t, api, owner, repo.Name, "add-prs-b", "prs-b.yaml", planYAML("prs-b", "@every 1h", "90m", "prs-b"), "")
-	pr, _, err := api.CreatePullRequest(owner, repo.Name, gitea.CreatePullRequestOption{Head: "add-prs-b", Base: "main", Title: "Protect prs-b"})
-	g.Expect(err).NotTo(HaveOccurred())
+	pr := openPR(t, api, owner, repo.Name, "add-prs-b", "Protect prs-b")
 	body := waitComment(t, api, owner, repo.Name, pr.Index, add.Commit.SHA)
 	g.Expect(body).To(ContainSubstring("prs-b"))
 	g.Expect(body).To(ContainSubstring("drplan-prs-b"), "the recurring job it would create on east")
@@ -50,8 +49,7 @@ func TestPullRequestComments(t *testing.T) {
 	t.Log("a broken plan: its problems in the comment, a failing status")
 	broken := gitFile(t, api, owner, repo.Name, "broken", "broken.yaml",
 		strings.Replace(planYAML("prs-c", "@every 1h", "90m", "prs-a"), "  rpo:", "  rpoo: 1h\n  rpo:", 1), "")
-	bad, _, err := api.CreatePullRequest(owner, repo.Name, gitea.CreatePullRequestOption{Head: "broken", Base: "main", Title: "Broken"})
-	g.Expect(err).NotTo(HaveOccurred())
+	bad := openPR(t, api, owner, repo.Name, "broken", "Broken")
 	body = waitComment(t, api, owner, repo.Name, bad.Index, broken.Commit.SHA)
 	g.Expect(body).To(ContainSubstring("broken.yaml:"))
 	g.Expect(body).To(ContainSubstring("spec.rpoo"))
@@ -91,6 +89,18 @@ func gitFile(t *testing.T, api *gitea.Client, owner, repo, branch, path, content
 		FileOptions: gitea.FileOptions{Message: "change " + path, BranchName: branch}, SHA: sha, Content: b64})
 	g.Expect(err).NotTo(HaveOccurred())
 	return r
+}
+
+// openPR opens a pull request from branch into main, retrying while Gitea registers the branch.
+func openPR(t *testing.T, api *gitea.Client, owner, repo, branch, title string) *gitea.PullRequest {
+	t.Helper()
+	var pr *gitea.PullRequest
+	NewWithT(t).Eventually(func() error {
+		var err error
+		pr, _, err = api.CreatePullRequest(owner, repo, gitea.CreatePullRequestOption{Head: branch, Base: "main", Title: title})
+		return err
+	}).WithTimeout(10 * time.Second).WithPolling(200 * time.Millisecond).Should(Succeed())
+	return pr
 }
 
 // agentComments lists the bodies of the agent's comments on a pull request.

@@ -137,9 +137,22 @@ func (s *Sim) Start(ctx context.Context) error {
 		s.setupWebhooks()
 	}
 	go func() {
-		if s.mgr.GetCache().WaitForCacheSync(ctx) {
-			close(s.ready)
+		if !s.mgr.GetCache().WaitForCacheSync(ctx) {
+			return
 		}
+		// Ready means admission works too: the API server calls the webhook server, which must
+		// be listening before anyone creates a volume.
+		if s.opts.Webhook.Port != 0 {
+			started := s.mgr.GetWebhookServer().StartedChecker()
+			for started(nil) != nil {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(20 * time.Millisecond):
+				}
+			}
+		}
+		close(s.ready)
 	}()
 	s.log.Info("longhorn simulator starting", "namespace", s.opts.Namespace, "store", s.opts.Store.URL(), "node", s.node)
 	if err := s.mgr.Start(ctx); err != nil {

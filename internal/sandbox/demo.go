@@ -67,10 +67,18 @@ func (s *Sandbox) Demo(ctx context.Context, w io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("demo: push the failover change: %w", err)
 	}
-	pr, _, err := api.CreatePullRequest(owner, repoName, gitea.CreatePullRequestOption{Head: demoBranch, Base: "main",
-		Title: "Fail plan shop over to west", Body: "Opened by drplan sandbox --demo."})
-	if err != nil {
-		return fmt.Errorf("demo: open the pull request: %w", err)
+	var pr *gitea.PullRequest
+	for attempt := 0; ; attempt++ {
+		// Gitea may register a new branch a moment after it was written.
+		pr, _, err = api.CreatePullRequest(owner, repoName, gitea.CreatePullRequestOption{Head: demoBranch, Base: "main",
+			Title: "Fail plan shop over to west", Body: "Opened by drplan sandbox --demo."})
+		if err == nil {
+			break
+		}
+		if attempt == 50 {
+			return fmt.Errorf("demo: open the pull request: %w", err)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 	say("  pull request #%d: %s", pr.Index, pr.HTMLURL)
 	preview, err := s.waitComment(ctx, api, pr.Index, "kind=preview revision="+file.Commit.SHA, 2*time.Minute)

@@ -113,10 +113,14 @@ func TestEnvironment(t *testing.T) {
 		RefSpecs: []config.RefSpec{"refs/heads/master:refs/heads/add-second"}})).To(Succeed())
 	api, err := env.Gitea.Client(ctx)
 	g.Expect(err).NotTo(HaveOccurred())
-	pr, _, err := api.CreatePullRequest(env.Gitea.Admin, "plans", gitea.CreatePullRequestOption{
-		Head: "add-second", Base: "main", Title: "Add a second plan",
-	})
-	g.Expect(err).NotTo(HaveOccurred())
+	// Gitea registers a pushed branch from a queue: the pull request can be opened once it has.
+	var pr *gitea.PullRequest
+	g.Eventually(func() error {
+		pr, _, err = api.CreatePullRequest(env.Gitea.Admin, "plans", gitea.CreatePullRequestOption{
+			Head: "add-second", Base: "main", Title: "Add a second plan",
+		})
+		return err
+	}).WithTimeout(10 * time.Second).WithPolling(200 * time.Millisecond).Should(Succeed())
 	g.Expect(pr.Head.Sha).To(Equal(branchSHA.String()))
 	// Gitea writes refs/pull/N/head from a queue, shortly after the pull request exists.
 	prRef := fmt.Sprintf("refs/pull/%d/head", pr.Index)
