@@ -16,23 +16,11 @@ import (
 // The caches sync, reads make no request, a change is seen through the watch, and a cluster
 // that stops answering is reported unreachable, with the time it went down.
 func TestCluster(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a real API server")
-	}
 	g := NewWithT(t)
 	ctx := t.Context()
-	tools, err := testenv.FindTools()
-	g.Expect(err).NotTo(HaveOccurred())
 	crds, err := longhorn.CRDs()
 	g.Expect(err).NotTo(HaveOccurred())
-	api, err := testenv.StartCluster("east", t.TempDir(), tools, testenv.ClusterOptions{CRDs: crds})
-	g.Expect(err).NotTo(HaveOccurred())
-	stopped := false
-	t.Cleanup(func() {
-		if !stopped {
-			_ = api.Stop()
-		}
-	})
+	api := testenv.StartTestCluster(t, "east", testenv.ClusterOptions{CRDs: crds})
 
 	changes := make(chan struct{}, 100)
 	c, err := cluster.New(cluster.Options{Name: "east", Config: api.Config, LonghornNamespace: "longhorn-system",
@@ -65,7 +53,6 @@ func TestCluster(t *testing.T) {
 	g.Expect(c.Requests()).To(Equal(before), "State reads the caches only")
 
 	g.Expect(api.Stop()).To(Succeed())
-	stopped = true
 	down := time.Now()
 	g.Eventually(func() bool { return c.Health().Reachable }).WithTimeout(20 * time.Second).Should(BeFalse())
 	h := c.Health()

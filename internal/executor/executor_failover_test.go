@@ -23,18 +23,11 @@ import (
 // Every failover action against a real API server, each run twice (idempotent), in the order a
 // failover runs them; each step checks the resulting objects, not calls.
 func TestExecuteFailover(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a real API server")
-	}
 	g := NewWithT(t)
 	ctx := t.Context()
-	tools, err := testenv.FindTools()
-	g.Expect(err).NotTo(HaveOccurred())
 	crds, err := longhorn.CRDs()
 	g.Expect(err).NotTo(HaveOccurred())
-	api, err := testenv.StartCluster("west", t.TempDir(), tools, testenv.ClusterOptions{CRDs: crds})
-	g.Expect(err).NotTo(HaveOccurred())
-	t.Cleanup(func() { _ = api.Stop() })
+	api := testenv.StartTestCluster(t, "west", testenv.ClusterOptions{CRDs: crds})
 	k8s, err := client.New(api.Config, client.Options{Scheme: cluster.Scheme})
 	g.Expect(err).NotTo(HaveOccurred())
 	for _, name := range []string{ns, "prod"} {

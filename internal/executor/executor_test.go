@@ -48,23 +48,11 @@ func (e *events) Event(_ string, _ runtime.Object, reason, _ string) {
 }
 
 func TestExecute(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a real API server")
-	}
 	g := NewWithT(t)
 	ctx := t.Context()
-	tools, err := testenv.FindTools()
-	g.Expect(err).NotTo(HaveOccurred())
 	crds, err := longhorn.CRDs()
 	g.Expect(err).NotTo(HaveOccurred())
-	east, err := testenv.StartCluster("east", t.TempDir(), tools, testenv.ClusterOptions{CRDs: crds})
-	g.Expect(err).NotTo(HaveOccurred())
-	stopped := false
-	t.Cleanup(func() {
-		if !stopped {
-			_ = east.Stop()
-		}
-	})
+	east := testenv.StartTestCluster(t, "east", testenv.ClusterOptions{CRDs: crds})
 	k8s, err := client.New(east.Config, client.Options{Scheme: cluster.Scheme})
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(k8s.Create(ctx, &corev1Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
@@ -144,7 +132,6 @@ func TestExecute(t *testing.T) {
 
 	// A cluster that stopped answering: the action fails and the connection is told.
 	g.Expect(east.Stop()).To(Succeed())
-	stopped = true
 	outcomes = ex.Execute(ctx, []planner.Action{
 		&planner.PatchVolumeLabels{Target: target, Namespace: ns, Volume: "pg-data", Set: map[string]string{"x": "z"}},
 	})

@@ -75,12 +75,14 @@ func StartCluster(name, dir string, tools Tools, opts ClusterOptions) (*Cluster,
 	return c, nil
 }
 
-// Stop stops the API server and etcd and removes their data.
+// Stop stops the API server and etcd. Stopping again does nothing.
 func (c *Cluster) Stop() error {
 	if c == nil || c.env == nil {
 		return nil
 	}
-	if err := c.env.Stop(); err != nil {
+	env := c.env
+	c.env = nil
+	if err := env.Stop(); err != nil {
 		return fmt.Errorf("stop cluster %s: %w", c.Name, err)
 	}
 	return nil
