@@ -7,7 +7,6 @@ import (
 
 	"github.com/go-logr/logr"
 
-	"github.com/drplan/drplan/internal/cluster"
 	"github.com/drplan/drplan/internal/executor"
 	"github.com/drplan/drplan/internal/planner"
 	"github.com/drplan/drplan/internal/source"
@@ -88,15 +87,7 @@ func (l *loop) pass(ctx context.Context, fetch bool) time.Duration {
 		l.fetch(ctx)
 	}
 
-	states := make(map[string]*cluster.State, len(a.clusters))
-	for name, c := range a.clusters {
-		s, err := c.State(ctx)
-		if err != nil {
-			log.Error(err, "read cluster state", "cluster", name)
-			s = &cluster.State{Name: name}
-		}
-		states[name] = s
-	}
+	states := a.states(ctx)
 
 	var res planner.Result
 	if l.set != nil {

@@ -268,12 +268,14 @@ func (a *Agent) afterPass(snap source.Snapshot, problems []plans.Problem, res pl
 	}
 }
 
-// states reads every cluster from its cache.
+// states reads every cluster from its cache; a cluster whose cache cannot be read counts as not
+// observed.
 func (a *Agent) states(ctx context.Context) map[string]*cluster.State {
 	out := make(map[string]*cluster.State, len(a.clusters))
 	for name, c := range a.clusters {
 		s, err := c.State(ctx)
 		if err != nil {
+			logr.FromContextOrDiscard(ctx).Error(err, "read cluster state", "cluster", name)
 			s = &cluster.State{Name: name}
 		}
 		out[name] = s

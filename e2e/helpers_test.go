@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -218,16 +217,8 @@ func (a *agentProc) stop() {
 
 // getStatus reads the agent's status endpoint.
 func (a *agentProc) getStatus() (agent.Status, error) {
-	var st agent.Status
-	resp, err := http.Get("http://" + a.status + "/status")
-	if err != nil {
-		return st, err
-	}
-	defer func() { _ = resp.Body.Close() }()
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-		return st, err
-	}
-	return st, nil
+	st, _, err := agent.FetchStatus(a.t.Context(), a.status)
+	return st, err
 }
 
 // metricValue reads one series' value from the agent's metrics endpoint (name and labels as

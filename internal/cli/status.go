@@ -1,12 +1,8 @@
 package cli
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -45,7 +41,7 @@ each plan waits for or needs fixed.`,
 			if addr == "" {
 				addr = "127.0.0.1:9090"
 			}
-			st, raw, err := fetchStatus(cmd.Context(), addr)
+			st, raw, err := agent.FetchStatus(cmd.Context(), addr)
 			if err != nil {
 				return err
 			}
@@ -64,40 +60,6 @@ each plan waits for or needs fixed.`,
 	cmd.Flags().StringVar(&o.config, "config", "", "agent config file, to find the status listener")
 	cmd.Flags().StringVarP(&o.output, "output", "o", "table", "output format: table or json")
 	return cmd
-}
-
-func fetchStatus(ctx context.Context, addr string) (agent.Status, []byte, error) {
-	var st agent.Status
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return st, nil, fmt.Errorf("status address %q: %w", addr, err)
-	}
-	if host == "" || host == "0.0.0.0" || host == "::" {
-		host = "127.0.0.1"
-	}
-	url := "http://" + net.JoinHostPort(host, port) + "/status"
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return st, nil, fmt.Errorf("read status from %s: %w", url, err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return st, nil, fmt.Errorf("read status from %s (is the agent running?): %w", url, err)
-	}
-	defer func() { _ = resp.Body.Close() }()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return st, nil, fmt.Errorf("read status from %s: %w", url, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return st, nil, fmt.Errorf("read status from %s: %s", url, resp.Status)
-	}
-	if err := json.Unmarshal(raw, &st); err != nil {
-		return st, nil, fmt.Errorf("read status from %s: %w", url, err)
-	}
-	return st, raw, nil
 }
 
 // printStatus renders the status as tables a person reads at a glance.

@@ -18,24 +18,6 @@ import (
 	"github.com/drplan/drplan/internal/testenv"
 )
 
-// startGitea starts the real Gitea for one test; under -short only is it skipped.
-func startGitea(t *testing.T) *testenv.Gitea {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("needs the real Gitea; skipped under -short")
-	}
-	tools, err := testenv.FindTools()
-	if err != nil {
-		t.Fatal(err)
-	}
-	gt, err := testenv.StartGitea(t.Context(), t.TempDir(), tools)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = gt.Stop() })
-	return gt
-}
-
 // newClone returns a developer's in-memory clone of url, to commit and push with go-git.
 func newClone(t *testing.T, url, user, token string) (*git.Repository, *git.Worktree, *githttp.BasicAuth) {
 	t.Helper()
@@ -88,7 +70,7 @@ func push(t *testing.T, repo *git.Repository, auth *githttp.BasicAuth, refspec s
 
 // The Gitea provider against the real Gitea: a pull request's life from opening to merge.
 func TestGiteaPullRequestLife(t *testing.T) {
-	gt := startGitea(t)
+	gt := testenv.StartTestGitea(t)
 	ctx := t.Context()
 	g := NewWithT(t)
 	url, err := gt.CreateRepo(ctx, "plans")

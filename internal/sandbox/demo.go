@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"strings"
 	"time"
 
@@ -128,7 +127,7 @@ func (s *Sandbox) waitStatus(ctx context.Context, timeout time.Duration, ok func
 	deadline := time.Now().Add(timeout)
 	var last agent.Status
 	for {
-		st, err := getStatus(ctx, s.status)
+		st, _, err := agent.FetchStatus(ctx, s.status)
 		if err == nil {
 			last = st
 			if ok(st) {
@@ -168,20 +167,6 @@ func (s *Sandbox) waitComment(ctx context.Context, api *gitea.Client, pr int64, 
 		case <-time.After(time.Second):
 		}
 	}
-}
-
-func getStatus(ctx context.Context, addr string) (agent.Status, error) {
-	var st agent.Status
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/status", nil)
-	if err != nil {
-		return st, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return st, err
-	}
-	defer func() { _ = resp.Body.Close() }()
-	return st, json.NewDecoder(resp.Body).Decode(&st)
 }
 
 func allCaughtUp(st agent.Status) bool {

@@ -15,6 +15,8 @@ import (
 	"code.gitea.io/sdk/gitea"
 	. "github.com/onsi/gomega"
 	clocktesting "k8s.io/utils/clock/testing"
+
+	"github.com/drplan/drplan/internal/testenv"
 )
 
 // A token, in the URL or in Auth, never shows in an error.
@@ -163,7 +165,7 @@ func TestFetchKeepsLastGoodWhileRemoteFails(t *testing.T) {
 // serves the revision left in its cache.
 func TestFetchWithGiteaStopped(t *testing.T) {
 	g := NewWithT(t)
-	gt := ownGitea(t)
+	gt := testenv.StartTestGitea(t)
 	repoURL, _ := newRepo(t, gt, false)
 	p := newPusher(t, gt, repoURL)
 	c1 := p.commit(map[string]string{"plans/a.yaml": planA}, "one")

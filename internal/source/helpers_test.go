@@ -73,24 +73,6 @@ func sharedGitea(tb testing.TB) *testenv.Gitea {
 	return shared.gitea
 }
 
-// ownGitea starts a Gitea that the test may stop.
-func ownGitea(t *testing.T) *testenv.Gitea {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("needs the real Gitea; skipped under -short")
-	}
-	tools, err := testenv.FindTools()
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := testenv.StartGitea(t.Context(), t.TempDir(), tools)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = g.Stop() })
-	return g
-}
-
 var repoSeq atomic.Int64
 
 // newRepo creates a repository named after the test and returns its clone URL.

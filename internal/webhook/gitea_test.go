@@ -54,15 +54,8 @@ func (w *statusWriter) WriteHeader(code int) { w.code = code; w.ResponseWriter.W
 
 // Gitea itself delivers push and pull request webhooks to the handler on loopback.
 func TestGiteaDeliversWebhooks(t *testing.T) {
-	if testing.Short() {
-		t.Skip("needs the real Gitea; skipped under -short")
-	}
 	g := NewWithT(t)
-	tools, err := testenv.FindTools()
-	g.Expect(err).NotTo(HaveOccurred())
-	gt, err := testenv.StartGitea(t.Context(), t.TempDir(), tools)
-	g.Expect(err).NotTo(HaveOccurred())
-	t.Cleanup(func() { _ = gt.Stop() })
+	gt := testenv.StartTestGitea(t)
 	client, err := gt.Client(t.Context())
 	g.Expect(err).NotTo(HaveOccurred())
 
