@@ -1,6 +1,7 @@
 package forge
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -30,7 +31,7 @@ type fakeAPI struct {
 	mu       sync.Mutex
 	faults   map[string][]fault
 	requests []string
-	times    []time.Time
+	waitLog
 }
 
 func newFakeAPI(t *testing.T, authHeader, authValue string) *fakeAPI {
@@ -44,7 +45,6 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	key := r.Method + " " + r.URL.Path
 	f.mu.Lock()
 	f.requests = append(f.requests, key)
-	f.times = append(f.times, time.Now())
 	var ft *fault
 	if q := f.faults[key]; len(q) > 0 {
 		ft, f.faults[key] = &q[0], q[1:]
@@ -101,14 +101,39 @@ func (f *fakeAPI) counts() map[string]int {
 	return out
 }
 
-// firstGap returns the time between the first two requests.
-func (f *fakeAPI) firstGap() time.Duration {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if len(f.times) < 2 {
-		return 0
+// waitLog records the waits a retry policy asks for instead of sleeping them: tests assert
+// what the client chose to wait, not how long the machine took.
+type waitLog struct {
+	wmu   sync.Mutex
+	waits []time.Duration
+}
+
+// retry is fastRetry with its waits recorded in l.
+func (l *waitLog) retry() RetryPolicy {
+	p := fastRetry
+	p.sleep = func(ctx context.Context, d time.Duration) error {
+		l.wmu.Lock()
+		l.waits = append(l.waits, d)
+		l.wmu.Unlock()
+		return ctx.Err()
 	}
-	return f.times[1].Sub(f.times[0])
+	return p
+}
+
+// waited returns the waits between attempts, in order.
+func (l *waitLog) waited() []time.Duration {
+	l.wmu.Lock()
+	defer l.wmu.Unlock()
+	return append([]time.Duration(nil), l.waits...)
+}
+
+// sum adds durations up.
+func sum(ds []time.Duration) time.Duration {
+	var t time.Duration
+	for _, d := range ds {
+		t += d
+	}
+	return t
 }
 
 func cutSpace(s string) (string, string, bool) {

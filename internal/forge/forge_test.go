@@ -123,7 +123,7 @@ func TestNewRefuses(t *testing.T) {
 	}
 }
 
-// A forge nobody answers for is ErrUnavailable, after the policy's attempts, quickly.
+// A forge nobody answers for is ErrUnavailable, after the policy's attempts and backoffs.
 func TestNoAnswer(t *testing.T) {
 	t.Parallel()
 	g := NewWithT(t)
@@ -131,13 +131,18 @@ func TestNoAnswer(t *testing.T) {
 	url := srv.URL
 	srv.Close()
 	for _, k := range []Kind{KindGitea, KindGitHub, KindGitLab} {
-		fg, err := New(Options{Kind: k, URL: url, Repo: "o/r", Token: "tok", Retry: fastRetry})
+		var log waitLog
+		fg, err := New(Options{Kind: k, URL: url, Repo: "o/r", Token: "tok", Retry: log.retry()})
 		g.Expect(err).NotTo(HaveOccurred())
-		start := time.Now()
 		_, err = fg.OpenPullRequests(t.Context(), "main")
 		g.Expect(err).To(MatchError(ErrUnavailable), string(k))
 		g.Expect(err.Error()).NotTo(ContainSubstring("tok"))
-		g.Expect(time.Since(start)).To(BeNumerically("<", 2*time.Second))
+		// Every attempt but the last is followed by a backoff within the policy.
+		waits := log.waited()
+		g.Expect(waits).To(HaveLen(fastRetry.MaxAttempts-1), string(k))
+		for _, w := range waits {
+			g.Expect(w).To(BeNumerically("<=", fastRetry.MaxDelay), string(k))
+		}
 	}
 }
 

@@ -210,7 +210,7 @@ func newFakeGitHub(t *testing.T) *fakeGitHub {
 
 func (f *fakeGitHub) forge(t *testing.T) Forge {
 	t.Helper()
-	fg, err := New(Options{Kind: KindGitHub, URL: f.srv.URL + "/", Repo: "o/r", Token: "tok", Retry: fastRetry})
+	fg, err := New(Options{Kind: KindGitHub, URL: f.srv.URL + "/", Repo: "o/r", Token: "tok", Retry: f.retry()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -392,48 +392,49 @@ func TestGitHubFaults(t *testing.T) {
 		timeout  time.Duration
 		wantErr  error
 		requests int
-		// minGap is the least time between the first two requests (a honoured Retry-After).
 		// Listing pull requests takes two pages: requests counts both.
-		minGap      time.Duration
-		maxDuration time.Duration
-		retryAfter  time.Duration
+		// firstWait is the first wait between attempts (a honoured Retry-After), when set;
+		// maxWaited bounds all the waits together (none when zero).
+		firstWait  time.Duration
+		maxWaited  time.Duration
+		retryAfter time.Duration
 	}{
 		{
 			name: "403 secondary rate limit with Retry-After is waited for, then succeeds",
 			path: pulls, faults: []fault{{403, map[string]string{"Retry-After": "1"}, secondary}},
-			requests: 3, minGap: time.Second, maxDuration: 3 * time.Second,
+			requests: 3, firstWait: time.Second, maxWaited: time.Second,
 		},
 		{
 			name: "403 secondary rate limit asking longer than MaxWait: no wait, ErrRateLimited",
 			path: pulls, faults: []fault{{403, map[string]string{"Retry-After": "120"}, secondary}},
-			wantErr: ErrRateLimited, requests: 1, maxDuration: time.Second, retryAfter: 120 * time.Second,
+			wantErr: ErrRateLimited, requests: 1, retryAfter: 120 * time.Second,
 		},
 		{
 			name: "403 secondary rate limit without Retry-After waits a minute: over MaxWait",
 			path: pulls, faults: []fault{{403, nil, secondary}},
-			wantErr: ErrRateLimited, requests: 1, maxDuration: time.Second,
+			wantErr: ErrRateLimited, requests: 1,
 		},
 		{
 			name: "403 primary rate limit exhausted until the reset",
 			path: pulls, faults: []fault{{403, map[string]string{"X-RateLimit-Limit": "5000", "X-RateLimit-Remaining": "0",
 				"X-RateLimit-Used": "5000", "X-RateLimit-Reset": strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10),
 				"X-RateLimit-Resource": "core"}, `{"message":"API rate limit exceeded for user ID 1.","documentation_url":"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"}`}},
-			wantErr: ErrRateLimited, requests: 1, maxDuration: time.Second, retryAfter: 59 * time.Minute,
+			wantErr: ErrRateLimited, requests: 1, retryAfter: 59 * time.Minute,
 		},
 		{
 			name: "429 with Retry-After is waited for",
 			path: pulls, faults: []fault{{429, map[string]string{"Retry-After": "1"}, `{"message":"too many requests"}`}},
-			requests: 3, minGap: time.Second, maxDuration: 3 * time.Second,
+			requests: 3, firstWait: time.Second, maxWaited: time.Second,
 		},
 		{
 			name: "5xx twice, then success",
 			path: pulls, faults: []fault{{502, nil, "bad gateway"}, {500, nil, `{"message":"Server Error"}`}},
-			requests: 4, maxDuration: time.Second,
+			requests: 4, maxWaited: 2 * fastRetry.MaxDelay,
 		},
 		{
 			name: "5xx on every attempt: ErrUnavailable after MaxAttempts",
 			path: pulls, faults: []fault{{503, nil, "x"}, {503, nil, "x"}, {503, nil, "x"}, {503, nil, "x"}, {503, nil, "x"}},
-			wantErr: ErrUnavailable, requests: 4, maxDuration: time.Second,
+			wantErr: ErrUnavailable, requests: 4, maxWaited: 3 * fastRetry.MaxDelay,
 		},
 		{
 			name: "a 500 on a create is not repeated: the forge may have done it",
@@ -441,7 +442,7 @@ func TestGitHubFaults(t *testing.T) {
 			call: func(t *testing.T, fg Forge) error {
 				return fg.SetCommitStatus(t.Context(), "abc", Status{Context: ValidateContext, State: StateSuccess})
 			},
-			wantErr: ErrUnavailable, requests: 1, maxDuration: time.Second,
+			wantErr: ErrUnavailable, requests: 1,
 		},
 		{
 			name: "a 503 on a create is repeated: the forge did not take it",
@@ -449,22 +450,22 @@ func TestGitHubFaults(t *testing.T) {
 			call: func(t *testing.T, fg Forge) error {
 				return fg.SetCommitStatus(t.Context(), "abc", Status{Context: ValidateContext, State: StateSuccess})
 			},
-			requests: 2, maxDuration: time.Second,
+			requests: 2, maxWaited: fastRetry.MaxDelay,
 		},
 		{
 			name: "a forge down past the caller's deadline: back within it",
 			path: pulls, faults: []fault{{503, map[string]string{"Retry-After": "3"}, "x"}, {503, nil, "x"}},
-			timeout: 500 * time.Millisecond, wantErr: ErrUnavailable, requests: 1, maxDuration: 600 * time.Millisecond,
+			timeout: 500 * time.Millisecond, wantErr: ErrUnavailable, requests: 1,
 		},
 		{
 			name: "401: the token, not retried",
 			path: pulls, faults: []fault{{401, nil, `{"message":"Bad credentials"}`}},
-			wantErr: ErrUnauthorized, requests: 1, maxDuration: time.Second,
+			wantErr: ErrUnauthorized, requests: 1,
 		},
 		{
 			name: "404: not found, not retried",
 			path: pulls, faults: []fault{{404, nil, `{"message":"Not Found"}`}},
-			wantErr: ErrNotFound, requests: 1, maxDuration: time.Second,
+			wantErr: ErrNotFound, requests: 1,
 		},
 	}
 	for _, tc := range cases {
@@ -494,9 +495,7 @@ func TestGitHubFaults(t *testing.T) {
 					return err
 				}
 			}
-			start := time.Now()
 			err := call(t, fg)
-			took := time.Since(start)
 			if tc.wantErr == nil {
 				g.Expect(err).NotTo(HaveOccurred())
 			} else {
@@ -505,9 +504,11 @@ func TestGitHubFaults(t *testing.T) {
 				g.Expect(errors.As(err, &ae)).To(BeTrue())
 			}
 			g.Expect(f.count(method, tc.path)).To(Equal(tc.requests))
-			g.Expect(took).To(BeNumerically("<", tc.maxDuration))
-			if tc.minGap > 0 {
-				g.Expect(f.firstGap()).To(BeNumerically(">=", tc.minGap-50*time.Millisecond))
+			waits := f.waited()
+			g.Expect(sum(waits)).To(BeNumerically("<=", tc.maxWaited), "waits %v", waits)
+			if tc.firstWait > 0 {
+				g.Expect(waits).NotTo(BeEmpty())
+				g.Expect(waits[0]).To(Equal(tc.firstWait))
 			}
 			if tc.retryAfter > 0 {
 				d, ok := RetryAfter(err)

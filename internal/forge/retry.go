@@ -25,6 +25,9 @@ type RetryPolicy struct {
 	// MaxWait is the longest wait the forge may ask for (Retry-After, rate-limit reset) that
 	// is still waited for; a longer one ends the retries at once with ErrRateLimited.
 	MaxWait time.Duration
+
+	// sleep waits d or until ctx ends; nil is a timer. Tests record the waits with it.
+	sleep func(ctx context.Context, d time.Duration) error
 }
 
 // DefaultRetry is the policy of a zero RetryPolicy: four attempts within about a minute.
@@ -126,13 +129,24 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		log.V(1).Info("forge request retried", "method", req.Method, "path", req.URL.Path,
 			"status", status, "attempt", attempt, "wait", wait.String(), "rateLimited", limited)
-		timer := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
+		if t.policy.pause(ctx, wait) != nil {
 			return resp, err
-		case <-timer.C:
 		}
+	}
+}
+
+// pause waits d, or less when ctx ends first (then it returns ctx's error).
+func (p RetryPolicy) pause(ctx context.Context, d time.Duration) error {
+	if p.sleep != nil {
+		return p.sleep(ctx, d)
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timer.C:
+		return nil
 	}
 }
 
