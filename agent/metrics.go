@@ -18,7 +18,7 @@ import (
 type metrics struct {
 	a              *Agent
 	clusterUp      *prometheus.GaugeVec
-	requests       *prometheus.CounterVec
+	requests       prometheus.Collector
 	planValid      *prometheus.GaugeVec
 	planBreach     *prometheus.GaugeVec
 	backupAge      *prometheus.GaugeVec
@@ -29,14 +29,13 @@ type metrics struct {
 	passDuration   prometheus.Histogram
 	sourceFailing  prometheus.Gauge
 	sourceRevision *prometheus.GaugeVec
-	lastRequests   map[string]int64
 }
 
 func newMetrics(a *Agent) *metrics {
 	return &metrics{
 		a:              a,
 		clusterUp:      prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "drplan_cluster_reachable", Help: "1 when the cluster's API server answers."}, []string{"cluster"}),
-		requests:       prometheus.NewCounterVec(prometheus.CounterOpts{Name: "drplan_cluster_requests_total", Help: "HTTP requests the agent sent to the cluster's API server."}, []string{"cluster"}),
+		requests:       requestCounts{a: a},
 		planValid:      prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "drplan_plan_valid", Help: "1 when the plan has no validation problem."}, []string{"plan"}),
 		planBreach:     prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "drplan_plan_rpo_breach", Help: "1 when a volume of the plan lags more than its RPO."}, []string{"plan"}),
 		backupAge:      prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "drplan_volume_backup_age_seconds", Help: "Age of the newest completed backup of the source volume."}, []string{"plan", "volume"}),
@@ -47,7 +46,6 @@ func newMetrics(a *Agent) *metrics {
 		passDuration:   prometheus.NewHistogram(prometheus.HistogramOpts{Name: "drplan_pass_duration_seconds", Help: "Duration of a reconciliation pass.", Buckets: prometheus.ExponentialBuckets(0.001, 4, 10)}),
 		sourceFailing:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "drplan_source_failing", Help: "1 while fetching the plans repo fails (the last good revision stays in force)."}),
 		sourceRevision: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "drplan_source_revision_info", Help: "1 for the plans revision in force."}, []string{"revision"}),
-		lastRequests:   map[string]int64{},
 	}
 }
 
@@ -70,11 +68,6 @@ func (m *metrics) observe(st Status, outcomes []executor.Outcome, d time.Duratio
 	m.passDuration.Observe(d.Seconds())
 	for name, c := range st.Clusters {
 		m.clusterUp.WithLabelValues(name).Set(b2f(c.Reachable))
-	}
-	for name, c := range m.a.clusters {
-		n := c.Requests()
-		m.requests.WithLabelValues(name).Add(float64(n - m.lastRequests[name]))
-		m.lastRequests[name] = n
 	}
 	m.planValid.Reset()
 	m.planBreach.Reset()
@@ -123,4 +116,28 @@ func b2f(b bool) float64 {
 		return 1
 	}
 	return 0
+}
+
+var (
+	requestsDesc = prometheus.NewDesc("drplan_cluster_requests_total",
+		"HTTP requests the agent sent to the cluster's API server, watch streams aside: lists, reads, writes, events.",
+		[]string{"cluster"}, nil)
+	watchesDesc = prometheus.NewDesc("drplan_cluster_watches_total",
+		"Watch streams the agent's caches opened on the cluster's API server: one per kind at start, then one each time the server ends one (every 5 to 10 minutes) or the connection drops.",
+		[]string{"cluster"}, nil)
+)
+
+// requestCounts reads each cluster's request counters when scraped.
+type requestCounts struct{ a *Agent }
+
+func (r requestCounts) Describe(ch chan<- *prometheus.Desc) {
+	ch <- requestsDesc
+	ch <- watchesDesc
+}
+
+func (r requestCounts) Collect(ch chan<- prometheus.Metric) {
+	for name, c := range r.a.clusters {
+		ch <- prometheus.MustNewConstMetric(requestsDesc, prometheus.CounterValue, float64(c.Requests()), name)
+		ch <- prometheus.MustNewConstMetric(watchesDesc, prometheus.CounterValue, float64(c.Watches()), name)
+	}
 }

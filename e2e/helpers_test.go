@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -128,12 +129,14 @@ type agentProc struct {
 	cmd    *exec.Cmd
 	done   chan struct{} // closed when the process exited
 	log    string
+	debug  bool // --log-level debug: every API request is logged
 }
 
 type agentOpts struct {
 	interval string // repo poll interval; default 2s
 	resync   string // default 1s
 	forge    bool   // comment on the repo's pull requests in Gitea
+	debug    bool   // log at debug level, every API request included
 }
 
 // startAgent writes a config for the lab's clusters and repo and starts the agent.
@@ -150,7 +153,8 @@ func startAgent(t *testing.T, lab *drlab.Lab, repo *planRepo, o agentOpts) *agen
 	g.Expect(os.WriteFile(filepath.Join(dir, "token"), []byte(lab.Gitea.Token), 0o600)).To(Succeed())
 	ports := freePorts(t, 3)
 	a := &agentProc{t: t, dir: dir, config: filepath.Join(dir, "agent.yaml"),
-		status: fmt.Sprintf("127.0.0.1:%d", ports[0]), metric: fmt.Sprintf("127.0.0.1:%d", ports[1]), log: filepath.Join(dir, "agent.log")}
+		status: fmt.Sprintf("127.0.0.1:%d", ports[0]), metric: fmt.Sprintf("127.0.0.1:%d", ports[1]), log: filepath.Join(dir, "agent.log"),
+		debug: o.debug}
 	kc := lab.Kubeconfigs()
 	cfg := fmt.Sprintf(`apiVersion: drplan.io/v1alpha1
 kind: AgentConfig
@@ -184,6 +188,9 @@ func (a *agentProc) start(resync string) {
 	a.cmd = exec.Command(shared.bin, "agent", "--config", a.config, "--cache-dir", filepath.Join(a.dir, "cache"),
 		"--resync", resync, "--leader-election-lease-duration", "4s", "--leader-election-renew-deadline", "3s",
 		"--leader-election-retry-period", "500ms")
+	if a.debug {
+		a.cmd.Args = append(a.cmd.Args, "--log-level", "debug")
+	}
 	a.cmd.Stdout, a.cmd.Stderr = logf, logf
 	a.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	NewWithT(a.t).Expect(a.cmd.Start()).To(Succeed())
@@ -213,6 +220,33 @@ func (a *agentProc) stop() {
 		}
 		a.t.Logf("agent log (tail):\n%s", strings.Join(lines, "\n"))
 	}
+}
+
+// apiRequests returns the API requests the agent logged (at debug level) since from, one
+// "ts cluster method path?query" line each.
+func (a *agentProc) apiRequests(from time.Time) []string {
+	b, err := os.ReadFile(a.log)
+	if err != nil {
+		return []string{err.Error()}
+	}
+	var out []string
+	for _, line := range strings.Split(string(b), "\n") {
+		var e struct {
+			TS      string `json:"ts"`
+			Msg     string `json:"msg"`
+			Cluster string `json:"cluster"`
+			Method  string `json:"method"`
+			Path    string `json:"path"`
+			Query   string `json:"query"`
+		}
+		if json.Unmarshal([]byte(line), &e) != nil || e.Msg != "API request" {
+			continue
+		}
+		if ts, err := time.Parse(time.RFC3339Nano, e.TS); err == nil && !ts.Before(from) {
+			out = append(out, fmt.Sprintf("%s %s %s %s?%s", e.TS, e.Cluster, e.Method, e.Path, e.Query))
+		}
+	}
+	return out
 }
 
 // getStatus reads the agent's status endpoint.

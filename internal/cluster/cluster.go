@@ -35,6 +35,9 @@ type Options struct {
 	OnChange func()
 	// Clock is injected for tests; the real clock by default.
 	Clock clock.PassiveClock
+	// RequestTimeout bounds each request but the caches' watch streams, which stay open
+	// until the API server ends them (every 5 to 10 minutes). Default 30s.
+	RequestTimeout time.Duration
 }
 
 // Scheme knows the core kinds and Longhorn's.
@@ -53,7 +56,9 @@ type Cluster struct {
 	cache    cache.Cache
 	probe    *rest.RESTClient
 	requests atomic.Int64
+	watches  atomic.Int64
 	probes   atomic.Int64
+	log      atomic.Pointer[logr.Logger]
 
 	mu        sync.Mutex
 	synced    bool
@@ -71,15 +76,26 @@ func New(opts Options) (*Cluster, error) {
 	if opts.Clock == nil {
 		opts.Clock = clock.RealClock{}
 	}
+	if opts.RequestTimeout == 0 {
+		opts.RequestTimeout = 30 * time.Second
+	}
 	c := &Cluster{opts: opts, reachable: true, kick: make(chan struct{}, 1)}
 	cfg := rest.CopyConfig(opts.Config)
 	cfg.WrapTransport = chainWrap(cfg.WrapTransport, func(rt http.RoundTripper) http.RoundTripper {
-		return countingTransport{next: rt, n: &c.requests}
+		return countingTransport{next: rt, c: c}
 	})
 	if cfg.QPS == 0 {
 		cfg.QPS, cfg.Burst = 50, 100
 	}
-	cfg.Timeout = 30 * time.Second
+	// The caches' client has no timeout: an http.Client timeout would cut every watch stream
+	// after it, and the informers would open them all again, each time.
+	cacheCfg := rest.CopyConfig(cfg)
+	cacheCfg.Timeout = 0
+	cacheHTTP, err := rest.HTTPClientFor(cacheCfg)
+	if err != nil {
+		return nil, fmt.Errorf("cluster %s: http client: %w", opts.Name, err)
+	}
+	cfg.Timeout = opts.RequestTimeout
 	c.config = cfg
 	httpClient, err := rest.HTTPClientFor(cfg)
 	if err != nil {
@@ -89,8 +105,8 @@ func New(opts Options) (*Cluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster %s: rest mapper: %w", opts.Name, err)
 	}
-	c.cache, err = cache.New(cfg, cache.Options{
-		HTTPClient:               httpClient,
+	c.cache, err = cache.New(cacheCfg, cache.Options{
+		HTTPClient:               cacheHTTP,
 		Scheme:                   Scheme,
 		Mapper:                   mapper,
 		ByObject:                 cacheScope(opts.LonghornNamespace),
@@ -119,6 +135,7 @@ func New(opts Options) (*Cluster, error) {
 // reported by State and synced when it answers.
 func (c *Cluster) Start(ctx context.Context) error {
 	log := logr.FromContextOrDiscard(ctx).WithValues("cluster", c.opts.Name)
+	c.log.Store(&log)
 	for _, obj := range watched() {
 		inf, err := c.cache.GetInformer(ctx, obj, cache.BlockUntilSynced(false))
 		if err != nil {
@@ -191,8 +208,14 @@ func (c *Cluster) RESTConfig() *rest.Config { return rest.CopyConfig(c.config) }
 // Reader reads from the informer cache.
 func (c *Cluster) Reader() client.Reader { return c.cache }
 
-// Requests is how many HTTP requests the agent has sent to this cluster so far.
+// Requests is how many HTTP requests the agent has sent to this cluster so far, watch streams
+// aside: lists, reads, writes, events.
 func (c *Cluster) Requests() int64 { return c.requests.Load() }
+
+// Watches is how many watch streams the caches have opened on this cluster so far: one per
+// watched kind at start, then one each time the API server ends one (every 5 to 10 minutes)
+// or the connection drops.
+func (c *Cluster) Watches() int64 { return c.watches.Load() }
 
 // Health is the reachability part of State.
 type Health struct {
@@ -276,13 +299,24 @@ func (c *Cluster) runProbe(ctx context.Context) {
 
 func nsOnly(ns string) map[string]cache.Config { return map[string]cache.Config{ns: {}} }
 
+// countingTransport counts every request, watch streams apart, and logs it at debug level
+// (V(1)) with Start's logger: what a pass, an event or a cache sent, to tell where requests
+// come from.
 type countingTransport struct {
 	next http.RoundTripper
-	n    *atomic.Int64
+	c    *Cluster
 }
 
 func (t countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	t.n.Add(1)
+	watch := r.URL.Query().Get("watch") == "true"
+	if watch {
+		t.c.watches.Add(1)
+	} else {
+		t.c.requests.Add(1)
+	}
+	if log := t.c.log.Load(); log != nil {
+		log.V(1).Info("API request", "method", r.Method, "path", r.URL.Path, "query", r.URL.RawQuery, "watch", watch)
+	}
 	return t.next.RoundTrip(r)
 }
 
