@@ -34,6 +34,7 @@ func addKnownTypes(scheme *runtime.Scheme) error {
 		&BackupTarget{}, &BackupTargetList{},
 		&RecurringJob{}, &RecurringJobList{},
 		&Setting{}, &SettingList{},
+		&Snapshot{}, &SnapshotList{},
 	)
 	metav1.AddToGroupVersion(scheme, SchemeGroupVersion)
 	return nil
