@@ -35,6 +35,9 @@ type State struct {
 	Settings      []longhorn.Setting
 	Deployments   []appsv1.Deployment
 	StatefulSets  []appsv1.StatefulSet
+	// Snapshots are drplan's own Snapshot CRs (labelled ManagedByLabel=ManagedByValue): the
+	// final snapshots of a planned switchover. The cache holds no other.
+	Snapshots []longhorn.Snapshot
 	// ConfigMaps are drplan's own ConfigMaps in Longhorn's namespace (labelled
 	// ManagedByLabel=ManagedByValue): the failover records.
 	ConfigMaps []corev1.ConfigMap
@@ -49,7 +52,8 @@ type State struct {
 }
 
 // ManagedByLabel and ManagedByValue select the objects of drplan the cache holds among kinds that
-// are not Longhorn's (ConfigMaps, PersistentVolumes, PersistentVolumeClaims). They equal the
+// are not Longhorn's (ConfigMaps, PersistentVolumes, PersistentVolumeClaims), and among
+// Snapshots. They equal the
 // planner's LabelManagedBy and ManagedByValue (the planner imports this package, not the reverse).
 const (
 	ManagedByLabel = "app.kubernetes.io/managed-by"
@@ -91,6 +95,7 @@ func cacheScope(longhornNS string) map[client.Object]cache.ByObject {
 		&longhorn.BackupTarget{}:        {Namespaces: ns},
 		&longhorn.RecurringJob{}:        {Namespaces: ns},
 		&longhorn.Setting{}:             {Namespaces: ns},
+		&longhorn.Snapshot{}:            {Namespaces: ns, Label: ours},
 		&corev1.ConfigMap{}:             {Namespaces: ns, Label: ours},
 		&corev1.PersistentVolume{}:      {Label: ours},
 		&corev1.PersistentVolumeClaim{}: {Label: ours},
@@ -103,7 +108,7 @@ func cacheScope(longhornNS string) map[client.Object]cache.ByObject {
 func watched() []client.Object {
 	return []client.Object{
 		&longhorn.Volume{}, &longhorn.Engine{}, &longhorn.Backup{}, &longhorn.BackupVolume{},
-		&longhorn.BackupTarget{}, &longhorn.RecurringJob{}, &longhorn.Setting{},
+		&longhorn.BackupTarget{}, &longhorn.RecurringJob{}, &longhorn.Setting{}, &longhorn.Snapshot{},
 		&appsv1.Deployment{}, &appsv1.StatefulSet{},
 		&corev1.ConfigMap{}, &corev1.PersistentVolume{}, &corev1.PersistentVolumeClaim{},
 	}
@@ -133,6 +138,7 @@ func (c *Cluster) State(ctx context.Context) (*State, error) {
 		{&corev1.ConfigMapList{}, []client.ListOption{ns}},
 		{&corev1.PersistentVolumeList{}, nil},
 		{&corev1.PersistentVolumeClaimList{}, nil},
+		{&longhorn.SnapshotList{}, []client.ListOption{ns}},
 	}
 	for _, l := range lists {
 		if err := c.cache.List(ctx, l.list, l.opts...); err != nil {
@@ -151,6 +157,7 @@ func (c *Cluster) State(ctx context.Context) (*State, error) {
 	s.ConfigMaps = lists[9].list.(*corev1.ConfigMapList).Items
 	s.PersistentVolumes = lists[10].list.(*corev1.PersistentVolumeList).Items
 	s.PersistentVolumeClaims = lists[11].list.(*corev1.PersistentVolumeClaimList).Items
+	s.Snapshots = lists[12].list.(*longhorn.SnapshotList).Items
 	return s, nil
 }
 

@@ -35,6 +35,9 @@ func doFailover(ctx context.Context, c client.Client, a planner.Action) (obj cli
 		u.SetNamespace(a.Namespace)
 		u.SetName(a.Name)
 		return u, "WorkloadScaled", true, scale(ctx, c, u, a.Replicas)
+	case *planner.CreateSnapshot:
+		snap := a.Snapshot.DeepCopy()
+		return snap, "FinalSnapshotCreated", true, ignoreExists(c.Create(ctx, snap, client.FieldOwner(FieldManager)))
 	case *planner.CreateBackup:
 		b := a.Backup.DeepCopy()
 		return b, "FinalBackupCreated", true, ignoreExists(c.Create(ctx, b, client.FieldOwner(FieldManager)))

@@ -81,9 +81,12 @@ func TestExecuteFailover(t *testing.T) {
 		Spec: corev1.PersistentVolumeClaimSpec{AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
 			Resources:        corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}},
 			StorageClassName: ptr.To("longhorn"), VolumeName: "pg-data"}}
+	snapName := planner.FinalSnapshotName("payments", "pg-data", "abc")
+	snap := &longhorn.Snapshot{ObjectMeta: metav1.ObjectMeta{Name: snapName, Namespace: ns, Labels: labels},
+		Spec: longhorn.SnapshotSpec{Volume: "pg-data", CreateSnapshot: true}}
 	final := &longhorn.Backup{ObjectMeta: metav1.ObjectMeta{Name: planner.FinalBackupName("payments", "pg-data", "abc"), Namespace: ns,
 		Labels: longhorn.BackupVolumeLabels("default", "pg-data")},
-		Spec: longhorn.BackupSpec{SnapshotName: planner.FinalSnapshotName("payments", "abc"), BackupMode: longhorn.BackupModeIncremental}}
+		Spec: longhorn.BackupSpec{SnapshotName: snapName, BackupMode: longhorn.BackupModeIncremental}}
 	syncAt := time.Date(2026, 11, 21, 12, 0, 1, 0, time.UTC)
 
 	steps := []struct {
@@ -156,6 +159,20 @@ func TestExecuteFailover(t *testing.T) {
 			},
 		},
 		{
+			name: "create the final snapshot once",
+			actions: func() []planner.Action {
+				return []planner.Action{&planner.CreateSnapshot{Target: target, Snapshot: snap}}
+			},
+			check: func(g Gomega, outcomes []executor.Outcome) {
+				g.Expect(executor.Errors(outcomes)).To(Succeed())
+				var list longhorn.SnapshotList
+				g.Expect(k8s.List(ctx, &list, client.InNamespace(ns))).To(Succeed())
+				g.Expect(list.Items).To(HaveLen(1))
+				g.Expect(list.Items[0].Spec.Volume).To(Equal("pg-data"))
+				g.Expect(list.Items[0].Spec.CreateSnapshot).To(BeTrue())
+			},
+		},
+		{
 			name: "create the final backup once",
 			actions: func() []planner.Action {
 				return []planner.Action{&planner.CreateBackup{Target: target, Backup: final}}
@@ -165,7 +182,7 @@ func TestExecuteFailover(t *testing.T) {
 				var list longhorn.BackupList
 				g.Expect(k8s.List(ctx, &list, client.InNamespace(ns))).To(Succeed())
 				g.Expect(list.Items).To(HaveLen(1))
-				g.Expect(list.Items[0].Spec.SnapshotName).To(Equal("drplan-final-payments-abc"))
+				g.Expect(list.Items[0].Spec.SnapshotName).To(Equal(snapName))
 			},
 		},
 		{

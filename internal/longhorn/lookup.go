@@ -90,6 +90,16 @@ func FindBackupVolume(bvs []BackupVolume, target, volume string) (*BackupVolume,
 	return found, nil
 }
 
+// FindSnapshot returns the Snapshot CR named name, or nil.
+func FindSnapshot(snapshots []Snapshot, name string) *Snapshot {
+	for i := range snapshots {
+		if snapshots[i].Name == name {
+			return &snapshots[i]
+		}
+	}
+	return nil
+}
+
 // FindBackup returns the backup named name, or nil.
 func FindBackup(backups []Backup, name string) *Backup {
 	if name == "" {

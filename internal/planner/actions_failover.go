@@ -50,9 +50,23 @@ func (a *ScaleWorkload) String() string {
 	return fmt.Sprintf("scale %s %s/%s to %d (%s)", a.Kind, a.Namespace, a.Name, a.Replicas, a.Reason)
 }
 
-// CreateBackup creates a Backup CR in the cluster that owns the volume: Longhorn snapshots and
-// uploads it. Its name is deterministic (FinalBackupName), so a restarted agent never makes a
-// second one; an existing one is left alone.
+// CreateSnapshot creates a Snapshot CR (spec.createSnapshot) in the cluster that owns the
+// volume: Longhorn takes the snapshot, attaching the volume for it if it is detached. Its name
+// is deterministic (FinalSnapshotName); an existing one is left alone.
+type CreateSnapshot struct {
+	Target
+	Snapshot *longhorn.Snapshot `json:"snapshot"`
+	// Reason says why.
+	Reason string `json:"reason"`
+}
+
+func (a *CreateSnapshot) String() string {
+	return fmt.Sprintf("create Snapshot %s/%s of volume %s (%s)", a.Snapshot.Namespace, a.Snapshot.Name, a.Snapshot.Spec.Volume, a.Reason)
+}
+
+// CreateBackup creates a Backup CR of a ready Snapshot CR in the cluster that owns the volume:
+// Longhorn uploads it. Its name is deterministic (FinalBackupName), so a restarted agent never
+// makes a second one; an existing one is left alone.
 type CreateBackup struct {
 	Target
 	Backup *longhorn.Backup `json:"backup"`

@@ -134,15 +134,10 @@ func FinalBackupName(plan, volume, revision string) string {
 	return longhorn.BackupNamePrefix + hex.EncodeToString(sum[:])[:16]
 }
 
-// FinalSnapshotName is spec.snapshotName of a plan's final backups: drplan-final-<plan>-<short
-// revision>.
-func FinalSnapshotName(plan, revision string) string {
-	short := revision
-	if len(short) > 8 {
-		short = short[:8]
-	}
-	if short == "" {
-		short = "unknown"
-	}
-	return "drplan-final-" + plan + "-" + short
+// FinalSnapshotName is the name of the Snapshot CR a final backup is made from (Longhorn's
+// Backup admission wants it to exist): drplan-final- and 16 hex digits, derived like
+// FinalBackupName. Snapshot CRs share one namespace, so the name is per volume.
+func FinalSnapshotName(plan, volume, revision string) string {
+	sum := sha256.Sum256([]byte("drplan-final-snapshot\x00" + plan + "\x00" + volume + "\x00" + revision))
+	return "drplan-final-" + hex.EncodeToString(sum[:])[:16]
 }

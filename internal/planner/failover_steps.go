@@ -42,6 +42,9 @@ func (f *failoverRun) finalBackup() stepResult {
 		switch {
 		case vol == nil:
 			missing = append(missing, v.Name)
+		case longhorn.FindSnapshot(prim.Snapshots, FinalSnapshotName(f.p.Name(), v.Name, f.rec.Revision)) != nil:
+			// Snapshot taken or under way: Longhorn attaches the volume itself to take it and to
+			// upload the backup, so attached is no news.
 		case vol.Status.State != longhorn.VolumeStateDetached:
 			attached = append(attached, fmt.Sprintf("%s (%s)", v.Name, stateOrUnknown(vol.Status.State)))
 		}
@@ -55,11 +58,22 @@ func (f *failoverRun) finalBackup() stepResult {
 		if findVolume(prim, v.Name) == nil {
 			continue
 		}
+		snapName := FinalSnapshotName(f.p.Name(), v.Name, f.rec.Revision)
+		snap := longhorn.FindSnapshot(prim.Snapshots, snapName)
 		name := FinalBackupName(f.p.Name(), v.Name, f.rec.Revision)
 		b := longhorn.FindBackup(prim.Backups, name)
 		switch {
+		// Longhorn admits a Backup CR only of an existing Snapshot CR, and uploads it only once
+		// the snapshot is ready: snapshot first, then the backup of it.
+		case b == nil && snap == nil:
+			f.d.add(&CreateSnapshot{Target: Target{prim.Name, f.p.Name()}, Snapshot: f.finalSnapshotCR(v, snapName), Reason: "final snapshot of a planned switchover"})
+			waiting = append(waiting, fmt.Sprintf("final snapshot %s of volume %s requested", snapName, v.Name))
+		case b == nil && snap.Status.Error != "":
+			failed = append(failed, fmt.Sprintf("final snapshot %s of volume %s failed: %s (delete that Snapshot CR in cluster %s to take it again)", snapName, v.Name, snap.Status.Error, prim.Name))
+		case b == nil && !snap.Status.ReadyToUse:
+			waiting = append(waiting, fmt.Sprintf("final snapshot %s of volume %s is being taken in cluster %s", snapName, v.Name, prim.Name))
 		case b == nil:
-			f.d.add(&CreateBackup{Target: Target{prim.Name, f.p.Name()}, Backup: f.finalBackupCR(v, name), Reason: "final backup of a planned switchover"})
+			f.d.add(&CreateBackup{Target: Target{prim.Name, f.p.Name()}, Backup: f.finalBackupCR(v, name, snapName), Reason: "final backup of a planned switchover"})
 			waiting = append(waiting, fmt.Sprintf("final backup %s of volume %s requested", name, v.Name))
 		case b.Status.State == longhorn.BackupStateError:
 			failed = append(failed, fmt.Sprintf("final backup %s of volume %s failed: %s (delete that Backup CR in cluster %s to take it again)", name, v.Name, b.Status.Error, prim.Name))
@@ -75,11 +89,9 @@ func (f *failoverRun) finalBackup() stepResult {
 			waiting = append(waiting, reason)
 		}
 	}
-	switch {
-	case len(waiting) > 0:
-		return wait(joinFirst(waiting, 3))
-	case len(failed) > 0:
-		return wait(joinFirst(failed, 3))
+	if len(failed)+len(waiting) > 0 {
+		// A failure needs a person: it goes first, whatever else is under way.
+		return wait(joinFirst(append(failed, waiting...), 3))
 	}
 	note := fmt.Sprintf("%d final backups taken in cluster %s and seen in cluster %s", taken, prim.Name, f.sec.Name)
 	if len(missing) > 0 {
@@ -117,8 +129,22 @@ func (f *failoverRun) scaleDownPrimary() []string {
 	return pending
 }
 
-// finalBackupCR is the Backup CR of a final backup, created in the primary.
-func (f *failoverRun) finalBackupCR(v plans.Volume, name string) *longhorn.Backup {
+// finalSnapshotCR is the Snapshot CR a final backup is made from, created in the primary.
+func (f *failoverRun) finalSnapshotCR(v plans.Volume, name string) *longhorn.Snapshot {
+	s := &longhorn.Snapshot{}
+	s.APIVersion, s.Kind = longhorn.SchemeGroupVersion.String(), "Snapshot"
+	s.Name, s.Namespace = name, f.d.in.Namespace
+	s.Labels = ownedLabels(f.d.in.Owner, map[string]string{LabelPlan: f.p.Name(), LabelSourceVolume: v.Name})
+	s.Spec = longhorn.SnapshotSpec{
+		Volume:         v.Name,
+		CreateSnapshot: true,
+		Labels:         map[string]string{LabelPlan: f.p.Name()},
+	}
+	return s
+}
+
+// finalBackupCR is the Backup CR of a final backup of snapshot, created in the primary.
+func (f *failoverRun) finalBackupCR(v plans.Volume, name, snapshot string) *longhorn.Backup {
 	b := &longhorn.Backup{}
 	b.APIVersion, b.Kind = longhorn.SchemeGroupVersion.String(), "Backup"
 	b.Name, b.Namespace = name, f.d.in.Namespace
@@ -126,7 +152,7 @@ func (f *failoverRun) finalBackupCR(v plans.Volume, name string) *longhorn.Backu
 	labels[LabelPlan] = f.p.Name()
 	b.Labels = ownedLabels(f.d.in.Owner, labels)
 	b.Spec = longhorn.BackupSpec{
-		SnapshotName: FinalSnapshotName(f.p.Name(), f.rec.Revision),
+		SnapshotName: snapshot,
 		Labels:       map[string]string{LabelPlan: f.p.Name()},
 		BackupMode:   longhorn.BackupModeIncremental,
 	}

@@ -51,7 +51,8 @@ func fstate(name string, objs ...any) *cluster.State {
 	var extra []any
 	for _, o := range objs {
 		switch o.(type) {
-		case corev1.ConfigMap, longhorn.Setting, appsv1.Deployment, appsv1.StatefulSet, corev1.PersistentVolume, corev1.PersistentVolumeClaim:
+		case corev1.ConfigMap, longhorn.Setting, appsv1.Deployment, appsv1.StatefulSet, corev1.PersistentVolume, corev1.PersistentVolumeClaim,
+			longhorn.Snapshot:
 			extra = append(extra, o)
 		default:
 			rest = append(rest, o)
@@ -72,6 +73,8 @@ func fstate(name string, objs ...any) *cluster.State {
 			s.PersistentVolumes = append(s.PersistentVolumes, o)
 		case corev1.PersistentVolumeClaim:
 			s.PersistentVolumeClaims = append(s.PersistentVolumeClaims, o)
+		case longhorn.Snapshot:
+			s.Snapshots = append(s.Snapshots, o)
 		}
 	}
 	s.Volumes = lastByName(s.Volumes, func(v longhorn.Volume) string { return v.Name })
@@ -171,6 +174,19 @@ var jobRef = cluster.ObjectRef{APIVersion: "batch/v1", Kind: "Job", Namespace: "
 // finalBackup is a completed final backup of volume, as the failover names it.
 func finalBackup(volume string, age time.Duration) longhorn.Backup {
 	return backup(FinalBackupName("payments", volume, rev), volume, age)
+}
+
+// finalSnapshot is the Snapshot CR of volume's final backup: ready, or failed with errMsg, or
+// still being taken.
+func finalSnapshot(volume string, ready bool, errMsg string) longhorn.Snapshot {
+	s := longhorn.Snapshot{}
+	s.Name, s.Namespace = FinalSnapshotName("payments", volume, rev), ns
+	s.Spec = longhorn.SnapshotSpec{Volume: volume, CreateSnapshot: true}
+	s.Status.ReadyToUse, s.Status.Error = ready, errMsg
+	if ready {
+		s.Status.CreationTime = now.Add(-time.Second).Format(time.RFC3339)
+	}
+	return s
 }
 
 func detached(v longhorn.Volume) longhorn.Volume {
@@ -380,14 +396,58 @@ func TestFailoverGolden(t *testing.T) {
 			expect: func(g Gomega, res Result) { g.Expect(res.Actions).To(BeEmpty()) },
 		},
 		{
-			name: "failover-final-backup-creates-backups",
+			name: "failover-final-backup-takes-snapshots",
 			east: fencedEast(planned(step(StepFinalBackup, 3*time.Minute, -1))),
 			west: west(withStandbys(recordCM(planned(step(StepFinalBackup, 3*time.Minute, -1))))...),
 			expect: func(g Gomega, res Result) {
-				g.Expect(kinds(res)).To(ConsistOf("*planner.CreateBackup", "*planner.CreateBackup"))
+				g.Expect(kinds(res)).To(ConsistOf("*planner.CreateSnapshot", "*planner.CreateSnapshot"))
+				var vols []string
+				for _, a := range res.Actions {
+					s := a.(*CreateSnapshot).Snapshot
+					g.Expect(s.Name).To(Equal(FinalSnapshotName("payments", s.Spec.Volume, rev)))
+					g.Expect(s.Spec.CreateSnapshot).To(BeTrue())
+					g.Expect(s.Labels).To(HaveKeyWithValue(LabelManagedBy, ManagedByValue), "the agent's cache holds only its own snapshots")
+					vols = append(vols, s.Spec.Volume)
+				}
+				g.Expect(vols).To(ConsistOf("pg-data", "pg-wal"))
+				g.Expect(FinalSnapshotName("payments", "pg-data", rev)).NotTo(Equal(FinalSnapshotName("payments", "pg-wal", rev)))
+			},
+		},
+		{
+			// Longhorn attaches a volume to take its snapshot: that is no reason to wait.
+			name: "failover-final-backup-waits-for-snapshots",
+			east: func() *cluster.State {
+				s := fencedEast(planned(step(StepFinalBackup, 3*time.Minute, -1)), finalSnapshot("pg-data", false, ""), finalSnapshot("pg-wal", false, ""))
+				s.Volumes[0].Status.State = longhorn.VolumeStateAttached
+				return s
+			}(),
+			west: west(withStandbys(recordCM(planned(step(StepFinalBackup, 3*time.Minute, -1))))...),
+			expect: func(g Gomega, res Result) {
+				g.Expect(res.Actions).To(BeEmpty())
+				g.Expect(res.Report.Plans[0].FailoverStatus.Waiting).To(ContainSubstring("is being taken in cluster east"))
+			},
+		},
+		{
+			name: "failover-final-backup-backs-up-ready-snapshots",
+			east: fencedEast(planned(step(StepFinalBackup, 3*time.Minute, -1)), finalSnapshot("pg-data", true, ""), finalSnapshot("pg-wal", false, "")),
+			west: west(withStandbys(recordCM(planned(step(StepFinalBackup, 3*time.Minute, -1))))...),
+			expect: func(g Gomega, res Result) {
+				g.Expect(kinds(res)).To(ConsistOf("*planner.CreateBackup"))
 				b := res.Actions[0].(*CreateBackup).Backup
+				g.Expect(b.Name).To(Equal(FinalBackupName("payments", "pg-data", rev)))
 				g.Expect(longhorn.IsBackupName(b.Name)).To(BeTrue())
-				g.Expect(b.Spec.SnapshotName).To(Equal("drplan-final-payments-01234567"))
+				g.Expect(b.Spec.SnapshotName).To(Equal(FinalSnapshotName("payments", "pg-data", rev)))
+				g.Expect(b.Labels).To(HaveKeyWithValue(longhorn.LabelBackupVolume, "pg-data"))
+			},
+		},
+		{
+			name: "failover-final-backup-snapshot-failed",
+			east: fencedEast(planned(step(StepFinalBackup, 3*time.Minute, -1)), finalSnapshot("pg-data", true, ""), finalSnapshot("pg-wal", false, "engine is not running")),
+			west: west(withStandbys(recordCM(planned(step(StepFinalBackup, 3*time.Minute, -1))))...),
+			expect: func(g Gomega, res Result) {
+				g.Expect(kinds(res)).To(ConsistOf("*planner.CreateBackup"), "pg-data goes on")
+				g.Expect(res.Report.Plans[0].FailoverStatus.Waiting).To(HavePrefix("final snapshot " + FinalSnapshotName("payments", "pg-wal", rev) +
+					" of volume pg-wal failed: engine is not running (delete that Snapshot CR in cluster east to take it again)"))
 			},
 		},
 		{
