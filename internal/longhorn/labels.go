@@ -44,6 +44,9 @@ const (
 	RecurringJobSourceLabel = RecurringJobLabelPrefix + "source"
 	// LabelValueEnabled is the value that binds a job or group.
 	LabelValueEnabled = "enabled"
+	// LabelValueDisabled binds nothing (jobs select "=enabled"), yet a job or group label of any
+	// value keeps Longhorn from binding the default group.
+	LabelValueDisabled = "disabled"
 	// DefaultRecurringJobGroup is the group Longhorn binds to volumes that have no job or group
 	// label of their own.
 	DefaultRecurringJobGroup = "default"

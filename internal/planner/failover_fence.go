@@ -11,8 +11,9 @@ import (
 // fence stops the old primary from writing new backups into the backup volumes the secondary
 // now owns: once the failover record exists and the primary answers, the plan's RecurringJob
 // there is deleted (that deletes no backup and no data), its label comes off the source
-// volumes, and a copy of the record is written there once, so the old primary itself says it
-// was failed over from. Nothing else of the old primary is touched.
+// volumes, their other recurring jobs and groups are disabled (see fenceLabels), and a copy of
+// the record is written there once, so the old primary itself says it was failed over from.
+// Nothing else of the old primary is touched.
 func (f *failoverRun) fence() {
 	prim, s := f.prim, f.p.Spec
 	if !prim.Observed() {
@@ -29,9 +30,18 @@ func (f *failoverRun) fence() {
 		}
 	}
 	label := longhorn.RecurringJobLabel(job)
+	sources := map[string]bool{}
+	for _, v := range s.Volumes {
+		sources[v.Name] = true
+	}
 	for i := range prim.Volumes {
-		if v := &prim.Volumes[i]; hasKey(v.Labels, label) {
-			f.d.add(&PatchVolumeLabels{Target: Target{prim.Name, f.p.Name()}, Namespace: v.Namespace, Volume: v.Name, Remove: []string{label}})
+		v := &prim.Volumes[i]
+		if !sources[v.Name] && !hasKey(v.Labels, label) {
+			continue
+		}
+		if patch := fenceLabels(v, label); patch != nil {
+			patch.Target = Target{prim.Name, f.p.Name()}
+			f.d.add(patch)
 			busy = true
 		}
 	}
@@ -84,4 +94,29 @@ func (d *decider) reverted(p *plans.Plan, prim, sec *cluster.State, rec *Failove
 		f.fence()
 	}
 	f.report()
+}
+
+// fenceLabels is the label patch that keeps a fenced source volume out of every backup job,
+// or nil when it needs none. The plan's job label comes off; every other job or group label
+// that is enabled becomes disabled; and the default group's label is set to disabled, because
+// Longhorn binds the default group to a volume left with no job or group label at all
+// (longhorn-manager datastore.labelRecurringJobDefault): a default-group backup job would then
+// upload the volume's stale data into the backup volume the new primary writes to.
+func fenceLabels(v *longhorn.Volume, planJobLabel string) *PatchVolumeLabels {
+	p := &PatchVolumeLabels{Namespace: v.Namespace, Volume: v.Name, Set: map[string]string{}}
+	if hasKey(v.Labels, planJobLabel) {
+		p.Remove = []string{planJobLabel}
+	}
+	for k, val := range v.Labels {
+		if k != planJobLabel && longhorn.IsRecurringJobLabel(k) && val == longhorn.LabelValueEnabled {
+			p.Set[k] = longhorn.LabelValueDisabled
+		}
+	}
+	if def := longhorn.RecurringJobGroupLabel(longhorn.DefaultRecurringJobGroup); v.Labels[def] != longhorn.LabelValueDisabled {
+		p.Set[def] = longhorn.LabelValueDisabled
+	}
+	if len(p.Set) == 0 && len(p.Remove) == 0 {
+		return nil
+	}
+	return p
 }

@@ -278,10 +278,12 @@ func TestFailoverGolden(t *testing.T) {
 			backup("backup-b2", "pg-data", 5*time.Minute), backup("backup-w1", "pg-wal", 5*time.Minute),
 			statefulSet("postgres", 3, true), deployment("web", 2, true)}, extra...)...)
 	}
-	// fencedEast is east once fenced and stopped: no job, no label, the record's copy, workloads at 0.
+	// fencedEast is east once fenced and stopped: no job, the default group disabled, the
+	// record's copy, workloads at 0.
+	fenced := map[string]string{longhorn.RecurringJobGroupLabel(longhorn.DefaultRecurringJobGroup): longhorn.LabelValueDisabled}
 	fencedEast := func(r *FailoverRecord, extra ...any) *cluster.State {
 		return fstate("east", append([]any{tgt, recordCM(r),
-			detached(sourceVolume("pg-data", nil)), detached(sourceVolume("pg-wal", nil)),
+			detached(sourceVolume("pg-data", fenced)), detached(sourceVolume("pg-wal", fenced)),
 			backup("backup-b2", "pg-data", 5*time.Minute), backup("backup-w1", "pg-wal", 5*time.Minute),
 			statefulSet("postgres", 0, true), deployment("web", 0, true)}, extra...)...)
 	}
@@ -382,6 +384,36 @@ func TestFailoverGolden(t *testing.T) {
 			expect: func(g Gomega, res Result) {
 				g.Expect(kinds(res)).To(ConsistOf("*planner.DeleteRecurringJob", "*planner.PatchVolumeLabels", "*planner.PatchVolumeLabels",
 					"*planner.WriteFailoverRecord", "*planner.ScaleWorkload", "*planner.ScaleWorkload"))
+			},
+		},
+		{
+			// Fencing keeps the source volumes out of every backup job: Longhorn would bind the
+			// default group to a volume left with no job label, and a user's backup job would
+			// upload stale data into the backup volumes west now writes to.
+			name: "failover-fence-disables-other-backup-jobs",
+			east: east(sourceVolume("pg-data", map[string]string{
+				longhorn.RecurringJobLabel(JobName("payments")):                    longhorn.LabelValueEnabled,
+				longhorn.RecurringJobGroupLabel(longhorn.DefaultRecurringJobGroup): longhorn.LabelValueEnabled,
+				longhorn.RecurringJobLabel("nightly"):                              longhorn.LabelValueEnabled,
+				longhorn.RecurringJobGroupLabel("snaps"):                           longhorn.LabelValueDisabled,
+				"team":                                                             "db",
+			}), sourceVolume("pg-wal", fenced)),
+			west: west(withStandbys(recordCM(planned(step(StepFinalBackup, 3*time.Minute, -1))))...),
+			expect: func(g Gomega, res Result) {
+				patches := map[string]*PatchVolumeLabels{}
+				for _, a := range res.Actions {
+					if p, ok := a.(*PatchVolumeLabels); ok {
+						patches[p.Volume] = p
+					}
+				}
+				g.Expect(patches).To(HaveKey("pg-data"))
+				g.Expect(patches).NotTo(HaveKey("pg-wal"), "already fenced")
+				p := patches["pg-data"]
+				g.Expect(p.Remove).To(ConsistOf(longhorn.RecurringJobLabel(JobName("payments"))))
+				g.Expect(p.Set).To(Equal(map[string]string{
+					longhorn.RecurringJobGroupLabel(longhorn.DefaultRecurringJobGroup): longhorn.LabelValueDisabled,
+					longhorn.RecurringJobLabel("nightly"):                              longhorn.LabelValueDisabled,
+				}))
 			},
 		},
 		{
