@@ -49,9 +49,14 @@ func newMetrics(a *Agent) *metrics {
 	}
 }
 
+// collectors are every drplan_* series' collector.
+func (m *metrics) collectors() []prometheus.Collector {
+	return []prometheus.Collector{m.clusterUp, m.requests, m.planValid, m.planBreach, m.backupAge, m.lag,
+		m.volumeBreach, m.standbyState, m.actions, m.passDuration, m.sourceFailing, m.sourceRevision}
+}
+
 func (m *metrics) register() error {
-	for _, c := range []prometheus.Collector{m.clusterUp, m.requests, m.planValid, m.planBreach, m.backupAge, m.lag,
-		m.volumeBreach, m.standbyState, m.actions, m.passDuration, m.sourceFailing, m.sourceRevision} {
+	for _, c := range m.collectors() {
 		if err := ctrlmetrics.Registry.Register(c); err != nil {
 			var already prometheus.AlreadyRegisteredError
 			if errors.As(err, &already) {
