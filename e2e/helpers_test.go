@@ -155,7 +155,10 @@ func startAgent(t *testing.T, lab *drlab.Lab, repo *planRepo, o agentOpts) *agen
 	a := &agentProc{t: t, dir: dir, config: filepath.Join(dir, "agent.yaml"),
 		status: fmt.Sprintf("127.0.0.1:%d", ports[0]), metric: fmt.Sprintf("127.0.0.1:%d", ports[1]), log: filepath.Join(dir, "agent.log"),
 		debug: o.debug}
-	kc := lab.Kubeconfigs()
+	// The agent runs as a user bound to examples/deploy/rbac.yaml's ClusterRole only: a
+	// permission missing there fails the test.
+	kc, err := lab.AgentKubeconfigs(t.Context())
+	g.Expect(err).NotTo(HaveOccurred())
 	cfg := fmt.Sprintf(`apiVersion: drplan.io/v1alpha1
 kind: AgentConfig
 clusters:

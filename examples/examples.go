@@ -1,5 +1,6 @@
-// Package examples is the plans repository to copy (plans/) and an agent config (agent.yaml),
-// embedded so that `drplan sandbox` seeds its Gitea with exactly these files.
+// Package examples is the plans repository to copy (plans/), an agent config (agent.yaml) and
+// the agent's RBAC (deploy/rbac.yaml), embedded so that `drplan sandbox` seeds its Gitea with
+// exactly these files and the e2e tests run the agent with exactly this RBAC.
 package examples
 
 import "embed"
@@ -8,3 +9,8 @@ import "embed"
 //
 //go:embed plans/*.yaml
 var Plans embed.FS
+
+// RBAC is deploy/rbac.yaml: the ClusterRole the agent needs in each cluster.
+//
+//go:embed deploy/rbac.yaml
+var RBAC []byte

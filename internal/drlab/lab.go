@@ -48,6 +48,9 @@ type Lab struct {
 	Gitea    *testenv.Gitea
 
 	opts Options
+
+	agentMu          sync.Mutex
+	agentKubeconfigs map[string]string
 }
 
 // Cluster is one API server with its simulator.

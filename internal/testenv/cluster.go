@@ -90,6 +90,24 @@ func (c *Cluster) Stop() error {
 	return nil
 }
 
+// AddUser makes the API server authenticate a user with a client certificate and writes a
+// kubeconfig of that user, its context named like the cluster, to path. The user may do nothing
+// until RBAC grants it something.
+func (c *Cluster) AddUser(name string, groups []string, path string) error {
+	if c == nil || c.env == nil {
+		return fmt.Errorf("add user %s to cluster: not running", name)
+	}
+	u, err := c.env.ControlPlane.AddUser(envtest.User{Name: name, Groups: groups}, c.Config)
+	if err != nil {
+		return fmt.Errorf("add user %s to cluster %s: %w", name, c.Name, err)
+	}
+	raw, err := u.KubeConfig()
+	if err != nil {
+		return fmt.Errorf("add user %s to cluster %s: kubeconfig: %w", name, c.Name, err)
+	}
+	return writeKubeconfig(path, c.Name, raw)
+}
+
 // writeKubeconfig renames envtest's kubeconfig entries to name so that several clusters can be
 // merged into one KUBECONFIG and addressed by context.
 func writeKubeconfig(path, name string, raw []byte) error {

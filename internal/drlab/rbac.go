@@ -1,0 +1,80 @@
+package drlab
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/drplan/drplan/examples"
+)
+
+// AgentUser is the user the agent runs as in AgentKubeconfigs: bound to the ClusterRole of
+// examples/deploy/rbac.yaml and nothing else.
+const AgentUser = "drplan-agent"
+
+// AgentKubeconfigs applies examples/deploy/rbac.yaml in every cluster, binds its ClusterRole to
+// AgentUser, and returns each cluster's kubeconfig of that user: an agent run with them has
+// exactly the permissions the example grants. It is done once per lab.
+func (l *Lab) AgentKubeconfigs(ctx context.Context) (map[string]string, error) {
+	l.agentMu.Lock()
+	defer l.agentMu.Unlock()
+	if l.agentKubeconfigs != nil {
+		return l.agentKubeconfigs, nil
+	}
+	objs, err := decodeAll(examples.RBAC)
+	if err != nil {
+		return nil, fmt.Errorf("drlab: examples/deploy/rbac.yaml: %w", err)
+	}
+	out := map[string]string{}
+	for name, c := range l.Clusters {
+		for _, o := range objs {
+			o := o.DeepCopy()
+			if err := c.Client.Patch(ctx, o, client.Apply, client.FieldOwner("drlab"), client.ForceOwnership); err != nil {
+				return nil, fmt.Errorf("drlab: cluster %s: apply %s %s: %w", name, o.GetKind(), o.GetName(), err)
+			}
+		}
+		binding := &rbacv1.ClusterRoleBinding{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRoleBinding"},
+			ObjectMeta: metav1.ObjectMeta{Name: "drplan-agent-user"},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "drplan-agent"},
+			Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: AgentUser}},
+		}
+		if err := c.Client.Patch(ctx, binding, client.Apply, client.FieldOwner("drlab"), client.ForceOwnership); err != nil {
+			return nil, fmt.Errorf("drlab: cluster %s: bind the agent's role: %w", name, err)
+		}
+		path := filepath.Join(l.Dir, name+"-agent.kubeconfig")
+		if err := c.API.AddUser(AgentUser, nil, path); err != nil {
+			return nil, fmt.Errorf("drlab: %w", err)
+		}
+		out[name] = path
+	}
+	l.agentKubeconfigs = out
+	return out, nil
+}
+
+// decodeAll reads a multi-document YAML stream into objects, skipping empty documents.
+func decodeAll(data []byte) ([]*unstructured.Unstructured, error) {
+	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
+	var out []*unstructured.Unstructured
+	for {
+		u := &unstructured.Unstructured{}
+		if err := dec.Decode(&u.Object); err != nil {
+			if errors.Is(err, io.EOF) {
+				return out, nil
+			}
+			return nil, err
+		}
+		if len(u.Object) > 0 {
+			out = append(out, u)
+		}
+	}
+}
