@@ -8,8 +8,6 @@ import (
 	"io"
 	"path/filepath"
 
-	rbacv1 "k8s.io/api/rbac/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -42,12 +40,13 @@ func (l *Lab) AgentKubeconfigs(ctx context.Context) (map[string]string, error) {
 				return nil, fmt.Errorf("drlab: cluster %s: apply %s %s: %w", name, o.GetKind(), o.GetName(), err)
 			}
 		}
-		binding := &rbacv1.ClusterRoleBinding{
-			TypeMeta:   metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRoleBinding"},
-			ObjectMeta: metav1.ObjectMeta{Name: "drplan-agent-user"},
-			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "drplan-agent"},
-			Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: AgentUser}},
-		}
+		// Unstructured: the lab's client knows Longhorn's and the core kinds only.
+		binding := &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+			"metadata": map[string]any{"name": "drplan-agent-user"},
+			"roleRef":  map[string]any{"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "drplan-agent"},
+			"subjects": []any{map[string]any{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": AgentUser}},
+		}}
 		if err := c.Client.Patch(ctx, binding, client.Apply, client.FieldOwner("drlab"), client.ForceOwnership); err != nil {
 			return nil, fmt.Errorf("drlab: cluster %s: bind the agent's role: %w", name, err)
 		}
