@@ -2,14 +2,17 @@ package longhornsim
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"strconv"
 	"time"
 
 	"github.com/google/uuid"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -25,10 +28,12 @@ const recurringJobLabel = "RecurringJob"
 // uploadJob is a backup being uploaded by this cluster.
 type uploadJob struct{ cancel context.CancelFunc }
 
-// createBackup is what the REST snapshotBackup action does: a Backup CR for a new snapshot of
-// the volume, in the volume's BackupTarget (REFERENCE §3.1: name backup-<16 hex>, labels
-// backup-volume and backup-target). The Backup controller takes it from there. job is the
-// recurring job's name, "" for a manual backup.
+// createBackup is what a backup through the REST API amounts to: a Snapshot CR of the volume
+// (snapshotCRCreate, taken at once and ready, as app/recurringjob waits for it to be), then a
+// Backup CR of that snapshot in the volume's BackupTarget (snapshotBackup, manager/engine.go
+// BackupSnapshot; REFERENCE §3.1: name backup-<16 hex>, labels backup-volume and
+// backup-target). The Backup controller takes it from there. job is the recurring job's name,
+// "" for a manual backup; labels go to both the snapshot and the backup.
 func (s *Sim) createBackup(ctx context.Context, v *longhorn.Volume, job string, labels map[string]string) (string, error) {
 	var bt longhorn.BackupTarget
 	if err := s.api.Get(ctx, client.ObjectKey{Namespace: s.opts.Namespace, Name: v.Spec.BackupTargetName}, &bt); err != nil {
@@ -42,15 +47,19 @@ func (s *Sim) createBackup(ctx context.Context, v *longhorn.Volume, job string, 
 		return "", err
 	}
 	snapshot := uuid.NewString()
-	specLabels := map[string]string{}
-	for k, val := range labels {
-		specLabels[k] = val
+	snapLabels := maps.Clone(labels)
+	if snapLabels == nil {
+		snapLabels = map[string]string{}
 	}
 	if job != "" {
 		// app/recurringjob: the first 8 characters of the job's cron-job name, then a UUID.
 		snapshot = truncate("recurring-"+job, 8) + "-" + snapshot
-		specLabels[recurringJobLabel] = job
+		snapLabels[recurringJobLabel] = job
 	}
+	if err := s.createSnapshotCR(ctx, v, snapshot, snapLabels); err != nil {
+		return "", err
+	}
+	specLabels := maps.Clone(snapLabels)
 	specLabels[longhorn.LabelVolumeAccessMode] = string(v.Spec.AccessMode)
 	b := &longhorn.Backup{
 		ObjectMeta: metav1.ObjectMeta{
@@ -101,7 +110,7 @@ func (s *Sim) reconcileBackup(ctx context.Context, req ctrl.Request) (ctrl.Resul
 		}
 	}
 	if b.Spec.SnapshotName != "" && b.Status.State != longhorn.BackupStateCompleted {
-		return ctrl.Result{}, s.reconcileUpload(ctx, &b)
+		return s.reconcileUpload(ctx, &b)
 	}
 	if b.Status.LastSyncedAt != nil && !after(b.Spec.SyncRequestedAt, b.Status.LastSyncedAt) {
 		return ctrl.Result{}, nil
@@ -169,57 +178,95 @@ func (s *Sim) fillBackupStatus(b *longhorn.Backup, bt *longhorn.BackupTarget, sb
 
 // reconcileUpload drives a backup this cluster makes: a new one starts uploading, one left
 // InProgress by a previous run of the simulator is marked Error.
-func (s *Sim) reconcileUpload(ctx context.Context, b *longhorn.Backup) error {
+func (s *Sim) reconcileUpload(ctx context.Context, b *longhorn.Backup) (ctrl.Result, error) {
 	s.mu.Lock()
 	_, running := s.uploads[b.Name]
 	s.mu.Unlock()
 	switch b.Status.State {
 	case longhorn.BackupStateNew, longhorn.BackupStatePending:
 		if running {
-			return nil
+			return ctrl.Result{}, nil
 		}
 		return s.startUpload(ctx, b)
 	case longhorn.BackupStateInProgress:
 		if running {
-			return nil
+			return ctrl.Result{}, nil
 		}
-		return s.failBackup(ctx, b.Name, errors.New("backup interrupted: longhorn-manager restarted"))
+		return ctrl.Result{}, s.failBackup(ctx, b.Name, errors.New("backup interrupted: longhorn-manager restarted"))
 	default:
-		return nil
+		return ctrl.Result{}, nil
 	}
 }
 
-// startUpload takes the snapshot (a copy of the volume's data, now) and uploads it in the
-// background.
-func (s *Sim) startUpload(ctx context.Context, b *longhorn.Backup) error {
+// Backup controller messages while it waits for the snapshot (backup_controller.go), and how
+// many reconciles it waits before giving up (maxCreationRetry).
+const (
+	msgTypeReconcileInfo        = "info"
+	msgFailedToGetSnapshot      = "Failed to get the Snapshot %v"
+	msgWaitForSnapshot          = "Waiting for the snapshot %v to be ready"
+	msgFailedWaitingForSnapshot = "Failed waiting for the snapshot %v to be ready"
+	maxCreationRetry            = 5
+	backupResync                = 30 * time.Second // Longhorn's informer resync period
+)
+
+// startUpload checks the backup's Snapshot CR (BackupController.checkMonitor), then uploads the
+// data the snapshot captured in the background. status.snapshotCreatedAt is the snapshot's
+// creation time.
+func (s *Sim) startUpload(ctx context.Context, b *longhorn.Backup) (ctrl.Result, error) {
 	vol := b.Labels[longhorn.LabelBackupVolume]
+	c := s.mgr.GetClient()
 	var v longhorn.Volume
-	if err := s.mgr.GetClient().Get(ctx, client.ObjectKey{Namespace: s.opts.Namespace, Name: vol}, &v); err != nil {
+	if err := c.Get(ctx, client.ObjectKey{Namespace: s.opts.Namespace, Name: vol}, &v); err != nil {
 		if apierrors.IsNotFound(err) {
-			return s.failBackup(ctx, b.Name, fmt.Errorf("volume %v not found", vol))
+			return ctrl.Result{}, s.failBackup(ctx, b.Name, fmt.Errorf("volume %v not found", vol))
 		}
-		return fmt.Errorf("get volume %s of backup %s in cluster %s: %w", vol, b.Name, s.opts.Cluster, err)
+		return ctrl.Result{}, fmt.Errorf("get volume %s of backup %s in cluster %s: %w", vol, b.Name, s.opts.Cluster, err)
 	}
-	data, err := s.data.read(vol)
+	snapName := b.Spec.SnapshotName
+	var snap longhorn.Snapshot
+	if err := c.Get(ctx, client.ObjectKey{Namespace: s.opts.Namespace, Name: snapName}, &snap); err != nil {
+		if !apierrors.IsNotFound(err) {
+			return ctrl.Result{}, fmt.Errorf("get snapshot %s of backup %s in cluster %s: %w", snapName, b.Name, s.opts.Cluster, err)
+		}
+		msg := fmt.Sprintf(msgFailedToGetSnapshot, snapName)
+		return s.waitForSnapshot(ctx, b, msg, msg)
+	}
+	if !snap.Status.ReadyToUse {
+		return s.waitForSnapshot(ctx, b, fmt.Sprintf(msgWaitForSnapshot, snapName), fmt.Sprintf(msgFailedWaitingForSnapshot, snapName))
+	}
+	s.mu.Lock()
+	delete(s.snapshotWaits, b.Name)
+	s.mu.Unlock()
+	info, err := s.data.snapshot(snapName)
 	if err != nil {
-		return err
+		return ctrl.Result{}, err
 	}
-	snapshotAt := s.opts.Clock.Now().UTC()
+	if info == nil {
+		return ctrl.Result{}, s.failBackup(ctx, b.Name, fmt.Errorf("failed to get snapshot %v: %s", snapName, snapshotErrorLost))
+	}
+	data, err := s.data.readSnapshot(snapName)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	snapshotAt, err := time.Parse(time.RFC3339, info.Created)
+	if err != nil {
+		return ctrl.Result{}, fmt.Errorf("read creation time of snapshot %s in cluster %s: %w", snapName, s.opts.Cluster, err)
+	}
 	orig := b.DeepCopy()
 	b.Status.OwnerID = s.node
 	b.Status.State = longhorn.BackupStateInProgress
 	b.Status.Progress = 0
-	b.Status.SnapshotName = b.Spec.SnapshotName
+	b.Status.SnapshotName = snapName
 	b.Status.SnapshotCreatedAt = longhorn.NewTimestamp(snapshotAt)
 	b.Status.VolumeName = vol
 	b.Status.BackupTargetName = b.Labels[longhorn.LabelBackupTarget]
-	if err := s.mgr.GetClient().Status().Patch(ctx, b, client.MergeFrom(orig)); err != nil {
-		return fmt.Errorf("update status of backup %s in cluster %s: %w", b.Name, s.opts.Cluster, err)
+	if err := c.Status().Patch(ctx, b, client.MergeFrom(orig)); err != nil {
+		return ctrl.Result{}, fmt.Errorf("update status of backup %s in cluster %s: %w", b.Name, s.opts.Cluster, err)
 	}
 	s.mu.Lock()
 	if s.runCtx == nil {
 		s.mu.Unlock()
-		return nil
+		return ctrl.Result{}, nil
 	}
 	upCtx, cancel := context.WithCancel(s.runCtx)
 	s.uploads[b.Name] = &uploadJob{cancel: cancel}
@@ -239,7 +286,39 @@ func (s *Sim) startUpload(ctx context.Context, b *longhorn.Backup) error {
 			}
 		}
 	}()
-	return nil
+	return ctrl.Result{}, nil
+}
+
+// waitForSnapshot is checkMonitor's wait for the backup's snapshot: the backup is Pending with
+// msg in status.messages["info"], and after maxCreationRetry reconciles in Error with
+// failMsg. Longhorn's backup controller does not watch snapshots: it looks again on the
+// backup's next event or informer resync (backupResync), which is what the requeue stands for.
+// status.messages is written as raw JSON: the API server drops it when the CRD does not hold
+// the field.
+func (s *Sim) waitForSnapshot(ctx context.Context, b *longhorn.Backup, msg, failMsg string) (ctrl.Result, error) {
+	s.mu.Lock()
+	s.snapshotWaits[b.Name]++
+	n := s.snapshotWaits[b.Name]
+	if n >= maxCreationRetry {
+		delete(s.snapshotWaits, b.Name)
+	}
+	s.mu.Unlock()
+	if n >= maxCreationRetry {
+		return ctrl.Result{}, s.failBackup(ctx, b.Name, errors.New(failMsg))
+	}
+	s.log.Info("backup waits for its snapshot", "backup", b.Name, "snapshot", b.Spec.SnapshotName, "retry", n, "message", msg)
+	status := map[string]any{
+		"ownerID": s.node, "state": longhorn.BackupStatePending,
+		"messages": map[string]string{msgTypeReconcileInfo: msg},
+	}
+	raw, err := json.Marshal(map[string]any{"status": status})
+	if err != nil {
+		return ctrl.Result{}, fmt.Errorf("update status of backup %s in cluster %s: %w", b.Name, s.opts.Cluster, err)
+	}
+	if err := s.api.Status().Patch(ctx, b, client.RawPatch(types.MergePatchType, raw)); err != nil {
+		return ctrl.Result{}, fmt.Errorf("update status of backup %s in cluster %s: %w", b.Name, s.opts.Cluster, err)
+	}
+	return ctrl.Result{RequeueAfter: backupResync}, nil
 }
 
 // upload writes the snapshot's blocks, waits out Latencies.Backup, commits the backup's config
@@ -252,7 +331,7 @@ func (s *Sim) upload(ctx context.Context, b *longhorn.Backup, v *longhorn.Volume
 	}
 	sb := &backupstore.Backup{
 		Name: b.Name, VolumeName: vol, SnapshotName: b.Spec.SnapshotName,
-		SnapshotCreatedAt: snapshotAt.Format(time.RFC3339),
+		SnapshotCreatedAt: snapshotAt.UTC().Format(time.RFC3339),
 		Labels:            b.Spec.Labels,
 		Parameters:        map[string]string{"backup-block-size": strconv.FormatInt(s.opts.BlockSize, 10)},
 		IsIncremental:     true,
@@ -306,7 +385,25 @@ func (s *Sim) upload(ctx context.Context, b *longhorn.Backup, v *longhorn.Volume
 		return fmt.Errorf("update status of backup %s in cluster %s: %w", b.Name, s.opts.Cluster, err)
 	}
 	s.log.Info("backup completed", "volume", vol, "backup", b.Name, "size", sb.Size, "newlyUploaded", sb.NewlyUploadedDataSize)
-	return s.syncAfterBackup(ctx, &bt, vol)
+	if err := s.syncAfterBackup(ctx, &bt, vol); err != nil {
+		return err
+	}
+	return s.deleteSnapshotAfterBackupCompleted(ctx, &cur)
+}
+
+// deleteSnapshotAfterBackupCompleted is the backup controller's function of that name: a
+// completed on-demand backup's Snapshot CR is deleted when the Setting
+// auto-cleanup-snapshot-after-on-demand-backup-completed is true (default false). A recurring
+// job's snapshots are the job's to clean up.
+func (s *Sim) deleteSnapshotAfterBackupCompleted(ctx context.Context, b *longhorn.Backup) error {
+	if _, ok := b.Status.Labels[recurringJobLabel]; ok {
+		return nil
+	}
+	cleanup, err := s.settingBool(ctx, settingAutoCleanupOnDemandBackupSnapshot)
+	if err != nil || !cleanup || b.Spec.SnapshotName == "" {
+		return err
+	}
+	return s.deleteSnapshotCR(ctx, b.Spec.SnapshotName)
 }
 
 // syncAfterBackup asks the volume's BackupVolume to sync, or the target when the BackupVolume
@@ -353,6 +450,7 @@ func (s *Sim) finalizeBackup(ctx context.Context, b *longhorn.Backup) (ctrl.Resu
 	if up := s.uploads[b.Name]; up != nil {
 		up.cancel()
 	}
+	delete(s.snapshotWaits, b.Name)
 	s.mu.Unlock()
 	target, vol := b.Labels[longhorn.LabelBackupTarget], b.Labels[longhorn.LabelBackupVolume]
 	if !longhorn.DeletesCustomResourceOnly(b.Labels) {
@@ -372,6 +470,12 @@ func (s *Sim) finalizeBackup(ctx context.Context, b *longhorn.Backup) (ctrl.Resu
 			if err := s.requestSync(ctx, bv); err != nil {
 				s.log.Error(err, "request sync after backup deletion failed", "backupVolume", bv.Name)
 			}
+		}
+	}
+	// auto-cleanup-when-delete-backup (default false): best effort, as Longhorn's.
+	if cleanup, err := s.settingBool(ctx, settingAutoCleanupWhenDeleteBackup); err == nil && cleanup && b.Spec.SnapshotName != "" {
+		if err := s.deleteSnapshotCR(ctx, b.Spec.SnapshotName); err != nil {
+			s.log.Error(err, "delete snapshot of deleted backup failed", "backup", b.Name, "snapshot", b.Spec.SnapshotName)
 		}
 	}
 	patch := client.MergeFrom(b.DeepCopy())

@@ -38,6 +38,11 @@ func (s *Sim) setupControllers() error {
 				Complete(reconcile.Func(s.reconcileBackup))
 		},
 		func() error {
+			return ctrl.NewControllerManagedBy(s.mgr).Named(name("snapshot")).
+				For(&longhorn.Snapshot{}).WithEventFilter(inNS).
+				Complete(reconcile.Func(s.reconcileSnapshot))
+		},
+		func() error {
 			return ctrl.NewControllerManagedBy(s.mgr).Named(name("recurringjob")).
 				For(&longhorn.RecurringJob{}).WithEventFilter(inNS).
 				Complete(reconcile.Func(s.reconcileRecurringJob))

@@ -21,6 +21,19 @@
 //   - Volume data as real bytes: each volume's data is a small file; backups are
 //     content-addressed blocks; a restore moves only the blocks that differ, at RestoreRate.
 //     WriteVolume and ReadVolume write and read a volume's data.
+//   - Snapshot CRs (snapshot_controller.go, the snapshot webhooks): one with
+//     spec.createSnapshot is taken (the volume's data as of then is kept apart) after
+//     Latencies.Snapshot, then readyToUse with creationTime, size, restoreSize, userCreated and
+//     labels; the mutator refuses one whose volume is missing and adds the longhornvolume
+//     label, the finalizer and an owner reference to the volume. A Backup CR of a snapshot
+//     uploads the snapshot's data, snapshotCreatedAt being the snapshot's time; admission
+//     refuses it without its Snapshot CR or when the snapshot's volume or target differs from
+//     its labels; it waits Pending while the snapshot is not ready, and fails after
+//     maxCreationRetry looks, one per backupResync (backup_controller.go checkMonitor). The
+//     simulator's own backups (recurring jobs, Backup) make a ready Snapshot CR first; a
+//     backup job keeps only its newest Snapshot CR per volume, and the settings
+//     auto-cleanup-snapshot-after-on-demand-backup-completed and
+//     auto-cleanup-when-delete-backup delete a backup's snapshot as Longhorn's do.
 //   - Standby volumes (REFERENCE §1.5-§1.7): admission by Longhorn's webhooks (registered
 //     with the API server, see WebhookInstallOptions) with Longhorn's messages, restore init,
 //     following new backups (Engine requestedBackupRestore/lastRestoredBackup), activation
@@ -28,6 +41,8 @@
 //   - The standby limitations of REFERENCE §6: the BackupTarget webhook check, and the REST
 //     actions (Activate, Backup, Expand, CreatePV, CreatePVC, Attach, Detach) with Longhorn's
 //     messages (ErrRefused).
+//   - Backup admission (backupMutator, backupValidator): labels and backupMode defaults, the
+//     target label, the target available, the snapshot checks above.
 //   - Knobs: poll interval (the BackupTarget's), RestoreRate, Latencies, FailReplicas
 //     (degraded or faulted), SetStoreReachable and Store.SetReachable, SetPaused (a cluster
 //     whose Longhorn stops answering).
@@ -39,7 +54,12 @@
 // kube-controller-manager, absent from the test clusters: it marks Deployments and
 // StatefulSets ready after a delay, so that kstatus gates can pass.
 //
-// What it does not do: snapshots other than for backups, replicas as objects, engine upgrades,
-// v2 data engine specifics, backing images, RWX, the REST API itself (its actions are Go
-// methods), and the validating webhook checks on fields drplan's types do not hold.
+// What it does not do: snapshot chains (status.parent, children, checksum), reverting,
+// purging or cloning snapshots (deleting a Snapshot CR drops its data at once), the
+// attachment tickets (a detached volume is snapshotted and backed up without being attached
+// first; a standby volume's Snapshot CR is not refused, as neither Longhorn's admission nor its
+// controller refuses it, but what its engine would do is not reproduced), status.messages of
+// a Backup while the CRD does not hold it, backup block sizes, replicas as objects, engine
+// upgrades, v2 data engine specifics, backing images, linked clones, RWX, the REST API itself
+// (its actions are Go methods), and the webhook checks on fields drplan's types do not hold.
 package longhornsim

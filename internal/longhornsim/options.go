@@ -56,6 +56,10 @@ type Latencies struct {
 	Attach time.Duration
 	// Detach is the time an activated volume spends detaching.
 	Detach time.Duration
+	// Snapshot is how long after its creation a Snapshot CR with spec.createSnapshot is taken
+	// (and becomes readyToUse). The snapshots the simulator makes for its own backups are taken
+	// at once.
+	Snapshot time.Duration
 }
 
 // WebhookServing is where the admission webhook server listens: envtest's

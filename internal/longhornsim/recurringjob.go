@@ -217,7 +217,8 @@ func (s *Sim) runJob(ctx context.Context, name string) ([]string, error) {
 	return made, errors.Join(errs...)
 }
 
-// backupForJob backs up one volume for a job, waits for the backup, then prunes.
+// backupForJob backs up one volume for a job, waits for the backup, then prunes the job's
+// backups and snapshots (doRecurringBackup).
 func (s *Sim) backupForJob(ctx context.Context, v *longhorn.Volume, job string, labels map[string]string, retain int) (string, error) {
 	name, err := s.createBackup(ctx, v, job, labels)
 	if err != nil {
@@ -226,7 +227,56 @@ func (s *Sim) backupForJob(ctx context.Context, v *longhorn.Volume, job string, 
 	if err := s.waitBackup(ctx, name); err != nil {
 		return name, err
 	}
-	return name, s.prune(ctx, v, job, retain)
+	if err := s.prune(ctx, v, job, retain); err != nil {
+		return name, err
+	}
+	var b longhorn.Backup
+	if err := s.api.Get(ctx, client.ObjectKey{Namespace: s.opts.Namespace, Name: name}, &b); err != nil {
+		return name, fmt.Errorf("get backup %s in cluster %s: %w", name, s.opts.Cluster, err)
+	}
+	return name, s.cleanupJobSnapshots(ctx, v, job, b.Spec.SnapshotName, retain)
+}
+
+// cleanupJobSnapshots is doSnapshotCleanup after a backup
+// (filterExpiredSnapshotsOfCurrentRecurringJob): of the volume's Snapshot CRs labelled
+// RecurringJob=<job>, all but the current one are deleted when the Setting
+// auto-cleanup-recurring-job-backup-snapshot is true (the default); all but the newest retain
+// when it is false. So a backup job leaves one Snapshot CR per volume.
+func (s *Sim) cleanupJobSnapshots(ctx context.Context, v *longhorn.Volume, job, current string, retain int) error {
+	var list longhorn.SnapshotList
+	if err := s.api.List(ctx, &list, client.InNamespace(s.opts.Namespace),
+		client.MatchingLabels{longhorn.LabelSnapshotVolume: v.Name}); err != nil {
+		return fmt.Errorf("list snapshots of volume %s in cluster %s: %w", v.Name, s.opts.Cluster, err)
+	}
+	cleanup, err := s.settingBool(ctx, settingAutoCleanupRecurringJobBackupSnapshot)
+	if err != nil {
+		return err
+	}
+	var items []storeItem
+	for _, snap := range list.Items {
+		if snap.Status.Labels[recurringJobLabel] != job || snap.DeletionTimestamp != nil {
+			continue
+		}
+		t, _ := time.Parse(time.RFC3339, snap.Status.CreationTime)
+		items = append(items, storeItem{Name: snap.Name, Created: t})
+	}
+	var expired []string
+	if cleanup {
+		for _, it := range items {
+			if it.Name != current {
+				expired = append(expired, it.Name)
+			}
+		}
+	} else {
+		expired = expiredBackups(items, retain)
+	}
+	for _, n := range expired {
+		if err := s.deleteSnapshotCR(ctx, n); err != nil {
+			return err
+		}
+		s.log.Info(fmt.Sprintf("Cleaned up snapshot CR %v for %v", n, v.Name), "job", job)
+	}
+	return nil
 }
 
 // waitBackup waits for a Backup to be Completed (nil) or Error.

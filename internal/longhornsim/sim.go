@@ -47,11 +47,14 @@ type Sim struct {
 	mu        sync.Mutex
 	latencies Latencies
 	runCtx    context.Context
-	polls     map[string]*pollTimer   // BackupTarget name
-	crons     map[string]*cronEntry   // RecurringJob name
-	restores  map[string]*restoreJob  // volume name
-	uploads   map[string]*uploadJob   // Backup name
-	workloads map[string]workloadSeen // kind/namespace/name
+	polls     map[string]*pollTimer  // BackupTarget name
+	crons     map[string]*cronEntry  // RecurringJob name
+	restores  map[string]*restoreJob // volume name
+	uploads   map[string]*uploadJob  // Backup name
+	// snapshotWaits counts the reconciles a Backup waited for its snapshot
+	// (creationRetryCounter).
+	snapshotWaits map[string]int          // Backup name
+	workloads     map[string]workloadSeen // kind/namespace/name
 
 	restoreFailed map[string]time.Time // volume name: when its last restore failed
 	transitions   map[string]time.Time // volume name: when attaching or detaching began
@@ -103,7 +106,9 @@ func New(opts Options) (*Sim, error) {
 		crons:     map[string]*cronEntry{},
 		restores:  map[string]*restoreJob{},
 		uploads:   map[string]*uploadJob{},
-		workloads: map[string]workloadSeen{},
+
+		snapshotWaits: map[string]int{},
+		workloads:     map[string]workloadSeen{},
 
 		restoreFailed: map[string]time.Time{},
 		transitions:   map[string]time.Time{},
@@ -200,12 +205,20 @@ func (s *Sim) install(ctx context.Context) error {
 	return nil
 }
 
-// Settings the simulator reads, with Longhorn's defaults (REFERENCE §5).
-const settingAllowDetachedRecurringJob = "allow-recurring-job-while-volume-detached"
+// Settings the simulator reads, with Longhorn's defaults (REFERENCE §5; types/setting.go).
+const (
+	settingAllowDetachedRecurringJob             = "allow-recurring-job-while-volume-detached"
+	settingAutoCleanupRecurringJobBackupSnapshot = "auto-cleanup-recurring-job-backup-snapshot"
+	settingAutoCleanupOnDemandBackupSnapshot     = "auto-cleanup-snapshot-after-on-demand-backup-completed"
+	settingAutoCleanupWhenDeleteBackup           = "auto-cleanup-when-delete-backup"
+)
 
 var settingDefaults = map[string]string{
-	longhorn.SettingAllowDegradedAvailability: "true",
-	settingAllowDetachedRecurringJob:          "false",
+	longhorn.SettingAllowDegradedAvailability:    "true",
+	settingAllowDetachedRecurringJob:             "false",
+	settingAutoCleanupRecurringJobBackupSnapshot: "true",
+	settingAutoCleanupOnDemandBackupSnapshot:     "false",
+	settingAutoCleanupWhenDeleteBackup:           "false",
 }
 
 // settingBool reads a boolean Setting, its default when the Setting is missing.

@@ -416,8 +416,8 @@ func (s *Sim) gate(ctx context.Context, v *longhorn.Volume, e *longhorn.Engine) 
 	return ok, why, nil
 }
 
-// finalizeVolume stops the volume's restore, deletes its engine and data, and drops the
-// finalizer.
+// finalizeVolume stops the volume's restore, deletes its engine, data and Snapshot CRs, and
+// drops the finalizer.
 func (s *Sim) finalizeVolume(ctx context.Context, v *longhorn.Volume) error {
 	s.forgetVolume(v.Name)
 	e := &longhorn.Engine{}
@@ -426,6 +426,9 @@ func (s *Sim) finalizeVolume(ctx context.Context, v *longhorn.Volume) error {
 		return fmt.Errorf("delete engine %s in cluster %s: %w", e.Name, s.opts.Cluster, err)
 	}
 	if err := s.data.remove(v.Name); err != nil {
+		return err
+	}
+	if err := s.deleteVolumeSnapshots(ctx, v.Name); err != nil {
 		return err
 	}
 	if !controllerutil.ContainsFinalizer(v, finalizer) {

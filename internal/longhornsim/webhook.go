@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"gomodules.xyz/jsonpatch/v2"
 	admissionv1 "k8s.io/api/admission/v1"
 	admissionregv1 "k8s.io/api/admissionregistration/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -33,8 +34,8 @@ const (
 
 // WebhookInstallOptions returns what envtest (internal/testenv.ClusterOptions.Webhooks) needs
 // to register the simulator's admission webhooks with an API server: Longhorn's mutating
-// webhook on Volume create and update, and its validating webhook on Volume create and update
-// and BackupTarget update and delete. Call it once per cluster: envtest rewrites the
+// webhook on Volume, Snapshot and Backup create and update, and its validating webhook on
+// the same and on BackupTarget update and delete. Call it once per cluster: envtest rewrites the
 // configurations in place with that cluster's serving address. After the cluster starts, pass
 // its LocalServingHost, LocalServingPort and LocalServingCertDir as Options.Webhook.
 func WebhookInstallOptions() envtest.WebhookInstallOptions {
@@ -61,7 +62,11 @@ func WebhookInstallOptions() envtest.WebhookInstallOptions {
 			ObjectMeta: metav1.ObjectMeta{Name: mutatingConfigName},
 			Webhooks: []admissionregv1.MutatingWebhook{{
 				Name: MutatingWebhookName, ClientConfig: service(mutationPath),
-				Rules:         []admissionregv1.RuleWithOperations{rule("volumes", create, update)},
+				Rules: []admissionregv1.RuleWithOperations{
+					rule("volumes", create, update),
+					rule("snapshots", create, update),
+					rule("backups", create, update),
+				},
 				FailurePolicy: &fail, MatchPolicy: &exact, SideEffects: &none, AdmissionReviewVersions: []string{"v1"},
 			}},
 		}},
@@ -72,6 +77,8 @@ func WebhookInstallOptions() envtest.WebhookInstallOptions {
 				Name: ValidatingWebhookName, ClientConfig: service(validationPath),
 				Rules: []admissionregv1.RuleWithOperations{
 					rule("volumes", create, update),
+					rule("snapshots", create, update),
+					rule("backups", create, update),
 					rule("backuptargets", update, del),
 				},
 				FailurePolicy: &fail, MatchPolicy: &exact, SideEffects: &none, AdmissionReviewVersions: []string{"v1"},
@@ -101,29 +108,50 @@ func (s *Sim) mutate(ctx context.Context, req admission.Request) admission.Respo
 		return admission.Errored(http.StatusInternalServerError, errPaused)
 	}
 	lk := clientLookup{c: s.mgr.GetClient(), ns: s.opts.Namespace}
-	var v, old longhorn.Volume
-	if err := json.Unmarshal(req.Object.Raw, &v); err != nil {
-		return admission.Errored(http.StatusBadRequest, fmt.Errorf("decode volume: %w", err))
-	}
+	var ops []jsonpatch.JsonPatchOperation
 	var aerr *admitError
-	var resp admission.Response
-	switch req.Operation {
-	case admissionv1.Create:
-		ops, e := mutateVolumeCreate(ctx, lk, &v)
-		resp, aerr = admission.Patched("", ops...), e
-	case admissionv1.Update:
-		if err := json.Unmarshal(req.OldObject.Raw, &old); err != nil {
-			return admission.Errored(http.StatusBadRequest, fmt.Errorf("decode old volume: %w", err))
+	switch req.Kind.Kind {
+	case "Volume":
+		var v, old longhorn.Volume
+		if err := json.Unmarshal(req.Object.Raw, &v); err != nil {
+			return admission.Errored(http.StatusBadRequest, fmt.Errorf("decode volume: %w", err))
 		}
-		ops, e := mutateVolumeUpdate(ctx, lk, &old, &v)
-		resp, aerr = admission.Patched("", ops...), e
-	default:
-		return admission.Allowed("")
+		switch req.Operation {
+		case admissionv1.Create:
+			ops, aerr = mutateVolumeCreate(ctx, lk, &v)
+		case admissionv1.Update:
+			if err := json.Unmarshal(req.OldObject.Raw, &old); err != nil {
+				return admission.Errored(http.StatusBadRequest, fmt.Errorf("decode old volume: %w", err))
+			}
+			ops, aerr = mutateVolumeUpdate(ctx, lk, &old, &v)
+		}
+	case "Snapshot":
+		var snap longhorn.Snapshot
+		if err := json.Unmarshal(req.Object.Raw, &snap); err != nil {
+			return admission.Errored(http.StatusBadRequest, fmt.Errorf("decode snapshot: %w", err))
+		}
+		switch req.Operation {
+		case admissionv1.Create:
+			ops, aerr = mutateSnapshotCreate(ctx, lk, &snap)
+		case admissionv1.Update:
+			ops = mutateSnapshotUpdate(&snap)
+		}
+	case "Backup":
+		var b longhorn.Backup
+		if err := json.Unmarshal(req.Object.Raw, &b); err != nil {
+			return admission.Errored(http.StatusBadRequest, fmt.Errorf("decode backup: %w", err))
+		}
+		switch req.Operation {
+		case admissionv1.Create:
+			ops, aerr = mutateBackupCreate(ctx, lk, &b)
+		case admissionv1.Update:
+			ops = mutateBackupUpdate(&b)
+		}
 	}
 	if aerr != nil {
 		return s.deny(req, aerr)
 	}
-	return resp
+	return admission.Patched("", ops...)
 }
 
 func (s *Sim) validate(ctx context.Context, req admission.Request) admission.Response {
@@ -146,6 +174,28 @@ func (s *Sim) validate(ctx context.Context, req admission.Request) admission.Res
 				return admission.Errored(http.StatusBadRequest, fmt.Errorf("decode old volume: %w", err))
 			}
 			aerr = validateVolumeUpdate(ctx, lk, &old, &v)
+		}
+	case "Snapshot":
+		var snap, old longhorn.Snapshot
+		if err := json.Unmarshal(req.Object.Raw, &snap); err != nil {
+			return admission.Errored(http.StatusBadRequest, fmt.Errorf("decode snapshot: %w", err))
+		}
+		switch req.Operation {
+		case admissionv1.Create:
+			aerr = validateSnapshotCreate(&snap)
+		case admissionv1.Update:
+			if err := json.Unmarshal(req.OldObject.Raw, &old); err != nil {
+				return admission.Errored(http.StatusBadRequest, fmt.Errorf("decode old snapshot: %w", err))
+			}
+			aerr = validateSnapshotUpdate(&old, &snap)
+		}
+	case "Backup":
+		var b longhorn.Backup
+		if err := json.Unmarshal(req.Object.Raw, &b); err != nil {
+			return admission.Errored(http.StatusBadRequest, fmt.Errorf("decode backup: %w", err))
+		}
+		if req.Operation == admissionv1.Create {
+			aerr = validateBackupCreate(ctx, lk, &b)
 		}
 	case "BackupTarget":
 		var bt, old longhorn.BackupTarget
@@ -191,6 +241,28 @@ func (l clientLookup) backup(ctx context.Context, name string) (*longhorn.Backup
 		return nil, err
 	}
 	return &b, nil
+}
+
+func (l clientLookup) volume(ctx context.Context, name string) (*longhorn.Volume, error) {
+	var v longhorn.Volume
+	if err := l.c.Get(ctx, client.ObjectKey{Namespace: l.ns, Name: name}, &v); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, apierrors.NewNotFound(longhorn.Resource("volume"), name)
+		}
+		return nil, err
+	}
+	return &v, nil
+}
+
+func (l clientLookup) snapshot(ctx context.Context, name string) (*longhorn.Snapshot, error) {
+	var snap longhorn.Snapshot
+	if err := l.c.Get(ctx, client.ObjectKey{Namespace: l.ns, Name: name}, &snap); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, apierrors.NewNotFound(longhorn.Resource("snapshot"), name)
+		}
+		return nil, err
+	}
+	return &snap, nil
 }
 
 func (l clientLookup) backupVolume(ctx context.Context, target, volume string) (*longhorn.BackupVolume, error) {

@@ -54,6 +54,10 @@ type lookup interface {
 	backupVolume(ctx context.Context, target, volume string) (*longhorn.BackupVolume, error)
 	// backupTarget is DataStore.GetBackupTargetRO.
 	backupTarget(ctx context.Context, name string) (*longhorn.BackupTarget, error)
+	// volume is DataStore.GetVolumeRO: NotFound reads `volume.longhorn.io "<name>" not found`.
+	volume(ctx context.Context, name string) (*longhorn.Volume, error)
+	// snapshot is DataStore.GetSnapshotRO.
+	snapshot(ctx context.Context, name string) (*longhorn.Snapshot, error)
 	// standbyVolumes is DataStore.ListDRVolumesRO: names of volumes with spec.Standby.
 	standbyVolumes(ctx context.Context) ([]string, error)
 }

@@ -19,6 +19,9 @@ type fakeLookup struct {
 	bvs      []longhorn.BackupVolume
 	targets  map[string]*longhorn.BackupTarget
 	standbys []string
+
+	volumes   map[string]*longhorn.Volume
+	snapshots map[string]*longhorn.Snapshot
 }
 
 var _ lookup = (*fakeLookup)(nil)
@@ -52,6 +55,20 @@ func (f *fakeLookup) backupTarget(_ context.Context, name string) (*longhorn.Bac
 }
 
 func (f *fakeLookup) standbyVolumes(context.Context) ([]string, error) { return f.standbys, nil }
+
+func (f *fakeLookup) volume(_ context.Context, name string) (*longhorn.Volume, error) {
+	if v, ok := f.volumes[name]; ok {
+		return v, nil
+	}
+	return nil, apierrors.NewNotFound(longhorn.Resource("volume"), name)
+}
+
+func (f *fakeLookup) snapshot(_ context.Context, name string) (*longhorn.Snapshot, error) {
+	if snap, ok := f.snapshots[name]; ok {
+		return snap, nil
+	}
+	return nil, apierrors.NewNotFound(longhorn.Resource("snapshot"), name)
+}
 
 const backupURL = "nfs://store:/backups?backup=backup-00000000000000aa&volume=pg-data"
 
