@@ -681,30 +681,36 @@ func checkWaveOrder(t *testing.T, west *drlab.Cluster, p foPlan, rec *planner.Fa
 	}
 }
 
+// countFinalBackups counts the final backups of the plan in east: the Backup CRs drplan made
+// (labelled with the plan; Longhorn's recurring ones are not).
 func countFinalBackups(ctx context.Context, east *drlab.Cluster, p foPlan) int {
 	var list longhorn.BackupList
-	if err := east.Client.List(ctx, &list, client.InNamespace(ns)); err != nil {
+	if err := east.Client.List(ctx, &list, client.InNamespace(ns), client.MatchingLabels{planner.LabelPlan: p.name}); err != nil {
 		return 0
 	}
-	n := 0
-	for _, b := range list.Items {
-		if strings.HasPrefix(b.Spec.SnapshotName, "drplan-final-"+p.name+"-") {
-			n++
-		}
-	}
-	return n
+	return len(list.Items)
 }
 
 // checkFinalBackupsOnce checks that east has exactly one final backup per volume, named as the
-// record's revision says, completed.
+// record's revision says, completed, each of a ready Snapshot CR of its volume (Longhorn's
+// admission allows no other).
 func checkFinalBackupsOnce(t *testing.T, east *drlab.Cluster, p foPlan, rec *planner.FailoverRecord) {
 	t.Helper()
 	g := NewWithT(t)
 	g.Expect(countFinalBackups(t.Context(), east, p)).To(Equal(len(p.volumes)))
+	var snaps longhorn.SnapshotList
+	g.Expect(east.Client.List(t.Context(), &snaps, client.InNamespace(ns), client.MatchingLabels{planner.LabelPlan: p.name})).To(Succeed())
+	g.Expect(snaps.Items).To(HaveLen(len(p.volumes)), "one final snapshot per volume")
 	for _, v := range p.volumes {
 		b := &longhorn.Backup{}
 		g.Expect(east.Client.Get(t.Context(), key(planner.FinalBackupName(p.name, v.name, rec.Revision)), b)).To(Succeed())
 		g.Expect(b.Status.State).To(Equal(longhorn.BackupStateCompleted))
+		g.Expect(b.Spec.SnapshotName).To(Equal(planner.FinalSnapshotName(p.name, v.name, rec.Revision)))
+		s := &longhorn.Snapshot{}
+		g.Expect(east.Client.Get(t.Context(), key(b.Spec.SnapshotName), s)).To(Succeed())
+		g.Expect(s.Spec.Volume).To(Equal(v.name))
+		g.Expect(s.Status.ReadyToUse).To(BeTrue())
+		g.Expect(b.Status.SnapshotCreatedAt.Time.Format(time.RFC3339)).To(Equal(s.Status.CreationTime), "the backup holds the snapshot's point in time")
 	}
 }
 
