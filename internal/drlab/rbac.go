@@ -36,7 +36,7 @@ func (l *Lab) AgentKubeconfigs(ctx context.Context) (map[string]string, error) {
 	for name, c := range l.Clusters {
 		for _, o := range objs {
 			o := o.DeepCopy()
-			if err := c.Client.Patch(ctx, o, client.Apply, client.FieldOwner("drlab"), client.ForceOwnership); err != nil {
+			if err := c.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(o), client.FieldOwner("drlab"), client.ForceOwnership); err != nil {
 				return nil, fmt.Errorf("drlab: cluster %s: apply %s %s: %w", name, o.GetKind(), o.GetName(), err)
 			}
 		}
@@ -47,7 +47,7 @@ func (l *Lab) AgentKubeconfigs(ctx context.Context) (map[string]string, error) {
 			"roleRef":  map[string]any{"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "drplan-agent"},
 			"subjects": []any{map[string]any{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": AgentUser}},
 		}}
-		if err := c.Client.Patch(ctx, binding, client.Apply, client.FieldOwner("drlab"), client.ForceOwnership); err != nil {
+		if err := c.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(binding), client.FieldOwner("drlab"), client.ForceOwnership); err != nil {
 			return nil, fmt.Errorf("drlab: cluster %s: bind the agent's role: %w", name, err)
 		}
 		path := filepath.Join(l.Dir, name+"-agent.kubeconfig")
