@@ -43,14 +43,16 @@ type Options struct {
 
 // Sandbox is a running sandbox.
 type Sandbox struct {
-	opts     Options
-	lab      *drlab.Lab
-	repoURL  string
-	kubecfg  string
-	status   string
-	config   string
-	plans    *plans.Set
-	stopData context.CancelFunc
+	opts    Options
+	lab     *drlab.Lab
+	repoURL string
+	kubecfg string
+	// agentKubecfg is the agent's kubeconfig: a user with examples/deploy/rbac.yaml's role only.
+	agentKubecfg string
+	status       string
+	config       string
+	plans        *plans.Set
+	stopData     context.CancelFunc
 	// agentDone is closed when the agent returned, with its error in agentErr.
 	agentDone chan struct{}
 	agentErr  error
@@ -113,7 +115,18 @@ func Start(ctx context.Context, o Options) (*Sandbox, error) {
 		return nil, err
 	}
 	done()
-	if err := s.writeKubeconfig(); err != nil {
+	s.kubecfg = filepath.Join(s.opts.StateDir, "kubeconfig")
+	if err := writeKubeconfig(s.lab.Kubeconfigs(), s.kubecfg); err != nil {
+		return nil, err
+	}
+	// The agent runs as a user bound to examples/deploy/rbac.yaml's role only, as it would in a
+	// real cluster; the kubeconfig printed for kubectl is the admin's.
+	agentKubeconfigs, err := s.lab.AgentKubeconfigs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.agentKubecfg = filepath.Join(s.opts.StateDir, "agent", "kubeconfig")
+	if err := writeKubeconfig(agentKubeconfigs, s.agentKubecfg); err != nil {
 		return nil, err
 	}
 
@@ -187,10 +200,12 @@ func (s *Sandbox) Stop() error {
 	return errors.Join(errs...)
 }
 
-func (s *Sandbox) writeKubeconfig() error {
+// writeKubeconfig merges one kubeconfig per cluster (each with a context named like the
+// cluster) into path, current context west.
+func writeKubeconfig(paths map[string]string, path string) error {
 	out := clientcmdapi.NewConfig()
-	for name, c := range s.lab.Clusters {
-		in, err := clientcmd.LoadFromFile(c.API.Kubeconfig)
+	for name, p := range paths {
+		in, err := clientcmd.LoadFromFile(p)
 		if err != nil {
 			return fmt.Errorf("sandbox: kubeconfig of %s: %w", name, err)
 		}
@@ -199,9 +214,8 @@ func (s *Sandbox) writeKubeconfig() error {
 		out.Contexts[name] = in.Contexts[name]
 	}
 	out.CurrentContext = "west"
-	s.kubecfg = filepath.Join(s.opts.StateDir, "kubeconfig")
-	if err := clientcmd.WriteToFile(*out, s.kubecfg); err != nil {
-		return fmt.Errorf("sandbox: write kubeconfig: %w", err)
+	if err := clientcmd.WriteToFile(*out, path); err != nil {
+		return fmt.Errorf("sandbox: write kubeconfig %s: %w", path, err)
 	}
 	return nil
 }
@@ -274,7 +288,7 @@ metrics: {listen: "%[6]s"}
 health: {listen: "%[7]s"}
 leaderElection: {enabled: true, cluster: west}
 forge: {kind: gitea, url: "%[8]s", repo: %[9]s/%[10]s, tokenFile: token}
-`, s.kubecfg, sandboxNS, s.repoURL, hook, s.status, freeAddr(), freeAddr(), s.lab.Gitea.URL, s.lab.Gitea.Admin, repoName)
+`, s.agentKubecfg, sandboxNS, s.repoURL, hook, s.status, freeAddr(), freeAddr(), s.lab.Gitea.URL, s.lab.Gitea.Admin, repoName)
 	s.config = filepath.Join(dir, "agent.yaml")
 	if err := os.WriteFile(s.config, []byte(cfg), 0o600); err != nil {
 		return fmt.Errorf("sandbox: %w", err)
