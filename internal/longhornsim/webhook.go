@@ -232,37 +232,31 @@ type clientLookup struct {
 var _ lookup = clientLookup{}
 
 func (l clientLookup) backup(ctx context.Context, name string) (*longhorn.Backup, error) {
-	var b longhorn.Backup
-	if err := l.c.Get(ctx, client.ObjectKey{Namespace: l.ns, Name: name}, &b); err != nil {
-		if apierrors.IsNotFound(err) {
-			// The lister's NotFound names the singular resource.
-			return nil, apierrors.NewNotFound(longhorn.Resource("backup"), name)
-		}
-		return nil, err
-	}
-	return &b, nil
+	return getNamed[longhorn.Backup](ctx, l, "backup", name)
 }
 
 func (l clientLookup) volume(ctx context.Context, name string) (*longhorn.Volume, error) {
-	var v longhorn.Volume
-	if err := l.c.Get(ctx, client.ObjectKey{Namespace: l.ns, Name: name}, &v); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil, apierrors.NewNotFound(longhorn.Resource("volume"), name)
-		}
-		return nil, err
-	}
-	return &v, nil
+	return getNamed[longhorn.Volume](ctx, l, "volume", name)
 }
 
 func (l clientLookup) snapshot(ctx context.Context, name string) (*longhorn.Snapshot, error) {
-	var snap longhorn.Snapshot
-	if err := l.c.Get(ctx, client.ObjectKey{Namespace: l.ns, Name: name}, &snap); err != nil {
+	return getNamed[longhorn.Snapshot](ctx, l, "snapshot", name)
+}
+
+// getNamed reads one object of Longhorn's namespace; its NotFound names the singular resource,
+// as the lister's does.
+func getNamed[T any, PT interface {
+	*T
+	client.Object
+}](ctx context.Context, l clientLookup, resource, name string) (*T, error) {
+	obj := PT(new(T))
+	if err := l.c.Get(ctx, client.ObjectKey{Namespace: l.ns, Name: name}, obj); err != nil {
 		if apierrors.IsNotFound(err) {
-			return nil, apierrors.NewNotFound(longhorn.Resource("snapshot"), name)
+			return nil, apierrors.NewNotFound(longhorn.Resource(resource), name)
 		}
 		return nil, err
 	}
-	return &snap, nil
+	return (*T)(obj), nil
 }
 
 func (l clientLookup) backupVolume(ctx context.Context, target, volume string) (*longhorn.BackupVolume, error) {
@@ -270,14 +264,7 @@ func (l clientLookup) backupVolume(ctx context.Context, target, volume string) (
 }
 
 func (l clientLookup) backupTarget(ctx context.Context, name string) (*longhorn.BackupTarget, error) {
-	var bt longhorn.BackupTarget
-	if err := l.c.Get(ctx, client.ObjectKey{Namespace: l.ns, Name: name}, &bt); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil, apierrors.NewNotFound(longhorn.Resource("backuptarget"), name)
-		}
-		return nil, err
-	}
-	return &bt, nil
+	return getNamed[longhorn.BackupTarget](ctx, l, "backuptarget", name)
 }
 
 func (l clientLookup) standbyVolumes(ctx context.Context) ([]string, error) {
