@@ -112,40 +112,37 @@ func (s *Sim) mutate(ctx context.Context, req admission.Request) admission.Respo
 	var aerr *admitError
 	switch req.Kind.Kind {
 	case "Volume":
-		var v, old longhorn.Volume
-		if err := json.Unmarshal(req.Object.Raw, &v); err != nil {
-			return admission.Errored(http.StatusBadRequest, fmt.Errorf("decode volume: %w", err))
+		v, old, err := decodeRequest[longhorn.Volume](req)
+		if err != nil {
+			return admission.Errored(http.StatusBadRequest, err)
 		}
 		switch req.Operation {
 		case admissionv1.Create:
-			ops, aerr = mutateVolumeCreate(ctx, lk, &v)
+			ops, aerr = mutateVolumeCreate(ctx, lk, v)
 		case admissionv1.Update:
-			if err := json.Unmarshal(req.OldObject.Raw, &old); err != nil {
-				return admission.Errored(http.StatusBadRequest, fmt.Errorf("decode old volume: %w", err))
-			}
-			ops, aerr = mutateVolumeUpdate(ctx, lk, &old, &v)
+			ops, aerr = mutateVolumeUpdate(ctx, lk, old, v)
 		}
 	case "Snapshot":
-		var snap longhorn.Snapshot
-		if err := json.Unmarshal(req.Object.Raw, &snap); err != nil {
-			return admission.Errored(http.StatusBadRequest, fmt.Errorf("decode snapshot: %w", err))
+		snap, _, err := decodeRequest[longhorn.Snapshot](req)
+		if err != nil {
+			return admission.Errored(http.StatusBadRequest, err)
 		}
 		switch req.Operation {
 		case admissionv1.Create:
-			ops, aerr = mutateSnapshotCreate(ctx, lk, &snap)
+			ops, aerr = mutateSnapshotCreate(ctx, lk, snap)
 		case admissionv1.Update:
-			ops = mutateSnapshotUpdate(&snap)
+			ops = mutateSnapshotUpdate(snap)
 		}
 	case "Backup":
-		var b longhorn.Backup
-		if err := json.Unmarshal(req.Object.Raw, &b); err != nil {
-			return admission.Errored(http.StatusBadRequest, fmt.Errorf("decode backup: %w", err))
+		b, _, err := decodeRequest[longhorn.Backup](req)
+		if err != nil {
+			return admission.Errored(http.StatusBadRequest, err)
 		}
 		switch req.Operation {
 		case admissionv1.Create:
-			ops, aerr = mutateBackupCreate(ctx, lk, &b)
+			ops, aerr = mutateBackupCreate(ctx, lk, b)
 		case admissionv1.Update:
-			ops = mutateBackupUpdate(&b)
+			ops = mutateBackupUpdate(b)
 		}
 	}
 	if aerr != nil {
@@ -162,60 +159,68 @@ func (s *Sim) validate(ctx context.Context, req admission.Request) admission.Res
 	var aerr *admitError
 	switch req.Kind.Kind {
 	case "Volume":
-		var v, old longhorn.Volume
-		if err := json.Unmarshal(req.Object.Raw, &v); err != nil {
-			return admission.Errored(http.StatusBadRequest, fmt.Errorf("decode volume: %w", err))
+		v, old, err := decodeRequest[longhorn.Volume](req)
+		if err != nil {
+			return admission.Errored(http.StatusBadRequest, err)
 		}
 		switch req.Operation {
 		case admissionv1.Create:
-			aerr = validateVolumeCreate(ctx, lk, &v)
+			aerr = validateVolumeCreate(ctx, lk, v)
 		case admissionv1.Update:
-			if err := json.Unmarshal(req.OldObject.Raw, &old); err != nil {
-				return admission.Errored(http.StatusBadRequest, fmt.Errorf("decode old volume: %w", err))
-			}
-			aerr = validateVolumeUpdate(ctx, lk, &old, &v)
+			aerr = validateVolumeUpdate(ctx, lk, old, v)
 		}
 	case "Snapshot":
-		var snap, old longhorn.Snapshot
-		if err := json.Unmarshal(req.Object.Raw, &snap); err != nil {
-			return admission.Errored(http.StatusBadRequest, fmt.Errorf("decode snapshot: %w", err))
+		snap, old, err := decodeRequest[longhorn.Snapshot](req)
+		if err != nil {
+			return admission.Errored(http.StatusBadRequest, err)
 		}
 		switch req.Operation {
 		case admissionv1.Create:
-			aerr = validateSnapshotCreate(&snap)
+			aerr = validateSnapshotCreate(snap)
 		case admissionv1.Update:
-			if err := json.Unmarshal(req.OldObject.Raw, &old); err != nil {
-				return admission.Errored(http.StatusBadRequest, fmt.Errorf("decode old snapshot: %w", err))
-			}
-			aerr = validateSnapshotUpdate(&old, &snap)
+			aerr = validateSnapshotUpdate(old, snap)
 		}
 	case "Backup":
-		var b longhorn.Backup
-		if err := json.Unmarshal(req.Object.Raw, &b); err != nil {
-			return admission.Errored(http.StatusBadRequest, fmt.Errorf("decode backup: %w", err))
+		b, _, err := decodeRequest[longhorn.Backup](req)
+		if err != nil {
+			return admission.Errored(http.StatusBadRequest, err)
 		}
 		if req.Operation == admissionv1.Create {
-			aerr = validateBackupCreate(ctx, lk, &b)
+			aerr = validateBackupCreate(ctx, lk, b)
 		}
 	case "BackupTarget":
-		var bt, old longhorn.BackupTarget
-		if err := json.Unmarshal(req.OldObject.Raw, &old); err != nil {
-			return admission.Errored(http.StatusBadRequest, fmt.Errorf("decode old backup target: %w", err))
+		bt, old, err := decodeRequest[longhorn.BackupTarget](req)
+		if err != nil {
+			return admission.Errored(http.StatusBadRequest, err)
 		}
 		switch req.Operation {
 		case admissionv1.Update:
-			if err := json.Unmarshal(req.Object.Raw, &bt); err != nil {
-				return admission.Errored(http.StatusBadRequest, fmt.Errorf("decode backup target: %w", err))
-			}
-			aerr = validateBackupTargetUpdate(ctx, lk, &old, &bt)
+			aerr = validateBackupTargetUpdate(ctx, lk, old, bt)
 		case admissionv1.Delete:
-			aerr = validateBackupTargetDelete(ctx, lk, &old)
+			aerr = validateBackupTargetDelete(ctx, lk, old)
 		}
 	}
 	if aerr != nil {
 		return s.deny(req, aerr)
 	}
 	return admission.Allowed("")
+}
+
+// decodeRequest decodes an admission request's object and old object; either is left zero
+// when the operation carries none (no object on delete, no old object on create).
+func decodeRequest[T any](req admission.Request) (obj, old *T, err error) {
+	obj, old = new(T), new(T)
+	if len(req.Object.Raw) > 0 {
+		if err := json.Unmarshal(req.Object.Raw, obj); err != nil {
+			return nil, nil, fmt.Errorf("decode %s %s: %w", req.Kind.Kind, req.Name, err)
+		}
+	}
+	if len(req.OldObject.Raw) > 0 {
+		if err := json.Unmarshal(req.OldObject.Raw, old); err != nil {
+			return nil, nil, fmt.Errorf("decode old %s %s: %w", req.Kind.Kind, req.Name, err)
+		}
+	}
+	return obj, old, nil
 }
 
 func (s *Sim) deny(req admission.Request, aerr *admitError) admission.Response {
