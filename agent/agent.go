@@ -22,8 +22,11 @@ import (
 	"github.com/drplan/drplan/internal/executor"
 	"github.com/drplan/drplan/internal/forge"
 	"github.com/drplan/drplan/internal/planner"
+	"github.com/drplan/drplan/internal/pullrequests"
 	"github.com/drplan/drplan/internal/source"
+	"github.com/drplan/drplan/internal/status"
 	"github.com/drplan/drplan/internal/webhook"
+	"github.com/drplan/drplan/plans"
 )
 
 // Agent is the running agent.
@@ -33,10 +36,11 @@ type Agent struct {
 	clusters map[string]*cluster.Cluster
 	source   *source.Source
 	exec     *executor.Executor
-	status   *statusStore
+	observer observer
+	status   *status.Store
 	metrics  *metrics
 	hook     *webhook.Handler
-	prs      *prReporter
+	prs      *pullrequests.Reporter
 	triggers chan struct{}
 	fetches  chan struct{}
 	log      logr.Logger
@@ -69,7 +73,7 @@ func New(opts Options) (*Agent, error) {
 		opts:     opts,
 		cfg:      cfg,
 		clusters: map[string]*cluster.Cluster{},
-		status:   newStatusStore(),
+		status:   &status.Store{},
 		triggers: make(chan struct{}, 1),
 		fetches:  make(chan struct{}, 1),
 	}
@@ -85,6 +89,7 @@ func New(opts Options) (*Agent, error) {
 		}
 		a.clusters[c.Name] = conn
 	}
+	a.observer = observer{clusters: a.clusters, namespace: cfg.LonghornNamespace, owner: ownerOf(cfg)}
 	a.source, err = newSource(cfg, opts.CacheDir)
 	if err != nil {
 		return nil, err
@@ -103,7 +108,8 @@ func New(opts Options) (*Agent, error) {
 		if err != nil {
 			return nil, err
 		}
-		a.prs = newPRReporter(a, f)
+		a.prs = pullrequests.New(pullrequests.Options{Forge: f, PullRequests: &forge.PathFilter{Forge: f, Dir: cfg.Repo.Path},
+			Base: cfg.Repo.Ref.Branch, Preview: a.preview, Interval: cfg.Repo.Interval.Duration})
 	}
 	if cfg.Webhook != nil {
 		secret, err := cfg.Webhook.Secret()
@@ -205,6 +211,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		return fmt.Errorf("add loop: %w", err)
 	}
 	if a.prs != nil {
+		a.prs.SetLogger(log)
 		if err := mgr.Add(a.prs); err != nil {
 			return fmt.Errorf("add pull request reporter: %w", err)
 		}
@@ -229,10 +236,19 @@ func (a *Agent) Run(ctx context.Context) error {
 	return mgr.Start(ctx)
 }
 
-// owner is this agent's owner label value: the plans repo and path it tracks.
-func (a *Agent) owner() string {
-	return ownerOf(a.cfg)
+// preview decides the plans at a pull request's head against the live clusters, changing
+// nothing: the pull-request reporter's PreviewFunc.
+func (a *Agent) preview(ctx context.Context, pr forge.PullRequest) (pullrequests.Decision, error) {
+	snap, err := a.source.FetchRef(ctx, pr.HeadRef)
+	if err != nil {
+		return pullrequests.Decision{}, err
+	}
+	set, problems := plans.LoadFS(snap.FS, ".", plans.WithClusters(a.cfg.ClusterNames()...))
+	return pullrequests.Decision{Revision: snap.Revision, Problems: problems, Result: a.observer.decide(ctx, set, snap.Revision)}, nil
 }
+
+// owner is this agent's owner label value: the plans repo and path it tracks.
+func (a *Agent) owner() string { return a.observer.owner }
 
 func ownerOf(cfg *config.AgentConfig) string {
 	return planner.OwnerID(source.SanitizeURL(cfg.Repo.URL), cfg.Repo.Path)
@@ -259,7 +275,7 @@ func (a *Agent) onWebhook(ev webhook.Event) {
 	case ev.Kind == webhook.Push:
 		a.fetchNow()
 	case ev.Kind == webhook.PullRequest && a.prs != nil:
-		a.prs.pullRequestEvent()
+		a.prs.PullRequestEvent()
 		if ev.Merged {
 			a.fetchNow()
 		}

@@ -34,16 +34,16 @@ type DiffResult struct {
 }
 
 // Diff computes what the agent would change in each cluster, without changing anything.
-func Diff(ctx context.Context, cfg *config.AgentConfig, o DiffOptions) (*DiffResult, error) {
-	if o.Timeout == 0 {
-		o.Timeout = 30 * time.Second
+func Diff(ctx context.Context, cfg *config.AgentConfig, opts DiffOptions) (*DiffResult, error) {
+	if opts.Timeout == 0 {
+		opts.Timeout = 30 * time.Second
 	}
 	out := &DiffResult{}
 	switch {
-	case o.PlansDir != "":
-		out.Set, out.Problems = plans.LoadPaths([]string{o.PlansDir}, plans.WithClusters(cfg.ClusterNames()...))
+	case opts.PlansDir != "":
+		out.Set, out.Problems = plans.LoadPaths([]string{opts.PlansDir}, plans.WithClusters(cfg.ClusterNames()...))
 	default:
-		dir := o.CacheDir
+		dir := opts.CacheDir
 		if dir == "" {
 			tmp, err := os.MkdirTemp("", "drplan-diff-")
 			if err != nil {
@@ -53,8 +53,8 @@ func Diff(ctx context.Context, cfg *config.AgentConfig, o DiffOptions) (*DiffRes
 			dir = tmp
 		}
 		c := *cfg
-		if o.Revision != "" {
-			c.Repo.Ref = config.Ref{Commit: o.Revision}
+		if opts.Revision != "" {
+			c.Repo.Ref = config.Ref{Commit: opts.Revision}
 		}
 		src, err := newSource(&c, dir)
 		if err != nil {
@@ -70,8 +70,7 @@ func Diff(ctx context.Context, cfg *config.AgentConfig, o DiffOptions) (*DiffRes
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	states := map[string]*cluster.State{}
-	conns := map[string]*cluster.Cluster{}
+	o := observer{clusters: map[string]*cluster.Cluster{}, namespace: cfg.LonghornNamespace, owner: ownerOf(cfg)}
 	for _, cc := range cfg.Clusters {
 		rc, err := restConfig(cc)
 		if err != nil {
@@ -84,22 +83,11 @@ func Diff(ctx context.Context, cfg *config.AgentConfig, o DiffOptions) (*DiffRes
 		if err := conn.Start(ctx); err != nil {
 			return nil, err
 		}
-		conns[cc.Name] = conn
+		o.clusters[cc.Name] = conn
 	}
-	for name, conn := range conns {
-		conn.WaitSynced(ctx, o.Timeout)
-		s, err := conn.State(ctx)
-		if err != nil {
-			return nil, err
-		}
-		states[name] = s
+	for _, conn := range o.clusters {
+		conn.WaitSynced(ctx, opts.Timeout)
 	}
-	var known []string
-	for _, p := range out.Set.Plans {
-		known = append(known, p.Name())
-	}
-	out.Result = planner.Decide(planner.Input{Plans: out.Set.Valid(), KnownPlans: known, Clusters: states,
-		Now: time.Now(), Namespace: cfg.LonghornNamespace, Owner: ownerOf(cfg), Incomplete: incomplete(out.Set, out.Problems),
-		Revision: out.Revision})
+	out.Result = o.decide(ctx, out.Set, out.Revision)
 	return out, nil
 }

@@ -2,14 +2,16 @@ package agent
 
 import (
 	"context"
-	"sort"
 	"time"
 
 	"github.com/go-logr/logr"
 
 	"github.com/drplan/drplan/internal/executor"
 	"github.com/drplan/drplan/internal/planner"
+	"github.com/drplan/drplan/internal/pullrequests"
+	"github.com/drplan/drplan/internal/report"
 	"github.com/drplan/drplan/internal/source"
+	"github.com/drplan/drplan/internal/status"
 	"github.com/drplan/drplan/plans"
 )
 
@@ -87,75 +89,37 @@ func (l *loop) pass(ctx context.Context, fetch bool) time.Duration {
 		l.fetch(ctx)
 	}
 
-	states := a.states(ctx)
-
-	var res planner.Result
-	if l.set != nil {
-		var known []string
-		for _, p := range l.set.Plans {
-			known = append(known, p.Name())
-		}
-		in := planner.Input{
-			Plans:      l.set.Valid(),
-			KnownPlans: known,
-			Clusters:   states,
-			Revision:   l.snap.Revision,
-			Now:        time.Now(),
-			Namespace:  a.cfg.LonghornNamespace,
-			Owner:      a.owner(),
-			Incomplete: incomplete(l.set, l.problems),
-		}
-		l.readFailoverGates(ctx, in)
-		res = planner.Decide(in)
-	} else {
-		res = planner.Decide(planner.Input{Clusters: states, Now: time.Now(), Namespace: a.cfg.LonghornNamespace, KnownPlans: nil})
-		// Without any revision, nothing is known about plans: report none rather than orphans.
-		res.Actions, res.Report.Plans = nil, nil
-	}
-
+	res := a.observer.decide(ctx, l.set, l.snap.Revision)
 	outcomes := a.exec.Execute(ctx, res.Actions)
 	for _, o := range outcomes {
 		if o.Err != nil {
 			log.Error(o.Err, "action failed", "cluster", o.Action.Cluster(), "plan", o.Action.Plan())
 		}
 	}
-	report := res.Report
-	report.Plans = append(report.Plans, l.invalidPlans()...)
-	sort.SliceStable(report.Plans, func(i, j int) bool { return report.Plans[i].Name < report.Plans[j].Name })
-
-	st := Status{
+	plansReport := res.Report.Plans
+	if plansReport == nil {
+		plansReport = []planner.PlanReport{}
+	}
+	st := status.Status{
 		UpdatedAt: time.Now().UTC(),
 		Source:    l.sourceStatus(),
-		Clusters:  report.Clusters,
-		Plans:     report.Plans,
+		Clusters:  res.Report.Clusters,
+		Plans:     plansReport,
 		Problems:  problemStrings(l.problems),
-		LastPass:  PassStatus{At: start.UTC(), Duration: time.Since(start).String(), Actions: len(outcomes), Errors: errorStrings(outcomes)},
+		LastPass:  status.PassStatus{At: start.UTC(), Duration: time.Since(start).String(), Actions: len(outcomes), Errors: errorStrings(outcomes)},
 	}
-	a.status.set(st)
+	a.status.Set(st)
 	a.metrics.observe(st, outcomes, time.Since(start))
-	a.afterPass(l.snap, l.problems, res, outcomes)
+	if a.prs != nil {
+		a.prs.PassDone(pullrequests.Pass{Decision: pullrequests.Decision{Revision: l.snap.Revision, Problems: l.problems, Result: res},
+			Outcomes: reportOutcomes(outcomes)})
+	}
 	if len(outcomes) > 0 {
 		log.Info("pass done", "revision", l.snap.Revision, "actions", len(outcomes), "errors", len(st.LastPass.Errors), "duration", time.Since(start))
 	} else {
 		log.V(1).Info("pass done", "revision", l.snap.Revision, "actions", 0, "duration", time.Since(start))
 	}
 	return res.RequeueAfter
-}
-
-// readFailoverGates reads the failover gates the caches do not hold (only while a failover runs)
-// into the states the pass decides on.
-func (l *loop) readFailoverGates(ctx context.Context, in planner.Input) {
-	for name, refs := range planner.FailoverReads(in) {
-		c, s := l.a.clusters[name], in.Clusters[name]
-		if c == nil || s == nil {
-			continue
-		}
-		objs, err := c.ReadObjects(ctx, refs)
-		if err != nil {
-			logr.FromContextOrDiscard(ctx).Error(err, "read failover gates", "cluster", name)
-		}
-		s.Objects = objs
-	}
 }
 
 // fetch brings the plans up to date, keeping the last good revision when Git fails.
@@ -177,29 +141,9 @@ func (l *loop) fetch(ctx context.Context) {
 	log.Info("plans loaded", "revision", snap.Revision, "plans", len(set.Plans), "valid", len(set.Valid()), "problems", len(problems))
 }
 
-// invalidPlans reports the plans that are not applied, with their problems.
-func (l *loop) invalidPlans() []planner.PlanReport {
-	if l.set == nil {
-		return nil
-	}
-	var out []planner.PlanReport
-	for _, p := range l.set.Plans {
-		if p.Valid() {
-			continue
-		}
-		r := planner.PlanReport{Name: p.Name(), Primary: p.Spec.Primary, Secondary: p.Spec.Secondary, Failover: p.Spec.Failover,
-			File: p.File, Invalid: true, Volumes: []planner.VolumeReport{}}
-		for _, pr := range p.Problems {
-			r.Problems = append(r.Problems, pr.String())
-		}
-		out = append(out, r)
-	}
-	return out
-}
-
-func (l *loop) sourceStatus() SourceStatus {
+func (l *loop) sourceStatus() status.SourceStatus {
 	st := l.a.source.Status()
-	s := SourceStatus{
+	s := status.SourceStatus{
 		URL:          source.SanitizeURL(l.a.cfg.Repo.URL),
 		Revision:     l.snap.Revision,
 		Message:      firstLine(l.snap.Message),
@@ -215,20 +159,18 @@ func (l *loop) sourceStatus() SourceStatus {
 	return s
 }
 
-// incomplete reports whether some problems belong to no plan (a file that does not parse):
-// plans may then be missing from the set.
-func incomplete(set *plans.Set, problems []plans.Problem) bool {
-	n := 0
-	for _, p := range set.Plans {
-		n += len(p.Problems)
-	}
-	return len(problems) > n
-}
-
 func problemStrings(ps []plans.Problem) []string {
 	out := make([]string, len(ps))
 	for i, p := range ps {
 		out[i] = p.String()
+	}
+	return out
+}
+
+func reportOutcomes(outcomes []executor.Outcome) []report.Outcome {
+	out := make([]report.Outcome, len(outcomes))
+	for i, o := range outcomes {
+		out[i] = report.Outcome{Action: o.Action, Err: o.Err}
 	}
 	return out
 }

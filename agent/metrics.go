@@ -11,6 +11,7 @@ import (
 
 	"github.com/drplan/drplan/internal/executor"
 	"github.com/drplan/drplan/internal/planner"
+	"github.com/drplan/drplan/internal/status"
 )
 
 // metrics are the drplan_* Prometheus series, served with controller-runtime's on the metrics
@@ -69,7 +70,7 @@ func (m *metrics) register() error {
 }
 
 // observe updates every series from one pass.
-func (m *metrics) observe(st Status, outcomes []executor.Outcome, d time.Duration) {
+func (m *metrics) observe(st status.Status, outcomes []executor.Outcome, d time.Duration) {
 	m.passDuration.Observe(d.Seconds())
 	for name, c := range st.Clusters {
 		m.clusterUp.WithLabelValues(name).Set(b2f(c.Reachable))

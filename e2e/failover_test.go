@@ -325,6 +325,8 @@ type foWave struct {
 	name string
 	// workload is scaled in the wave and gates it; none when kind is empty.
 	workload foWorkload
+	// gate is one more gate, a YAML flow mapping; none when empty.
+	gate string
 }
 
 type foPlan struct {
@@ -377,9 +379,16 @@ spec:
 	b.WriteString("  waves:\n")
 	for _, w := range p.waves {
 		fmt.Fprintf(&b, "    - name: %s\n", w.name)
+		var gates []string
 		if wl := w.workload; wl.kind != "" {
-			fmt.Fprintf(&b, "      gates: [{kind: %s, namespace: %s, name: %s, timeout: 2m}]\n", wl.kind, p.name, wl.name)
+			gates = append(gates, fmt.Sprintf("{kind: %s, namespace: %s, name: %s, timeout: 2m}", wl.kind, p.name, wl.name))
 			fmt.Fprintf(&b, "      scale: [{kind: %s, namespace: %s, name: %s, replicas: %d}]\n", wl.kind, p.name, wl.name, wl.replicas)
+		}
+		if w.gate != "" {
+			gates = append(gates, w.gate)
+		}
+		if len(gates) > 0 {
+			fmt.Fprintf(&b, "      gates: [%s]\n", strings.Join(gates, ", "))
 		}
 	}
 	return b.String()
@@ -406,7 +415,7 @@ type protected struct {
 // protectForFailover creates the plan's source volumes (with data) and workloads (running on
 // east, at zero on west), commits the plan with failover false, runs its recurring job once and
 // waits until every standby volume restored that backup.
-func protectForFailover(t *testing.T, lab *drlab.Lab, east, west *drlab.Cluster, p foPlan) protected {
+func protectForFailover(t *testing.T, lab *drlab.Lab, east, west *drlab.Cluster, p foPlan, opts ...agentOpts) protected {
 	t.Helper()
 	g := NewWithT(t)
 	ctx := t.Context()
@@ -433,7 +442,11 @@ func protectForFailover(t *testing.T, lab *drlab.Lab, east, west *drlab.Cluster,
 	p.failover = false
 	out.repo = newPlanRepo(t, lab, p.name)
 	out.repo.commit(t, "protect "+p.name, map[string]string{p.name + ".yaml": p.yaml()})
-	out.agent = startAgent(t, lab, out.repo, agentOpts{})
+	o := agentOpts{}
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	out.agent = startAgent(t, lab, out.repo, o)
 	g.Eventually(func() error {
 		_, err := east.Sim.RunRecurringJob(ctx, "drplan-"+p.name)
 		return err

@@ -29,9 +29,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/drplan/drplan/agent"
 	"github.com/drplan/drplan/internal/drlab"
 	longhorn "github.com/drplan/drplan/internal/longhorn"
+	"github.com/drplan/drplan/internal/status"
 )
 
 const (
@@ -253,8 +253,8 @@ func (a *agentProc) apiRequests(from time.Time) []string {
 }
 
 // getStatus reads the agent's status endpoint.
-func (a *agentProc) getStatus() (agent.Status, error) {
-	st, _, err := agent.FetchStatus(a.t.Context(), a.status)
+func (a *agentProc) getStatus() (status.Status, error) {
+	st, _, err := status.Fetch(a.t.Context(), a.status)
 	return st, err
 }
 

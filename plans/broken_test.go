@@ -7,10 +7,9 @@ import (
 	"testing"
 
 	. "github.com/onsi/gomega"
-)
 
-// updateGolden regenerates golden files instead of comparing with them: UPDATE_GOLDEN=1.
-var updateGolden = os.Getenv("UPDATE_GOLDEN") != ""
+	"github.com/drplan/drplan/internal/golden"
+)
 
 // brokenCases lists the broken corpus: every file and directory under testdata/broken except
 // the golden files.
@@ -47,13 +46,7 @@ func TestBrokenCorpus(t *testing.T) {
 				lines = append(lines, p.String())
 			}
 			got := strings.Join(lines, "\n") + "\n"
-			golden := filepath.Join("testdata/broken", strings.TrimSuffix(name, filepath.Ext(name))+".golden")
-			if updateGolden {
-				g.Expect(os.WriteFile(golden, []byte(got), 0o644)).To(Succeed())
-			}
-			want, err := os.ReadFile(golden)
-			g.Expect(err).NotTo(HaveOccurred(), "golden file missing: run with UPDATE_GOLDEN=1")
-			g.Expect(got).To(Equal(string(want)))
+			golden.AssertString(t, filepath.Join("testdata/broken", strings.TrimSuffix(name, filepath.Ext(name))+".golden"), got)
 
 			// Every problem of a plan is also in the plan, and makes it invalid.
 			for _, p := range set.Plans {

@@ -1,6 +1,9 @@
 package plans
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Default values, as documented on the fields they fill.
 const (
@@ -32,16 +35,31 @@ var defaultAPIVersions = map[string]string{
 var scalableKinds = map[string]bool{"Deployment": true, "StatefulSet": true, "ReplicaSet": true}
 
 // SetDefaults fills every field the plan leaves empty that has a default. It is the only place
-// defaults are applied; it is idempotent and never overwrites a value that is set.
-func SetDefaults(p *DRPlan) {
+// defaults are applied; it is idempotent and never overwrites a value that is set. It is for
+// plans built in Go, where a field is left out by leaving it zero; the loader applies the same
+// defaults to the fields a document left out only, so that a number or a duration written as 0
+// stays 0 and fails validation instead of being replaced.
+func SetDefaults(p *DRPlan) { setDefaults(p, nothingWritten) }
+
+// fieldsWritten reports whether a plan's document wrote the field at path
+// (spec.volumes[0].replicas) with a value. Defaults fill only fields that were not written.
+type fieldsWritten func(path string) bool
+
+// nothingWritten is the fieldsWritten of a plan built in Go: a zero value means left out.
+func nothingWritten(string) bool { return false }
+
+// setDefaults applies the defaults to the fields of p that are empty and were not written. A
+// string or a list is empty when left out or written empty; a number or a duration written
+// as 0 is a value, which validation checks against its range.
+func setDefaults(p *DRPlan, written fieldsWritten) {
 	s := &p.Spec
 	if s.BackupTarget == "" {
 		s.BackupTarget = DefaultBackupTarget
 	}
-	if s.Schedule.Retain == 0 {
+	if s.Schedule.Retain == 0 && !written("spec.schedule.retain") {
 		s.Schedule.Retain = DefaultRetain
 	}
-	if s.Schedule.Concurrency == 0 {
+	if s.Schedule.Concurrency == 0 && !written("spec.schedule.concurrency") {
 		s.Schedule.Concurrency = DefaultConcurrency
 	}
 	if len(s.Waves) == 0 {
@@ -53,7 +71,7 @@ func SetDefaults(p *DRPlan) {
 			if g.APIVersion == "" {
 				g.APIVersion = defaultAPIVersions[g.Kind]
 			}
-			if g.Timeout.Duration == 0 {
+			if g.Timeout.Duration == 0 && !written(fmt.Sprintf("spec.waves[%d].gates[%d].timeout", i, j)) {
 				g.Timeout.Duration = DefaultGateTimeout
 			}
 		}
@@ -69,7 +87,7 @@ func SetDefaults(p *DRPlan) {
 		if v.StandbyName == "" {
 			v.StandbyName = v.Name
 		}
-		if v.Replicas == 0 {
+		if v.Replicas == 0 && !written(fmt.Sprintf("spec.volumes[%d].replicas", i)) {
 			v.Replicas = DefaultReplicas
 		}
 		if v.Wave == "" {
@@ -93,7 +111,7 @@ func SetDefaults(p *DRPlan) {
 			}
 		}
 	}
-	if s.Activation.CatchUpTimeout.Duration == 0 {
+	if s.Activation.CatchUpTimeout.Duration == 0 && !written("spec.activation.catchUpTimeout") {
 		s.Activation.CatchUpTimeout.Duration = DefaultCatchUpTimeout
 	}
 }

@@ -40,6 +40,10 @@ func (p *Plan) Valid() bool { return len(p.Problems) == 0 }
 // for a field that was not written, where its nearest written parent was.
 func (p *Plan) Position(field string) strictyaml.Position { return p.locations.Find(field) }
 
+// Written reports whether File wrote the field at path (spec.volumes[1].replicas) with a value;
+// a field that is not written holds its default, if it has one.
+func (p *Plan) Written(field string) bool { return p.locations.Written(field) }
+
 func (p *Plan) problem(field, msg string) Problem {
 	pos := p.Position(field)
 	return Problem{File: p.File, Line: pos.Line, Column: pos.Column, Field: field, Message: msg}
@@ -48,6 +52,22 @@ func (p *Plan) problem(field, msg string) Problem {
 // Set is every plan of a plans tree, valid or not, sorted by name then file.
 type Set struct {
 	Plans []*Plan
+	// Unplaced are the problems that belong to no plan: a file that does not parse, a document
+	// of another kind. While there are any, plans may be missing from the set.
+	Unplaced []Problem
+}
+
+// Complete reports whether every document of the tree was read as a plan: only then is a plan
+// that is not in the set known to have been removed.
+func (s *Set) Complete() bool { return len(s.Unplaced) == 0 }
+
+// Names returns the name of every plan, valid or not.
+func (s *Set) Names() []string {
+	out := make([]string, 0, len(s.Plans))
+	for _, p := range s.Plans {
+		out = append(out, p.Name())
+	}
+	return out
 }
 
 // Valid returns the plans without any problem, the only ones to apply.
@@ -228,8 +248,8 @@ func (l *loader) decode(doc strictyaml.Document) *Plan {
 	locs, problems := strictyaml.Decode(doc, &p.DRPlan, strictyaml.Options{})
 	p.locations = locs
 	p.Problems = problems
-	SetDefaults(&p.DRPlan)
-	errs := validatePlan(&p.DRPlan)
+	setDefaults(&p.DRPlan, locs.Written)
+	errs := validatePlan(&p.DRPlan, locs.Written)
 	if l.clusters != nil {
 		errs = append(errs, validateKnownClusters(&p.DRPlan, l.clusters)...)
 	}
@@ -243,12 +263,13 @@ func (l *loader) finish() (*Set, []Problem) {
 	slices.SortStableFunc(l.plans, func(a, b *Plan) int {
 		return cmp.Or(cmp.Compare(a.Name(), b.Name()), cmp.Compare(a.File, b.File), cmp.Compare(a.Start.Line, b.Start.Line))
 	})
-	all := slices.Clone(l.problems)
+	unplaced := strictyaml.Sorted(slices.Clone(l.problems))
+	all := slices.Clone(unplaced)
 	for _, p := range l.plans {
 		p.Problems = strictyaml.Sorted(p.Problems)
 		all = append(all, p.Problems...)
 	}
-	return &Set{Plans: l.plans}, strictyaml.Sorted(all)
+	return &Set{Plans: l.plans, Unplaced: unplaced}, strictyaml.Sorted(all)
 }
 
 func unwrapPathError(err error) error {

@@ -190,8 +190,14 @@ func TestDefaultedPlansRoundTrip(t *testing.T) {
 	set, problems := LoadPaths([]string{"../examples"})
 	g.Expect(problems).To(BeEmpty())
 	for _, p := range set.Plans {
-		out, err := strictyaml.Marshal(&p.DRPlan)
+		out, err := strictyaml.MarshalCommented(&p.DRPlan, func(path string) string {
+			if p.Written(path) {
+				return ""
+			}
+			return "default"
+		})
 		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(string(out)).To(ContainSubstring(" # default\n"))
 		again, problems := LoadFS(fstest.MapFS{"p.yaml": {Data: out}}, "p.yaml")
 		g.Expect(problems).To(BeEmpty(), string(out))
 		g.Expect(again.Plans).To(HaveLen(1))

@@ -24,79 +24,72 @@ const (
 	MaxConcurrency      = 100
 	MinReplicas         = 1
 	MaxReplicas         = 20
+	// MinScaleReplicas is the fewest replicas a wave scales a workload to.
+	MinScaleReplicas = 1
 )
 
-// findings collects the problems of validation functions, by field path.
-type findings []strictyaml.FieldError
+// findings collects the problems of validation functions, by field path, with the checks
+// plans share (names, references to objects).
+type findings struct{ strictyaml.FieldErrors }
 
-func (f *findings) add(path, format string, args ...any) {
-	*f = append(*f, strictyaml.Errorf(path, format, args...))
-}
-
-// validatePlan checks one defaulted plan on its own. It is pure: no I/O, no clock.
-func validatePlan(p *DRPlan) []strictyaml.FieldError {
+// validatePlan checks one defaulted plan on its own; written tells a required number or
+// duration left out ("required") from one written out of range. It is pure: no I/O, no clock.
+func validatePlan(p *DRPlan, written fieldsWritten) []strictyaml.FieldError {
 	var f findings
 	if p.APIVersion != APIVersion {
-		f.add("apiVersion", "must be %s, got %q", APIVersion, p.APIVersion)
+		f.Add("apiVersion", "must be %s, got %q", APIVersion, p.APIVersion)
 	}
 	if p.Kind != Kind {
-		f.add("kind", "must be %s, got %q", Kind, p.Kind)
+		f.Add("kind", "must be %s, got %q", Kind, p.Kind)
 	}
 	f.name("metadata.name", p.Metadata.Name, validation.IsDNS1123Label, MaxPlanNameLength)
 	validateClusters(&f, &p.Spec)
 	f.name("spec.backupTarget", p.Spec.BackupTarget, validation.IsDNS1123Subdomain, 0)
-	validateSchedule(&f, &p.Spec)
-	validateWaves(&f, p.Spec.Waves)
+	validateSchedule(&f, &p.Spec, written)
+	validateWaves(&f, p.Spec.Waves, written)
 	validateVolumes(&f, &p.Spec)
-	if p.Spec.Activation.CatchUpTimeout.Duration < 0 {
-		f.add("spec.activation.catchUpTimeout", "must not be negative, got %s", p.Spec.Activation.CatchUpTimeout)
-	}
-	return f
+	f.positive("spec.activation.catchUpTimeout", p.Spec.Activation.CatchUpTimeout)
+	return f.FieldErrors
 }
 
 func validateClusters(f *findings, s *Spec) {
 	f.name("spec.primary", s.Primary, validation.IsDNS1123Label, 0)
 	f.name("spec.secondary", s.Secondary, validation.IsDNS1123Label, 0)
 	if s.Primary != "" && s.Primary == s.Secondary {
-		f.add("spec.secondary", "must differ from spec.primary (both are %q)", s.Primary)
+		f.Add("spec.secondary", "must differ from spec.primary (both are %q)", s.Primary)
 	}
 }
 
-func validateSchedule(f *findings, s *Spec) {
-	if s.Schedule.Retain < MinRetain || s.Schedule.Retain > MaxRetain {
-		f.add("spec.schedule.retain", "must be between %d and %d, got %d", MinRetain, MaxRetain, s.Schedule.Retain)
-	}
-	if s.Schedule.Concurrency < MinConcurrency || s.Schedule.Concurrency > MaxConcurrency {
-		f.add("spec.schedule.concurrency", "must be between %d and %d, got %d", MinConcurrency, MaxConcurrency, s.Schedule.Concurrency)
-	}
-	switch {
-	case s.RPO.Duration == 0:
-		f.add("spec.rpo", "required: the recovery point objective, such as 30m")
-	case s.RPO.Duration < 0:
-		f.add("spec.rpo", "must be positive, got %s", s.RPO)
+func validateSchedule(f *findings, s *Spec, written fieldsWritten) {
+	f.between("spec.schedule.retain", s.Schedule.Retain, MinRetain, MaxRetain)
+	f.between("spec.schedule.concurrency", s.Schedule.Concurrency, MinConcurrency, MaxConcurrency)
+	if s.RPO.Duration == 0 && !written("spec.rpo") {
+		f.Add("spec.rpo", "required: the recovery point objective, such as 30m")
+	} else {
+		f.positive("spec.rpo", s.RPO)
 	}
 	if s.Schedule.Cron == "" {
-		f.add("spec.schedule.cron", "required: when backups run, such as \"*/15 * * * *\"")
+		f.Add("spec.schedule.cron", "required: when backups run, such as \"*/15 * * * *\"")
 		return
 	}
 	gap, err := LargestBackupInterval(s.Schedule.Cron)
 	if err != nil {
-		f.add("spec.schedule.cron", "%v", err)
+		f.Add("spec.schedule.cron", "%v", err)
 		return
 	}
 	if s.RPO.Duration > 0 && s.RPO.Duration <= gap {
-		f.add("spec.rpo", "%s can never be met: backups are up to %s apart (cron %q); make it longer than that",
+		f.Add("spec.rpo", "%s can never be met: backups are up to %s apart (cron %q); make it longer than that",
 			s.RPO, Duration{Duration: gap}, s.Schedule.Cron)
 	}
 }
 
-func validateWaves(f *findings, waves []Wave) {
+func validateWaves(f *findings, waves []Wave, written fieldsWritten) {
 	seen := map[string]int{}
 	for i, w := range waves {
 		path := fmt.Sprintf("spec.waves[%d]", i)
 		if f.name(path+".name", w.Name, validation.IsDNS1123Label, 0) {
 			if first, dup := seen[w.Name]; dup {
-				f.add(path+".name", "wave %q is already defined at spec.waves[%d]", w.Name, first)
+				f.Add(path+".name", "wave %q is already defined at spec.waves[%d]", w.Name, first)
 			} else {
 				seen[w.Name] = i
 			}
@@ -107,19 +100,16 @@ func validateWaves(f *findings, waves []Wave) {
 			if g.Namespace != "" {
 				f.name(gp+".namespace", g.Namespace, validation.IsDNS1123Label, 0)
 			}
-			if g.Timeout.Duration <= 0 {
-				f.add(gp+".timeout", "must be positive, got %s", g.Timeout)
-			}
+			f.positive(gp+".timeout", g.Timeout)
 		}
 		for j, sc := range w.Scale {
 			sp := fmt.Sprintf("%s.scale[%d]", path, j)
 			f.object(sp, sc.APIVersion, sc.Kind, sc.Name)
 			f.name(sp+".namespace", sc.Namespace, validation.IsDNS1123Label, 0)
-			switch {
-			case sc.Replicas == 0:
-				f.add(sp+".replicas", "required: the number of replicas to scale to, at least 1")
-			case sc.Replicas < 0:
-				f.add(sp+".replicas", "must be at least 1, got %d", sc.Replicas)
+			if sc.Replicas == 0 && !written(sp+".replicas") {
+				f.Add(sp+".replicas", "required: the number of replicas to scale to, at least %d", MinScaleReplicas)
+			} else if sc.Replicas < MinScaleReplicas {
+				f.Add(sp+".replicas", "must be at least %d, got %d", MinScaleReplicas, sc.Replicas)
 			}
 		}
 	}
@@ -127,7 +117,7 @@ func validateWaves(f *findings, waves []Wave) {
 
 func validateVolumes(f *findings, s *Spec) {
 	if len(s.Volumes) == 0 {
-		f.add("spec.volumes", "required: at least one volume to protect")
+		f.Add("spec.volumes", "required: at least one volume to protect")
 		return
 	}
 	waves, isWave := make([]string, 0, len(s.Waves)), map[string]bool{}
@@ -150,11 +140,9 @@ func validateVolumes(f *findings, s *Spec) {
 			!(nameDup && v.StandbyName == v.Name) {
 			f.unique(standbys, v.StandbyName, path+".standbyName", "standby volume %q is already used at %s")
 		}
-		if v.Replicas < MinReplicas || v.Replicas > MaxReplicas {
-			f.add(path+".replicas", "must be between %d and %d, got %d", MinReplicas, MaxReplicas, v.Replicas)
-		}
+		f.between(path+".replicas", v.Replicas, MinReplicas, MaxReplicas)
 		if v.Wave != "" && !isWave[v.Wave] {
-			f.add(path+".wave", "no wave named %q in spec.waves%s", v.Wave, suggestion(v.Wave, waves, "waves"))
+			f.Add(path+".wave", "no wave named %q in spec.waves%s", v.Wave, suggestion(v.Wave, waves, "waves"))
 		}
 		if pv := v.PV; pv != nil {
 			if f.name(path+".pv.name", pv.Name, validation.IsDNS1123Subdomain, 0) {
@@ -162,7 +150,7 @@ func validateVolumes(f *findings, s *Spec) {
 			}
 			f.name(path+".pv.storageClassName", pv.StorageClassName, validation.IsDNS1123Subdomain, 0)
 			if pv.FSType != "ext4" && pv.FSType != "xfs" {
-				f.add(path+".pv.fsType", "must be ext4 or xfs, got %q", pv.FSType)
+				f.Add(path+".pv.fsType", "must be ext4 or xfs, got %q", pv.FSType)
 			}
 			validateAccessModes(f, path+".pv.accessModes", pv.AccessModes)
 		}
@@ -179,18 +167,32 @@ var accessModes = []AccessMode{ReadWriteOnce, ReadWriteOncePod, ReadOnlyMany, Re
 
 func validateAccessModes(f *findings, path string, modes []AccessMode) {
 	if len(modes) == 0 {
-		f.add(path, "required: at least one access mode")
+		f.Add(path, "required: at least one access mode")
 	}
 	seen := map[AccessMode]bool{}
 	for i, m := range modes {
 		p := fmt.Sprintf("%s[%d]", path, i)
 		switch {
 		case !slices.Contains(accessModes, m):
-			f.add(p, "must be one of ReadWriteOnce, ReadWriteOncePod, ReadOnlyMany, ReadWriteMany, got %q", m)
+			f.Add(p, "must be one of ReadWriteOnce, ReadWriteOncePod, ReadOnlyMany, ReadWriteMany, got %q", m)
 		case seen[m]:
-			f.add(p, "%s is listed twice", m)
+			f.Add(p, "%s is listed twice", m)
 		}
 		seen[m] = true
+	}
+}
+
+// between checks that the number at path is in its range, min to max.
+func (f *findings) between(path string, n, minimum, maximum int) {
+	if n < minimum || n > maximum {
+		f.Add(path, "must be %d to %d, got %d", minimum, maximum, n)
+	}
+}
+
+// positive checks that the duration at path is longer than zero.
+func (f *findings) positive(path string, d Duration) {
+	if d.Duration <= 0 {
+		f.Add(path, "must be positive, got %s", d)
 	}
 }
 
@@ -198,7 +200,7 @@ func validateAccessModes(f *findings, path string, modes []AccessMode) {
 // maxLen is set, that it is at most maxLen characters. It reports whether value is valid.
 func (f *findings) name(path, value string, check func(string) []string, maxLen int) bool {
 	if value == "" {
-		f.add(path, "required")
+		f.Add(path, "required")
 		return false
 	}
 	msgs := check(value)
@@ -206,7 +208,7 @@ func (f *findings) name(path, value string, check func(string) []string, maxLen 
 		msgs = append(msgs, validation.MaxLenError(maxLen))
 	}
 	if len(msgs) > 0 {
-		f.add(path, "invalid name %q: %s", value, strings.Join(msgs, "; "))
+		f.Add(path, "invalid name %q: %s", value, strings.Join(msgs, "; "))
 		return false
 	}
 	return true
@@ -216,7 +218,7 @@ func (f *findings) name(path, value string, check func(string) []string, maxLen 
 // takes the value and the path where it was first seen. It reports whether value was new.
 func (f *findings) unique(seen map[string]string, value, path, format string) bool {
 	if first, dup := seen[value]; dup {
-		f.add(path, format, value, first)
+		f.Add(path, format, value, first)
 		return false
 	}
 	seen[value] = path
@@ -230,18 +232,18 @@ func (f *findings) object(path, apiVersion, kind, name string) {
 	kindOK := false
 	switch {
 	case kind == "":
-		f.add(path+".kind", "required")
+		f.Add(path+".kind", "required")
 	case !kindPattern.MatchString(kind):
-		f.add(path+".kind", "invalid kind %q: must be a Kubernetes kind in CamelCase, such as StatefulSet", kind)
+		f.Add(path+".kind", "invalid kind %q: must be a Kubernetes kind in CamelCase, such as StatefulSet", kind)
 	default:
 		kindOK = true
 	}
 	switch {
 	case apiVersion == "" && kindOK:
-		f.add(path+".apiVersion", "required for kind %s (drplan knows a default apiVersion only for built-in kinds)", kind)
+		f.Add(path+".apiVersion", "required for kind %s (drplan knows a default apiVersion only for built-in kinds)", kind)
 	case apiVersion != "":
 		if msg := checkAPIVersion(apiVersion); msg != "" {
-			f.add(path+".apiVersion", "invalid apiVersion %q: %s", apiVersion, msg)
+			f.Add(path+".apiVersion", "invalid apiVersion %q: %s", apiVersion, msg)
 		}
 	}
 	f.name(path+".name", name, validation.IsDNS1123Subdomain, 0)
@@ -275,9 +277,9 @@ func validateKnownClusters(p *DRPlan, known []string) []strictyaml.FieldError {
 		if c.name == "" || slices.Contains(known, c.name) {
 			continue
 		}
-		f.add(c.path, "cluster %q is not in the agent config%s", c.name, suggestion(c.name, known, "clusters"))
+		f.Add(c.path, "cluster %q is not in the agent config%s", c.name, suggestion(c.name, known, "clusters"))
 	}
-	return f
+	return f.FieldErrors
 }
 
 // maxListed bounds how many names a message lists or compares a word with.

@@ -60,8 +60,8 @@ func TestValidatePlan(t *testing.T) {
 			{Path: "spec.secondary", Message: "required"},
 		}},
 		{name: "retain and concurrency ranges", mutate: func(p *DRPlan) { p.Spec.Schedule.Retain, p.Spec.Schedule.Concurrency = 101, -1 }, want: []strictyaml.FieldError{
-			{Path: "spec.schedule.retain", Message: "must be between 1 and 100, got 101"},
-			{Path: "spec.schedule.concurrency", Message: "must be between 1 and 100, got -1"},
+			{Path: "spec.schedule.retain", Message: "must be 1 to 100, got 101"},
+			{Path: "spec.schedule.concurrency", Message: "must be 1 to 100, got -1"},
 		}},
 		{name: "retain at the limits", mutate: func(p *DRPlan) { p.Spec.Schedule.Retain, p.Spec.Schedule.Concurrency = 100, 100 }},
 		{name: "rpo missing", mutate: func(p *DRPlan) { p.Spec.RPO.Duration = 0 }, want: []strictyaml.FieldError{
@@ -81,7 +81,7 @@ func TestValidatePlan(t *testing.T) {
 			{Path: "spec.volumes", Message: "required: at least one volume to protect"},
 		}},
 		{name: "replicas out of range", mutate: func(p *DRPlan) { p.Spec.Volumes[1].Replicas = 21 }, want: []strictyaml.FieldError{
-			{Path: "spec.volumes[1].replicas", Message: "must be between 1 and 20, got 21"},
+			{Path: "spec.volumes[1].replicas", Message: "must be 1 to 20, got 21"},
 		}},
 		{name: "volume name too long for a label value", mutate: func(p *DRPlan) {
 			p.Spec.Volumes[1].Name = "v.abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijab"
@@ -138,8 +138,8 @@ func TestValidatePlan(t *testing.T) {
 		{name: "scale replicas", mutate: func(p *DRPlan) { p.Spec.Waves[0].Scale[0].Replicas = -2 }, want: []strictyaml.FieldError{
 			{Path: "spec.waves[0].scale[0].replicas", Message: "must be at least 1, got -2"},
 		}},
-		{name: "negative catch-up timeout", mutate: func(p *DRPlan) { p.Spec.Activation.CatchUpTimeout.Duration = -time.Minute }, want: []strictyaml.FieldError{
-			{Path: "spec.activation.catchUpTimeout", Message: "must not be negative, got -1m"},
+		{name: "catch-up timeout negative", mutate: func(p *DRPlan) { p.Spec.Activation.CatchUpTimeout.Duration = -time.Minute }, want: []strictyaml.FieldError{
+			{Path: "spec.activation.catchUpTimeout", Message: "must be positive, got -1m"},
 		}},
 	}
 	for _, tt := range tests {
@@ -147,7 +147,7 @@ func TestValidatePlan(t *testing.T) {
 			g := NewWithT(t)
 			p := validPlan()
 			tt.mutate(p)
-			g.Expect(validatePlan(p)).To(ConsistOf(tt.want))
+			g.Expect(validatePlan(p, nothingWritten)).To(ConsistOf(tt.want))
 		})
 	}
 }

@@ -70,6 +70,8 @@ func typeLabel(s *jsonschema.Schema) string {
 		switch {
 		case s.Pattern == strictyaml.DurationPattern:
 			return "duration"
+		case s.Pattern == strictyaml.PositiveDurationPattern:
+			return "duration, more than 0"
 		case len(s.Enum) > 0:
 			var values []string
 			for _, v := range s.Enum {

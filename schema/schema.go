@@ -24,12 +24,15 @@ type Kind struct {
 	File string
 	// Path is the prefix of field paths in the reference, such as "" for top-level fields.
 	Path string
+	// DurationPattern is the pattern of the kind's durations: every duration of a DRPlan must
+	// be positive, as plans' validation checks.
+	DurationPattern string
 }
 
 // Kinds are the kinds drplan reads, in the order of the reference.
 var Kinds = []Kind{
-	{Name: plans.Kind, Type: reflect.TypeFor[plans.DRPlan](), File: "drplan.schema.json"},
-	{Name: config.Kind, Type: reflect.TypeFor[config.AgentConfig](), File: "agentconfig.schema.json"},
+	{Name: plans.Kind, Type: reflect.TypeFor[plans.DRPlan](), File: "drplan.schema.json", DurationPattern: strictyaml.PositiveDurationPattern},
+	{Name: config.Kind, Type: reflect.TypeFor[config.AgentConfig](), File: "agentconfig.schema.json", DurationPattern: strictyaml.DurationPattern},
 }
 
 // enums are string types whose values are a fixed set.
@@ -54,7 +57,7 @@ func Reflect(k Kind) (*jsonschema.Schema, error) {
 		LookupComment:              c.lookup,
 		Mapper: func(t reflect.Type) *jsonschema.Schema {
 			if t == reflect.TypeFor[strictyaml.Duration]() {
-				return &jsonschema.Schema{Type: "string", Pattern: strictyaml.DurationPattern}
+				return &jsonschema.Schema{Type: "string", Pattern: k.DurationPattern}
 			}
 			if values, ok := enums[t]; ok {
 				return &jsonschema.Schema{Type: "string", Enum: values}

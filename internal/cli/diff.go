@@ -101,6 +101,9 @@ func printDiff(w io.Writer, res *agent.DiffResult) error {
 		}
 	}
 	for _, p := range res.Result.Report.Plans {
+		if p.Invalid {
+			continue // its problems are printed above, with their places
+		}
 		for _, wt := range p.Waiting {
 			fmt.Fprintf(w, "plan %s waits: %s\n", p.Name, wt)
 		}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/signal"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/drplan/drplan/agent"
 	"github.com/drplan/drplan/internal/sandbox"
 )
 
@@ -38,7 +40,7 @@ It needs the components make tools builds (make sandbox builds them first).`,
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			start := time.Now()
-			sb, err := sandbox.Start(ctx, sandbox.Options{StateDir: o.stateDir, Out: out, StatusListen: o.status})
+			sb, err := sandbox.Start(ctx, sandbox.Options{StateDir: o.stateDir, Out: out, StatusListen: o.status, RunAgent: runSandboxAgent})
 			if err != nil {
 				return err
 			}
@@ -67,4 +69,14 @@ It needs the components make tools builds (make sandbox builds them first).`,
 	cmd.Flags().BoolVar(&o.demo, "demo", false, "run the whole story by itself (protect, a pull request flipping failover, merge, waves), print it and exit")
 	cmd.Flags().StringVar(&o.status, "status-listen", "", "the agent's status listener (default 127.0.0.1:9090, or a free port)")
 	return cmd
+}
+
+// runSandboxAgent runs the agent as the sandbox configured it, resyncing every 5s so that lag
+// figures move visibly.
+func runSandboxAgent(ctx context.Context, configPath, cacheDir string) error {
+	a, err := agent.New(agent.Options{ConfigPath: configPath, CacheDir: cacheDir, Resync: 5 * time.Second})
+	if err != nil {
+		return err
+	}
+	return a.Run(ctx)
 }

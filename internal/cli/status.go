@@ -12,6 +12,8 @@ import (
 
 	"github.com/drplan/drplan/agent"
 	"github.com/drplan/drplan/internal/planner"
+	"github.com/drplan/drplan/internal/revision"
+	"github.com/drplan/drplan/internal/status"
 )
 
 type statusOptions struct {
@@ -41,7 +43,7 @@ each plan waits for or needs fixed.`,
 			if addr == "" {
 				addr = "127.0.0.1:9090"
 			}
-			st, raw, err := agent.FetchStatus(cmd.Context(), addr)
+			st, raw, err := status.Fetch(cmd.Context(), addr)
 			if err != nil {
 				return err
 			}
@@ -63,16 +65,12 @@ each plan waits for or needs fixed.`,
 }
 
 // printStatus renders the status as tables a person reads at a glance.
-func printStatus(w io.Writer, st agent.Status, now time.Time) error {
+func printStatus(w io.Writer, st status.Status, now time.Time) error {
 	if !st.Leading {
 		_, err := fmt.Fprintln(w, "this agent replica is not the leader (or has not finished a pass yet): no plan status")
 		return err
 	}
-	rev := st.Source.Revision
-	if len(rev) > 12 {
-		rev = rev[:12]
-	}
-	fmt.Fprintf(w, "Plans repo %s at %s", st.Source.URL, orDash(rev))
+	fmt.Fprintf(w, "Plans repo %s at %s", st.Source.URL, orDash(revision.Short(st.Source.Revision)))
 	if st.Source.Message != "" {
 		fmt.Fprintf(w, " (%s)", st.Source.Message)
 	}
@@ -167,7 +165,7 @@ func printFailover(w io.Writer, f *planner.FailoverReport) error {
 	}
 	head := fmt.Sprintf("  Failover %s: %s", strings.ToUpper(string(f.Phase)), kind)
 	if f.Revision != "" {
-		head += ", revision " + shortRevision(f.Revision)
+		head += ", revision " + revision.Short(f.Revision)
 	}
 	if !f.StartedAt.IsZero() {
 		head += ", started " + f.StartedAt.UTC().Format(time.RFC3339)
@@ -250,13 +248,6 @@ func dataLoss(d time.Duration) string {
 		return "none"
 	}
 	return d.Round(time.Second).String()
-}
-
-func shortRevision(rev string) string {
-	if len(rev) > 12 {
-		return rev[:12]
-	}
-	return rev
 }
 
 func short(d time.Duration) string {

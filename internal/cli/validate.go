@@ -25,7 +25,7 @@ func (o *validateOptions) BindFlags(cmd *cobra.Command) {
 	fs := cmd.Flags()
 	fs.StringVar(&o.config, "config", "", "agent config file: validate it too, and check the plans' cluster names against it")
 	fs.StringVarP(&o.output, "output", "o", "text", "output format: text (FILE:LINE:COL: FIELD: MESSAGE), json, or github (workflow annotations)")
-	fs.BoolVar(&o.showDefaults, "show-defaults", false, "print the plans with every default applied, as YAML (problems go to stderr)")
+	fs.BoolVar(&o.showDefaults, "show-defaults", false, "print the plans with every default applied, as YAML, each value the file left out marked '# default' (problems go to stderr)")
 }
 
 func newValidateCommand() *cobra.Command {
@@ -109,7 +109,7 @@ func (o *validateOptions) writeText(out, errOut io.Writer, set *plans.Set, probl
 	if o.showDefaults {
 		problemsOut = errOut
 		for _, p := range set.Plans {
-			doc, err := strictyaml.Marshal(&p.DRPlan)
+			doc, err := strictyaml.MarshalCommented(&p.DRPlan, defaultComment(p))
 			if err != nil {
 				return err
 			}
@@ -126,6 +126,16 @@ func (o *validateOptions) writeText(out, errOut io.Writer, set *plans.Set, probl
 	valid := len(set.Valid())
 	_, err := fmt.Fprintf(errOut, "%s (%d valid), %s\n", plural(len(set.Plans), "plan"), valid, plural(len(problems), "problem"))
 	return err
+}
+
+// defaultComment marks the values of p that its file left out, which hold their defaults.
+func defaultComment(p *plans.Plan) func(path string) string {
+	return func(path string) string {
+		if p.Written(path) {
+			return ""
+		}
+		return "default"
+	}
 }
 
 func (o *validateOptions) writeJSON(out io.Writer, set *plans.Set, problems []strictyaml.Problem) error {

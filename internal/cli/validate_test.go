@@ -183,22 +183,146 @@ metadata:
 spec:
   primary: east
   secondary: west
-  backupTarget: default
+  backupTarget: default # default
   schedule:
     cron: '*/15 * * * *'
-    retain: 10
-    concurrency: 1
+    retain: 10 # default
+    concurrency: 1 # default
   rpo: 30m
   volumes:
     - name: pg-data
-      standbyName: pg-data
-      replicas: 3
-      wave: default
-  waves:
-    - name: default
-  failover: false
-  activation:
-    allowDegraded: false
-    catchUpTimeout: 10m
+      standbyName: pg-data # default
+      replicas: 3 # default
+      wave: default # default
+  waves: # default
+    - name: default # default
+  failover: false # default
+  activation: # default
+    allowDegraded: false # default
+    catchUpTimeout: 10m # default
 `))
+}
+
+// TestValidateShowDefaultsKeepsWrittenValues shows that a value written out, even one equal to
+// its default or out of range, is printed as written and not marked.
+func TestValidateShowDefaultsKeepsWrittenValues(t *testing.T) {
+	g := NewWithT(t)
+	dir := writeFiles(t, map[string]string{"p.yaml": goodPlan + "      replicas: 3\n      pvc: {namespace: shop, name: data}\n" +
+		"  waves:\n    - name: db\n      gates: [{kind: StatefulSet, namespace: shop, name: pg, timeout: 0s}]\n"})
+	t.Chdir(dir)
+	code, stdout, stderr := runValidate(t, "--show-defaults", "p.yaml")
+	g.Expect(code).To(Equal(1))
+	g.Expect(stderr).To(Equal("p.yaml:17:71: spec.waves[0].gates[0].timeout: must be positive, got 0s\n1 plan (0 valid), 1 problem\n"))
+	g.Expect(stdout).To(ContainSubstring(`
+  volumes:
+    - name: pg-data
+      standbyName: pg-data # default
+      replicas: 3
+      wave: db # default
+      pv: # default
+        name: pg-data # default
+        storageClassName: longhorn # default
+        fsType: ext4 # default
+        accessModes: # default
+          - ReadWriteOnce # default
+      pvc:
+        namespace: shop
+        name: data
+  waves:
+    - name: db
+      gates:
+        - apiVersion: apps/v1 # default
+          kind: StatefulSet
+          namespace: shop
+          name: pg
+          timeout: 0s
+`))
+}
+
+// rangedPlan writes every number and duration that has a default or a range; leftOut drops
+// the lines marked "# optional".
+const rangedPlan = `apiVersion: drplan.io/v1alpha1
+kind: DRPlan
+metadata:
+  name: payments
+spec:
+  primary: east
+  secondary: west
+  schedule:
+    cron: "*/15 * * * *"
+    retain: RETAIN # optional
+    concurrency: CONCURRENCY # optional
+  rpo: RPO
+  volumes:
+    - name: pg-data
+      replicas: REPLICAS # optional
+  waves:
+    - name: database
+      gates:
+        - kind: StatefulSet
+          namespace: payments
+          name: pg
+          timeout: TIMEOUT # optional
+      scale:
+        - kind: StatefulSet
+          namespace: payments
+          name: pg
+          replicas: SCALE
+  activation:
+    catchUpTimeout: CATCHUP # optional
+`
+
+// TestValidateRanges is the issue's "validation that never guesses": a number or duration
+// written out of range (0 included) is a problem at its line, while the same plan with the
+// fields left out takes their defaults and is valid.
+func TestValidateRanges(t *testing.T) {
+	var leftOut []string
+	for line := range strings.Lines(rangedPlan) {
+		if !strings.Contains(line, "# optional") {
+			leftOut = append(leftOut, line)
+		}
+	}
+	written := func(retain, concurrency, rpo, replicas, timeout, scale, catchUp string) string {
+		return strings.NewReplacer("RETAIN", retain, "CONCURRENCY", concurrency, "RPO", rpo, "REPLICAS", replicas,
+			"TIMEOUT", timeout, "SCALE", scale, "CATCHUP", catchUp).Replace(rangedPlan)
+	}
+	dir := writeFiles(t, map[string]string{
+		"left-out.yaml": strings.NewReplacer("RPO", "30m", "SCALE", "2").Replace(strings.Join(leftOut, "")),
+		"in-range.yaml": written("100", "1", "16m", "20", "1s", "1", "90s"),
+		"zeros.yaml":    written("0", "0", "0s", "0", "0s", "0", "0s"),
+		"beyond.yaml":   written("101", "-1", "-30m", "21", "-5m", "-1", "-1h"),
+	})
+	t.Chdir(dir)
+	tests := []struct {
+		file   string
+		code   int
+		stdout string
+	}{
+		{file: "left-out.yaml"},
+		{file: "in-range.yaml"},
+		{file: "zeros.yaml", code: 1, stdout: `zeros.yaml:10:13: spec.schedule.retain: must be 1 to 100, got 0
+zeros.yaml:11:18: spec.schedule.concurrency: must be 1 to 100, got 0
+zeros.yaml:12:8: spec.rpo: must be positive, got 0s
+zeros.yaml:15:17: spec.volumes[0].replicas: must be 1 to 20, got 0
+zeros.yaml:22:20: spec.waves[0].gates[0].timeout: must be positive, got 0s
+zeros.yaml:27:21: spec.waves[0].scale[0].replicas: must be at least 1, got 0
+zeros.yaml:29:21: spec.activation.catchUpTimeout: must be positive, got 0s
+`},
+		{file: "beyond.yaml", code: 1, stdout: `beyond.yaml:10:13: spec.schedule.retain: must be 1 to 100, got 101
+beyond.yaml:11:18: spec.schedule.concurrency: must be 1 to 100, got -1
+beyond.yaml:12:8: spec.rpo: must be positive, got -30m
+beyond.yaml:15:17: spec.volumes[0].replicas: must be 1 to 20, got 21
+beyond.yaml:22:20: spec.waves[0].gates[0].timeout: must be positive, got -5m
+beyond.yaml:27:21: spec.waves[0].scale[0].replicas: must be at least 1, got -1
+beyond.yaml:29:21: spec.activation.catchUpTimeout: must be positive, got -1h
+`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			g := NewWithT(t)
+			code, stdout, _ := runValidate(t, tt.file)
+			g.Expect(stdout).To(Equal(tt.stdout))
+			g.Expect(code).To(Equal(tt.code))
+		})
+	}
 }

@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	longhorn "github.com/drplan/drplan/internal/longhorn"
+	"github.com/drplan/drplan/internal/observed"
 )
 
 // Options shape one cluster connection.
@@ -217,23 +218,11 @@ func (c *Cluster) Requests() int64 { return c.requests.Load() }
 // or the connection drops.
 func (c *Cluster) Watches() int64 { return c.watches.Load() }
 
-// Health is the reachability part of State.
-type Health struct {
-	// Synced is true once every cache has listed its kind.
-	Synced bool
-	// Reachable is false while the API server does not answer.
-	Reachable bool
-	// DownSince is when it stopped answering.
-	DownSince time.Time
-	// Err is the last error seen while it does not answer.
-	Err string
-}
-
 // Health reports reachability without contacting the cluster.
-func (c *Cluster) Health() Health {
+func (c *Cluster) Health() observed.Health {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	h := Health{Synced: c.synced, Reachable: c.reachable, DownSince: c.downSince}
+	h := observed.Health{Synced: c.synced, Reachable: c.reachable, DownSince: c.downSince}
 	if !c.reachable && c.lastErr != nil {
 		h.Err = c.lastErr.Error()
 	}

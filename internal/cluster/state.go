@@ -18,146 +18,110 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 
 	longhorn "github.com/drplan/drplan/internal/longhorn"
+	"github.com/drplan/drplan/internal/observed"
 )
 
-// State is what one cluster shows, read from the caches at one moment.
-type State struct {
-	// Name is the cluster's name.
-	Name string
-	Health
-
-	Volumes       []longhorn.Volume
-	Engines       []longhorn.Engine
-	Backups       []longhorn.Backup
-	BackupVolumes []longhorn.BackupVolume
-	BackupTargets []longhorn.BackupTarget
-	RecurringJobs []longhorn.RecurringJob
-	Settings      []longhorn.Setting
-	Deployments   []appsv1.Deployment
-	StatefulSets  []appsv1.StatefulSet
-	// Snapshots are drplan's own Snapshot CRs (labelled ManagedByLabel=ManagedByValue): the
-	// final snapshots of a planned switchover. The cache holds no other.
-	Snapshots []longhorn.Snapshot
-	// ConfigMaps are drplan's own ConfigMaps in Longhorn's namespace (labelled
-	// ManagedByLabel=ManagedByValue): the failover records.
-	ConfigMaps []corev1.ConfigMap
-	// PersistentVolumes and PersistentVolumeClaims are the ones drplan created on failover
-	// (labelled ManagedByLabel=ManagedByValue); the cache holds no other.
-	PersistentVolumes      []corev1.PersistentVolume
-	PersistentVolumeClaims []corev1.PersistentVolumeClaim
-	// Objects are objects of kinds the cache does not hold, read on demand (ReadObjects) for
-	// this pass only: the readiness gates of a failover in progress. A ref mapped to nil was
-	// not found; a ref that is missing could not be read.
-	Objects map[ObjectRef]*unstructured.Unstructured
+// watchedKind is one kind the cache holds: an object and a list of it, where the cache holds it,
+// and where its items go in the State.
+type watchedKind struct {
+	obj     client.Object
+	newList func() client.ObjectList
+	scope   scope
+	store   func(*observed.State, client.ObjectList)
 }
 
-// ManagedByLabel and ManagedByValue select the objects of drplan the cache holds among kinds that
-// are not Longhorn's (ConfigMaps, PersistentVolumes, PersistentVolumeClaims), and among
-// Snapshots. They equal the
-// planner's LabelManagedBy and ManagedByValue (the planner imports this package, not the reverse).
-const (
-	ManagedByLabel = "app.kubernetes.io/managed-by"
-	ManagedByValue = "drplan"
+// scope is where the cache holds a kind.
+type scope struct {
+	// inLonghornNS: only in Longhorn's namespace (else in every namespace, or cluster-scoped).
+	inLonghornNS bool
+	// ours: only drplan's own objects (labelled ManagedByLabel=ManagedByValue).
+	ours bool
+}
+
+var (
+	inLonghornNS     = scope{inLonghornNS: true}
+	oursInLonghornNS = scope{inLonghornNS: true, ours: true}
+	oursAnywhere     = scope{ours: true}
+	everywhere       = scope{}
 )
 
-// ObjectRef names one object of any kind.
-type ObjectRef struct {
-	APIVersion string `json:"apiVersion"`
-	Kind       string `json:"kind"`
-	// Namespace is empty for a cluster-scoped object.
-	Namespace string `json:"namespace,omitempty"`
-	Name      string `json:"name"`
+// kind is a row of watchedKinds: obj, listed as a PL, whose items store puts into the State.
+func kind[L any, PL interface {
+	*L
+	client.ObjectList
+}](obj client.Object, sc scope, store func(*observed.State, PL)) watchedKind {
+	return watchedKind{obj: obj, newList: func() client.ObjectList { return PL(new(L)) }, scope: sc,
+		store: func(s *observed.State, l client.ObjectList) { store(s, l.(PL)) }}
 }
 
-// String is Kind namespace/name.
-func (r ObjectRef) String() string {
-	if r.Namespace == "" {
-		return r.Kind + " " + r.Name
+// watchedKinds are the kinds the cache holds, and what of each: Longhorn's kinds in Longhorn's
+// namespace, drplan's own Snapshots and ConfigMaps there, drplan's PersistentVolumes and claims
+// anywhere. Every Deployment and StatefulSet is cached too: failover scales them and gates on
+// them.
+func watchedKinds() []watchedKind {
+	type st = observed.State
+	return []watchedKind{
+		kind(&longhorn.Volume{}, inLonghornNS, func(s *st, l *longhorn.VolumeList) { s.Volumes = l.Items }),
+		kind(&longhorn.Engine{}, inLonghornNS, func(s *st, l *longhorn.EngineList) { s.Engines = l.Items }),
+		kind(&longhorn.Backup{}, inLonghornNS, func(s *st, l *longhorn.BackupList) { s.Backups = l.Items }),
+		kind(&longhorn.BackupVolume{}, inLonghornNS, func(s *st, l *longhorn.BackupVolumeList) { s.BackupVolumes = l.Items }),
+		kind(&longhorn.BackupTarget{}, inLonghornNS, func(s *st, l *longhorn.BackupTargetList) { s.BackupTargets = l.Items }),
+		kind(&longhorn.RecurringJob{}, inLonghornNS, func(s *st, l *longhorn.RecurringJobList) { s.RecurringJobs = l.Items }),
+		kind(&longhorn.Setting{}, inLonghornNS, func(s *st, l *longhorn.SettingList) { s.Settings = l.Items }),
+		kind(&longhorn.Snapshot{}, oursInLonghornNS, func(s *st, l *longhorn.SnapshotList) { s.Snapshots = l.Items }),
+		kind(&appsv1.Deployment{}, everywhere, func(s *st, l *appsv1.DeploymentList) { s.Deployments = l.Items }),
+		kind(&appsv1.StatefulSet{}, everywhere, func(s *st, l *appsv1.StatefulSetList) { s.StatefulSets = l.Items }),
+		kind(&corev1.ConfigMap{}, oursInLonghornNS, func(s *st, l *corev1.ConfigMapList) { s.ConfigMaps = l.Items }),
+		kind(&corev1.PersistentVolume{}, oursAnywhere, func(s *st, l *corev1.PersistentVolumeList) { s.PersistentVolumes = l.Items }),
+		kind(&corev1.PersistentVolumeClaim{}, oursAnywhere, func(s *st, l *corev1.PersistentVolumeClaimList) { s.PersistentVolumeClaims = l.Items }),
 	}
-	return r.Kind + " " + r.Namespace + "/" + r.Name
 }
 
-// Observed reports whether the state can be trusted: the caches synced and the cluster answers.
-func (s *State) Observed() bool { return s != nil && s.Synced && s.Reachable }
-
-// cacheScope is what the cache holds of each kind: Longhorn's kinds in Longhorn's namespace,
-// drplan's own ConfigMaps there, drplan's PersistentVolumes and claims anywhere. Every
-// Deployment and StatefulSet is cached too (the default scope): failover scales them and gates
-// on them.
+// cacheScope is what the cache holds of each watched kind.
 func cacheScope(longhornNS string) map[client.Object]cache.ByObject {
 	ns := nsOnly(longhornNS)
-	ours := labels.SelectorFromSet(labels.Set{ManagedByLabel: ManagedByValue})
-	return map[client.Object]cache.ByObject{
-		&longhorn.Volume{}:              {Namespaces: ns},
-		&longhorn.Engine{}:              {Namespaces: ns},
-		&longhorn.Backup{}:              {Namespaces: ns},
-		&longhorn.BackupVolume{}:        {Namespaces: ns},
-		&longhorn.BackupTarget{}:        {Namespaces: ns},
-		&longhorn.RecurringJob{}:        {Namespaces: ns},
-		&longhorn.Setting{}:             {Namespaces: ns},
-		&longhorn.Snapshot{}:            {Namespaces: ns, Label: ours},
-		&corev1.ConfigMap{}:             {Namespaces: ns, Label: ours},
-		&corev1.PersistentVolume{}:      {Label: ours},
-		&corev1.PersistentVolumeClaim{}: {Label: ours},
-		&appsv1.Deployment{}:            {},
-		&appsv1.StatefulSet{}:           {},
+	ours := labels.SelectorFromSet(labels.Set{observed.ManagedByLabel: observed.ManagedByValue})
+	out := map[client.Object]cache.ByObject{}
+	for _, k := range watchedKinds() {
+		var by cache.ByObject
+		if k.scope.inLonghornNS {
+			by.Namespaces = ns
+		}
+		if k.scope.ours {
+			by.Label = ours
+		}
+		out[k.obj] = by
 	}
+	return out
 }
 
 // watched are the kinds the cache informs on, started eagerly so the first pass sees them all.
 func watched() []client.Object {
-	return []client.Object{
-		&longhorn.Volume{}, &longhorn.Engine{}, &longhorn.Backup{}, &longhorn.BackupVolume{},
-		&longhorn.BackupTarget{}, &longhorn.RecurringJob{}, &longhorn.Setting{}, &longhorn.Snapshot{},
-		&appsv1.Deployment{}, &appsv1.StatefulSet{},
-		&corev1.ConfigMap{}, &corev1.PersistentVolume{}, &corev1.PersistentVolumeClaim{},
+	var out []client.Object
+	for _, k := range watchedKinds() {
+		out = append(out, k.obj)
 	}
+	return out
 }
 
 // State reads the caches. It makes no API request. Before the caches synced it returns only the
 // health, with empty lists.
-func (c *Cluster) State(ctx context.Context) (*State, error) {
-	s := &State{Name: c.opts.Name, Health: c.Health()}
+func (c *Cluster) State(ctx context.Context) (*observed.State, error) {
+	s := &observed.State{Name: c.opts.Name, Health: c.Health()}
 	if !s.Synced {
 		return s, nil
 	}
-	ns := client.InNamespace(c.opts.LonghornNamespace)
-	lists := []struct {
-		list client.ObjectList
-		opts []client.ListOption
-	}{
-		{&longhorn.VolumeList{}, []client.ListOption{ns}},
-		{&longhorn.EngineList{}, []client.ListOption{ns}},
-		{&longhorn.BackupList{}, []client.ListOption{ns}},
-		{&longhorn.BackupVolumeList{}, []client.ListOption{ns}},
-		{&longhorn.BackupTargetList{}, []client.ListOption{ns}},
-		{&longhorn.RecurringJobList{}, []client.ListOption{ns}},
-		{&longhorn.SettingList{}, []client.ListOption{ns}},
-		{&appsv1.DeploymentList{}, nil},
-		{&appsv1.StatefulSetList{}, nil},
-		{&corev1.ConfigMapList{}, []client.ListOption{ns}},
-		{&corev1.PersistentVolumeList{}, nil},
-		{&corev1.PersistentVolumeClaimList{}, nil},
-		{&longhorn.SnapshotList{}, []client.ListOption{ns}},
-	}
-	for _, l := range lists {
-		if err := c.cache.List(ctx, l.list, l.opts...); err != nil {
+	for _, k := range watchedKinds() {
+		l := k.newList()
+		var opts []client.ListOption
+		if k.scope.inLonghornNS {
+			opts = append(opts, client.InNamespace(c.opts.LonghornNamespace))
+		}
+		if err := c.cache.List(ctx, l, opts...); err != nil {
 			return nil, fmt.Errorf("cluster %s: read cache: %w", c.opts.Name, err)
 		}
+		k.store(s, l)
 	}
-	s.Volumes = lists[0].list.(*longhorn.VolumeList).Items
-	s.Engines = lists[1].list.(*longhorn.EngineList).Items
-	s.Backups = lists[2].list.(*longhorn.BackupList).Items
-	s.BackupVolumes = lists[3].list.(*longhorn.BackupVolumeList).Items
-	s.BackupTargets = lists[4].list.(*longhorn.BackupTargetList).Items
-	s.RecurringJobs = lists[5].list.(*longhorn.RecurringJobList).Items
-	s.Settings = lists[6].list.(*longhorn.SettingList).Items
-	s.Deployments = lists[7].list.(*appsv1.DeploymentList).Items
-	s.StatefulSets = lists[8].list.(*appsv1.StatefulSetList).Items
-	s.ConfigMaps = lists[9].list.(*corev1.ConfigMapList).Items
-	s.PersistentVolumes = lists[10].list.(*corev1.PersistentVolumeList).Items
-	s.PersistentVolumeClaims = lists[11].list.(*corev1.PersistentVolumeClaimList).Items
-	s.Snapshots = lists[12].list.(*longhorn.SnapshotList).Items
 	return s, nil
 }
 
@@ -165,8 +129,8 @@ func (c *Cluster) State(ctx context.Context) (*State, error) {
 // read is a counted request). The agent does this only for the gates of a failover in progress,
 // never in steady state. A ref that does not exist maps to nil; one that could not be read is
 // left out, and the first such error is returned with the rest.
-func (c *Cluster) ReadObjects(ctx context.Context, refs []ObjectRef) (map[ObjectRef]*unstructured.Unstructured, error) {
-	out := make(map[ObjectRef]*unstructured.Unstructured, len(refs))
+func (c *Cluster) ReadObjects(ctx context.Context, refs []observed.ObjectRef) (map[observed.ObjectRef]*unstructured.Unstructured, error) {
+	out := make(map[observed.ObjectRef]*unstructured.Unstructured, len(refs))
 	var first error
 	for _, r := range refs {
 		gv, err := schema.ParseGroupVersion(r.APIVersion)

@@ -19,21 +19,19 @@ import (
 // MinInterval is the shortest poll interval of the plans repository.
 const MinInterval = time.Second
 
-type findings []strictyaml.FieldError
-
-func (f *findings) add(path, format string, args ...any) {
-	*f = append(*f, strictyaml.Errorf(path, format, args...))
-}
+// findings collects the problems of validation functions, by field path, with the checks
+// the config shares (labels, secrets).
+type findings struct{ strictyaml.FieldErrors }
 
 // validate checks a defaulted config. It is pure: it reads no file and no environment
 // variable, so that a config can be checked in CI, away from the secrets it names.
 func validate(c *AgentConfig) []strictyaml.FieldError {
 	var f findings
 	if c.APIVersion != APIVersion {
-		f.add("apiVersion", "must be %s, got %q", APIVersion, c.APIVersion)
+		f.Add("apiVersion", "must be %s, got %q", APIVersion, c.APIVersion)
 	}
 	if c.Kind != Kind {
-		f.add("kind", "must be %s, got %q", Kind, c.Kind)
+		f.Add("kind", "must be %s, got %q", Kind, c.Kind)
 	}
 	validateClusters(&f, c.Clusters)
 	f.label("longhornNamespace", c.LonghornNamespace)
@@ -45,18 +43,18 @@ func validate(c *AgentConfig) []strictyaml.FieldError {
 	}
 	le := c.LeaderElection
 	if le.Cluster != "" && !c.hasCluster(le.Cluster) {
-		f.add("leaderElection.cluster", "cluster %q is not in clusters", le.Cluster)
+		f.Add("leaderElection.cluster", "cluster %q is not in clusters", le.Cluster)
 	}
 	f.label("leaderElection.namespace", le.Namespace)
 	if c.Forge != nil {
 		validateForge(&f, c.Forge)
 	}
-	return f
+	return f.FieldErrors
 }
 
 func validateClusters(f *findings, clusters []Cluster) {
 	if len(clusters) == 0 {
-		f.add("clusters", "required: at least one cluster")
+		f.Add("clusters", "required: at least one cluster")
 	}
 	seen := map[string]int{}
 	inCluster := -1
@@ -64,23 +62,23 @@ func validateClusters(f *findings, clusters []Cluster) {
 		p := fmt.Sprintf("clusters[%d]", i)
 		if f.label(p+".name", c.Name) {
 			if first, dup := seen[c.Name]; dup {
-				f.add(p+".name", "cluster %q is already defined at clusters[%d]", c.Name, first)
+				f.Add(p+".name", "cluster %q is already defined at clusters[%d]", c.Name, first)
 			} else {
 				seen[c.Name] = i
 			}
 		}
 		switch {
 		case c.InCluster && c.Kubeconfig != "":
-			f.add(p+".kubeconfig", "set either kubeconfig or inCluster, not both")
+			f.Add(p+".kubeconfig", "set either kubeconfig or inCluster, not both")
 		case !c.InCluster && c.Kubeconfig == "":
-			f.add(p, "set kubeconfig (a path) or inCluster: true")
+			f.Add(p, "set kubeconfig (a path) or inCluster: true")
 		}
 		if c.Context != "" && c.Kubeconfig == "" {
-			f.add(p+".context", "only used with kubeconfig")
+			f.Add(p+".context", "only used with kubeconfig")
 		}
 		if c.InCluster {
 			if inCluster >= 0 {
-				f.add(p+".inCluster", "only one cluster can be in-cluster; clusters[%d] already is", inCluster)
+				f.Add(p+".inCluster", "only one cluster can be in-cluster; clusters[%d] already is", inCluster)
 			} else {
 				inCluster = i
 			}
@@ -95,32 +93,32 @@ func validateRepo(f *findings, r *Repo) {
 	ssh := false
 	switch u, err := url.Parse(r.URL); {
 	case r.URL == "":
-		f.add("repo.url", "required: the URL of the plans repository")
+		f.Add("repo.url", "required: the URL of the plans repository")
 	case strings.Contains(r.URL, "://"):
 		if err != nil {
-			f.add("repo.url", "invalid URL: %v", urlError(err))
+			f.Add("repo.url", "invalid URL: %v", urlError(err))
 			break
 		}
 		switch u.Scheme {
 		case "https", "http", "file":
 			if u.User != nil {
-				f.add("repo.url", "credentials must not be written in the URL: use repo.auth.tokenFile or repo.auth.tokenEnv")
+				f.Add("repo.url", "credentials must not be written in the URL: use repo.auth.tokenFile or repo.auth.tokenEnv")
 			}
 		case "ssh":
 			ssh = true
 			if _, hasPassword := u.User.Password(); hasPassword {
-				f.add("repo.url", "credentials must not be written in the URL: use repo.auth.sshKeyFile")
+				f.Add("repo.url", "credentials must not be written in the URL: use repo.auth.sshKeyFile")
 			}
 		default:
-			f.add("repo.url", "unsupported scheme %q: use https, http, ssh or file", u.Scheme)
+			f.Add("repo.url", "unsupported scheme %q: use https, http, ssh or file", u.Scheme)
 		}
 		if u.Scheme != "file" && u.Host == "" {
-			f.add("repo.url", "the URL has no host")
+			f.Add("repo.url", "the URL has no host")
 		}
 	case scpLike.MatchString(r.URL):
 		ssh = true
 	default:
-		f.add("repo.url", "not a Git URL: use https://host/owner/repo.git or git@host:owner/repo.git")
+		f.Add("repo.url", "not a Git URL: use https://host/owner/repo.git or git@host:owner/repo.git")
 	}
 	set := 0
 	for _, v := range []string{r.Ref.Branch, r.Ref.Tag, r.Ref.Commit} {
@@ -129,36 +127,36 @@ func validateRepo(f *findings, r *Repo) {
 		}
 	}
 	if set > 1 {
-		f.add("repo.ref", "set one of branch, tag and commit, not %d", set)
+		f.Add("repo.ref", "set one of branch, tag and commit, not %d", set)
 	}
 	if c := r.Ref.Commit; c != "" && !commitPattern.MatchString(c) {
-		f.add("repo.ref.commit", "must be a full commit hash (40 or 64 lower-case hexadecimal digits), got %q", c)
+		f.Add("repo.ref.commit", "must be a full commit hash (40 or 64 lower-case hexadecimal digits), got %q", c)
 	}
 	if p := r.Path; path.IsAbs(p) || path.Clean(p) != p || p == ".." || strings.HasPrefix(p, "../") {
-		f.add("repo.path", "must be a clean relative path inside the repository, such as plans or ., got %q", p)
+		f.Add("repo.path", "must be a clean relative path inside the repository, such as plans or ., got %q", p)
 	}
 	if r.Interval.Duration < MinInterval {
-		f.add("repo.interval", "must be at least 1s, got %s", r.Interval)
+		f.Add("repo.interval", "must be at least 1s, got %s", r.Interval)
 	}
 	a := r.Auth
 	token := a.TokenFile != "" || a.TokenEnv != ""
 	if a.TokenFile != "" && a.TokenEnv != "" {
-		f.add("repo.auth.tokenEnv", "set tokenFile or tokenEnv, not both")
+		f.Add("repo.auth.tokenEnv", "set tokenFile or tokenEnv, not both")
 	}
 	f.envName("repo.auth.tokenEnv", a.TokenEnv)
 	switch {
 	case ssh && token:
-		f.add("repo.auth", "a token authenticates over HTTPS; for an SSH URL set sshKeyFile and knownHostsFile")
+		f.Add("repo.auth", "a token authenticates over HTTPS; for an SSH URL set sshKeyFile and knownHostsFile")
 	case ssh && a.SSHKeyFile == "":
-		f.add("repo.auth.sshKeyFile", "required for an SSH URL")
+		f.Add("repo.auth.sshKeyFile", "required for an SSH URL")
 	case !ssh && a.SSHKeyFile != "":
-		f.add("repo.auth.sshKeyFile", "an SSH key needs an SSH URL (ssh:// or git@host:path)")
+		f.Add("repo.auth.sshKeyFile", "an SSH key needs an SSH URL (ssh:// or git@host:path)")
 	}
 	if a.SSHKeyFile != "" && a.KnownHostsFile == "" {
-		f.add("repo.auth.knownHostsFile", "required with sshKeyFile: the agent does not trust an unknown SSH host key")
+		f.Add("repo.auth.knownHostsFile", "required with sshKeyFile: the agent does not trust an unknown SSH host key")
 	}
 	if a.KnownHostsFile != "" && a.SSHKeyFile == "" {
-		f.add("repo.auth.knownHostsFile", "only used with sshKeyFile")
+		f.Add("repo.auth.knownHostsFile", "only used with sshKeyFile")
 	}
 }
 
@@ -177,12 +175,12 @@ func validateListeners(f *findings, c *AgentConfig) {
 	for _, a := range addrs {
 		_, port, err := net.SplitHostPort(a.addr)
 		if err != nil {
-			f.add(a.path, "invalid address %q: use host:port or :port", a.addr)
+			f.Add(a.path, "invalid address %q: use host:port or :port", a.addr)
 			continue
 		}
 		n, err := strconv.Atoi(port)
 		if err != nil || n < 0 || n > 65535 {
-			f.add(a.path, "invalid port %q in %q", port, a.addr)
+			f.Add(a.path, "invalid port %q in %q", port, a.addr)
 			continue
 		}
 		if n == 0 {
@@ -190,8 +188,8 @@ func validateListeners(f *findings, c *AgentConfig) {
 		}
 		// Both sides of a clash are reported: one of them may be a default, written nowhere.
 		if first, dup := ports[port]; dup {
-			f.add(a.path, "port %s is also used by %s", port, first)
-			f.add(first, "port %s is also used by %s", port, a.path)
+			f.Add(a.path, "port %s is also used by %s", port, first)
+			f.Add(first, "port %s is also used by %s", port, a.path)
 		} else {
 			ports[port] = a.path
 		}
@@ -202,22 +200,22 @@ func validateForge(f *findings, fg *Forge) {
 	switch fg.Kind {
 	case "gitea", "github", "gitlab":
 	case "":
-		f.add("forge.kind", "required: gitea, github or gitlab")
+		f.Add("forge.kind", "required: gitea, github or gitlab")
 	default:
-		f.add("forge.kind", "must be gitea, github or gitlab, got %q", fg.Kind)
+		f.Add("forge.kind", "must be gitea, github or gitlab, got %q", fg.Kind)
 	}
 	switch u, err := url.Parse(fg.URL); {
 	case fg.URL == "" && fg.Kind == "gitea":
-		f.add("forge.url", "required for gitea: the base URL of the Gitea server")
+		f.Add("forge.url", "required for gitea: the base URL of the Gitea server")
 	case fg.URL == "":
 	case err != nil:
-		f.add("forge.url", "invalid URL: %v", urlError(err))
+		f.Add("forge.url", "invalid URL: %v", urlError(err))
 	case u.Scheme != "https" && u.Scheme != "http":
-		f.add("forge.url", "must be an http or https URL, got %q", fg.URL)
+		f.Add("forge.url", "must be an http or https URL, got %q", fg.URL)
 	case u.User != nil:
-		f.add("forge.url", "credentials must not be written in the URL: use forge.tokenFile or forge.tokenEnv")
+		f.Add("forge.url", "credentials must not be written in the URL: use forge.tokenFile or forge.tokenEnv")
 	case u.Host == "":
-		f.add("forge.url", "the URL has no host")
+		f.Add("forge.url", "the URL has no host")
 	}
 	parts := strings.Split(fg.Repo, "/")
 	valid := len(parts) >= 2 && (len(parts) == 2 || fg.Kind == "gitlab")
@@ -225,7 +223,7 @@ func validateForge(f *findings, fg *Forge) {
 		valid = valid && p != "" && !strings.ContainsAny(p, " \t")
 	}
 	if !valid {
-		f.add("forge.repo", "must be owner/name (GitLab: group/subgroup/name), got %q", fg.Repo)
+		f.Add("forge.repo", "must be owner/name (GitLab: group/subgroup/name), got %q", fg.Repo)
 	}
 	f.secret("forge", "tokenFile", fg.TokenFile, "tokenEnv", fg.TokenEnv, "the API token drplan comments and sets commit statuses with")
 }
@@ -234,9 +232,9 @@ func validateForge(f *findings, fg *Forge) {
 func (f *findings) secret(parent, fileField, file, envField, env, what string) {
 	switch {
 	case file == "" && env == "":
-		f.add(parent, "set %s or %s: %s", fileField, envField, what)
+		f.Add(parent, "set %s or %s: %s", fileField, envField, what)
 	case file != "" && env != "":
-		f.add(parent+"."+envField, "set %s or %s, not both", fileField, envField)
+		f.Add(parent+"."+envField, "set %s or %s, not both", fileField, envField)
 	}
 	f.envName(parent+"."+envField, env)
 }
@@ -245,18 +243,18 @@ var envPattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 func (f *findings) envName(path, name string) {
 	if name != "" && !envPattern.MatchString(name) {
-		f.add(path, "invalid environment variable name %q", name)
+		f.Add(path, "invalid environment variable name %q", name)
 	}
 }
 
 // label checks that value is set and a DNS-1123 label; it reports whether it is.
 func (f *findings) label(path, value string) bool {
 	if value == "" {
-		f.add(path, "required")
+		f.Add(path, "required")
 		return false
 	}
 	if msgs := validation.IsDNS1123Label(value); len(msgs) > 0 {
-		f.add(path, "invalid name %q: %s", value, strings.Join(msgs, "; "))
+		f.Add(path, "invalid name %q: %s", value, strings.Join(msgs, "; "))
 		return false
 	}
 	return true

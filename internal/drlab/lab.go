@@ -108,7 +108,7 @@ func Start(ctx context.Context, opts Options) (*Lab, error) {
 			mu.Lock()
 			l.Clusters[name] = c
 			mu.Unlock()
-			return l.StartSim(ctx, name)
+			return l.startSim(c)
 		})
 	}
 	if opts.Gitea {
@@ -128,7 +128,13 @@ func Start(ctx context.Context, opts Options) (*Lab, error) {
 // restarted simulator takes over where the last one stopped: its state is in the cluster, the
 // store and the data files.
 func (l *Lab) StartSim(_ context.Context, name string) error {
-	c := l.Clusters[name]
+	return l.startSim(l.Clusters[name])
+}
+
+// startSim starts the simulator of c; Start calls it while other clusters are still being added
+// to l.Clusters, so it reads nothing of that map.
+func (l *Lab) startSim(c *Cluster) error {
+	name := c.Name
 	wh := c.API.Webhooks
 	sim, err := longhornsim.New(longhornsim.Options{
 		Cluster:      name,

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"code.gitea.io/sdk/gitea"
+
+	"github.com/drplan/drplan/internal/revision"
 )
 
 // Gitea's limits. Its API (1.26) sets none on a comment's body (stored as LONGTEXT; the form
@@ -129,7 +131,7 @@ func (g *giteaForge) PullRequestForCommit(ctx context.Context, sha string) (*Pul
 		if resp != nil && resp.StatusCode == http.StatusNotFound {
 			return nil, nil
 		}
-		return nil, fmt.Errorf("find the pull request of commit %s in gitea %s: %w", short(sha), g.repo(), err)
+		return nil, fmt.Errorf("find the pull request of commit %s in gitea %s: %w", revision.Short(sha), g.repo(), err)
 	}
 	if !p.HasMerged {
 		return nil, nil
@@ -166,7 +168,7 @@ func (g *giteaForge) UpsertComment(ctx context.Context, number int, marker strin
 
 // CommentOnCommit is not supported: Gitea's API has no commit comments.
 func (g *giteaForge) CommentOnCommit(ctx context.Context, sha, marker string, render Render) (Comment, error) {
-	return Comment{}, fmt.Errorf("comment on gitea commit %s@%s: %w", g.repo(), short(sha), ErrNotSupported)
+	return Comment{}, fmt.Errorf("comment on gitea commit %s@%s: %w", g.repo(), revision.Short(sha), ErrNotSupported)
 }
 
 func (g *giteaForge) SetCommitStatus(ctx context.Context, sha string, st Status) error {
@@ -181,7 +183,7 @@ func (g *giteaForge) SetCommitStatus(ctx context.Context, sha string, st Status)
 		Context:     st.Context,
 	})
 	if err != nil {
-		return fmt.Errorf("set status %s on gitea commit %s@%s: %w", st.Context, g.repo(), short(sha), classify(giteaHTTP(resp), err))
+		return fmt.Errorf("set status %s on gitea commit %s@%s: %w", st.Context, g.repo(), revision.Short(sha), classify(giteaHTTP(resp), err))
 	}
 	return nil
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/google/go-github/v84/github"
+
+	"github.com/drplan/drplan/internal/revision"
 )
 
 // GitHub's limits: an issue comment's body, and a commit status's description.
@@ -106,7 +108,7 @@ func (g *gitHub) PullRequestForCommit(ctx context.Context, sha string) (*PullReq
 		return l, nextPage(resp), classify(httpResponse(resp), err)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("find the pull request of commit %s in github %s: %w", short(sha), g.repo(), err)
+		return nil, fmt.Errorf("find the pull request of commit %s in github %s: %w", revision.Short(sha), g.repo(), err)
 	}
 	var merged []PullRequest
 	for _, p := range prs {
@@ -153,7 +155,7 @@ func (g *gitHub) UpsertComment(ctx context.Context, number int, marker string, r
 func (g *gitHub) CommentOnCommit(ctx context.Context, sha, marker string, render Render) (Comment, error) {
 	self, err := g.login(ctx)
 	if err != nil {
-		return Comment{}, fmt.Errorf("upsert comment on github commit %s@%s: %w", g.repo(), short(sha), err)
+		return Comment{}, fmt.Errorf("upsert comment on github commit %s@%s: %w", g.repo(), revision.Short(sha), err)
 	}
 	return upsert(ctx, &gitHubCommitThread{g: g, sha: sha}, self, marker, render)
 }
@@ -169,7 +171,7 @@ func (g *gitHub) SetCommitStatus(ctx context.Context, sha string, st Status) err
 	}
 	_, resp, err := g.c.Repositories.CreateStatus(ctx, g.owner, g.name, sha, s)
 	if err != nil {
-		return fmt.Errorf("set status %s on github commit %s@%s: %w", st.Context, g.repo(), short(sha), classify(httpResponse(resp), err))
+		return fmt.Errorf("set status %s on github commit %s@%s: %w", st.Context, g.repo(), revision.Short(sha), classify(httpResponse(resp), err))
 	}
 	return nil
 }
@@ -231,7 +233,7 @@ type gitHubCommitThread struct {
 }
 
 func (t *gitHubCommitThread) what() string {
-	return fmt.Sprintf("github commit %s@%s", t.g.repo(), short(t.sha))
+	return fmt.Sprintf("github commit %s@%s", t.g.repo(), revision.Short(t.sha))
 }
 
 func (t *gitHubCommitThread) list(ctx context.Context) ([]note, error) {

@@ -6,6 +6,8 @@ import (
 	"net/http"
 
 	gitlab "gitlab.com/gitlab-org/api/client-go"
+
+	"github.com/drplan/drplan/internal/revision"
 )
 
 // GitLab's limits: a note's body (1,000,000 characters), and a status description kept to
@@ -117,7 +119,7 @@ func (g *gitLab) ChangedFiles(ctx context.Context, number int) ([]string, error)
 func (g *gitLab) PullRequestForCommit(ctx context.Context, sha string) (*PullRequest, error) {
 	mrs, resp, err := g.c.Commits.ListMergeRequestsByCommit(g.repo, sha, gitlab.WithContext(ctx))
 	if err := classify(gitLabHTTP(resp), err); err != nil {
-		return nil, fmt.Errorf("find the merge request of commit %s in gitlab %s: %w", short(sha), g.repo, err)
+		return nil, fmt.Errorf("find the merge request of commit %s in gitlab %s: %w", revision.Short(sha), g.repo, err)
 	}
 	var merged []PullRequest
 	for _, m := range mrs {
@@ -149,7 +151,7 @@ func (g *gitLab) UpsertComment(ctx context.Context, number int, marker string, r
 func (g *gitLab) CommentOnCommit(ctx context.Context, sha, marker string, render Render) (Comment, error) {
 	self, err := g.login(ctx)
 	if err != nil {
-		return Comment{}, fmt.Errorf("upsert comment on gitlab commit %s@%s: %w", g.repo, short(sha), err)
+		return Comment{}, fmt.Errorf("upsert comment on gitlab commit %s@%s: %w", g.repo, revision.Short(sha), err)
 	}
 	return upsert(ctx, &gitLabCommitThread{g: g, sha: sha}, self, marker, render)
 }
@@ -175,7 +177,7 @@ func (g *gitLab) SetCommitStatus(ctx context.Context, sha string, st Status) err
 		Name: gitlab.Ptr(st.Context), All: gitlab.Ptr(true), ListOptions: gitlab.ListOptions{PerPage: gitLabPageSize}},
 		gitlab.WithContext(ctx))
 	if err := classify(gitLabHTTP(resp), err); err != nil {
-		return fmt.Errorf("read status %s of gitlab commit %s@%s: %w", st.Context, g.repo, short(sha), err)
+		return fmt.Errorf("read status %s of gitlab commit %s@%s: %w", st.Context, g.repo, revision.Short(sha), err)
 	}
 	if last := newestStatus(cur, st.Context); last != nil && last.Status == string(state) &&
 		(state == gitlab.Pending || (last.Description == desc && last.TargetURL == st.TargetURL)) {
@@ -187,7 +189,7 @@ func (g *gitLab) SetCommitStatus(ctx context.Context, sha string, st Status) err
 	}
 	_, resp, err = g.c.Commits.SetCommitStatus(g.repo, sha, opts, gitlab.WithContext(ctx))
 	if err := classify(gitLabHTTP(resp), err); err != nil {
-		return fmt.Errorf("set status %s on gitlab commit %s@%s: %w", st.Context, g.repo, short(sha), err)
+		return fmt.Errorf("set status %s on gitlab commit %s@%s: %w", st.Context, g.repo, revision.Short(sha), err)
 	}
 	return nil
 }
@@ -262,7 +264,7 @@ type gitLabCommitThread struct {
 }
 
 func (t *gitLabCommitThread) what() string {
-	return fmt.Sprintf("gitlab commit %s@%s", t.g.repo, short(t.sha))
+	return fmt.Sprintf("gitlab commit %s@%s", t.g.repo, revision.Short(t.sha))
 }
 
 func (t *gitLabCommitThread) list(ctx context.Context) ([]note, error) {

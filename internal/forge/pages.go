@@ -22,11 +22,3 @@ func pages[T any](fetch func(page int) ([]T, int, error)) ([]T, error) {
 	}
 	return out, nil
 }
-
-// short abbreviates a commit hash for messages.
-func short(sha string) string {
-	if len(sha) > 12 {
-		return sha[:12]
-	}
-	return sha
-}

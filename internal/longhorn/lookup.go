@@ -55,26 +55,10 @@ func (b *Backup) BackupVolumeName() string {
 	return b.Status.VolumeName
 }
 
-// ActiveEngine returns the engine of volume among engines: the one labelled
-// LabelLonghornVolume=volume (or with spec.volumeName=volume), and with spec.active when there
-// are several (REFERENCE §2.2). It returns nil when there is none.
-func ActiveEngine(engines []Engine, volume string) *Engine {
-	var found *Engine
-	for i := range engines {
-		e := &engines[i]
-		if e.Labels[LabelLonghornVolume] != volume && e.Spec.VolumeName != volume {
-			continue
-		}
-		if found == nil || (e.Spec.Active && !found.Spec.Active) {
-			found = e
-		}
-	}
-	return found
-}
-
 // FindBackupVolume returns the BackupVolume of volume (its name in the store) in target, found
 // by labels as Longhorn does, or nil. More than one match is an error, as in Longhorn, where it
-// stalls the volume's sync (REFERENCE §3.2).
+// stalls the volume's sync (REFERENCE §3.2). It scans bvs: the agent asks
+// observed.State.BackupVolumeOf, which is indexed.
 func FindBackupVolume(bvs []BackupVolume, target, volume string) (*BackupVolume, error) {
 	var found *BackupVolume
 	for i := range bvs {
@@ -83,54 +67,44 @@ func FindBackupVolume(bvs []BackupVolume, target, volume string) (*BackupVolume,
 			continue
 		}
 		if found != nil {
-			return nil, fmt.Errorf("find backup volume %s in backup target %s: found more than one (%s, %s)", volume, target, found.Name, bv.Name)
+			return nil, DuplicateBackupVolumeError(target, volume, found.Name, bv.Name)
 		}
 		found = bv
 	}
 	return found, nil
 }
 
-// FindSnapshot returns the Snapshot CR named name, or nil.
-func FindSnapshot(snapshots []Snapshot, name string) *Snapshot {
-	for i := range snapshots {
-		if snapshots[i].Name == name {
-			return &snapshots[i]
-		}
-	}
-	return nil
-}
-
-// FindBackup returns the backup named name, or nil.
-func FindBackup(backups []Backup, name string) *Backup {
-	if name == "" {
-		return nil
-	}
-	for i := range backups {
-		if backups[i].Name == name {
-			return &backups[i]
-		}
-	}
-	return nil
+// DuplicateBackupVolumeError is the error of finding two BackupVolumes, first and second, of
+// volume in target.
+func DuplicateBackupVolumeError(target, volume, first, second string) error {
+	return fmt.Errorf("find backup volume %s in backup target %s: found more than one (%s, %s)", volume, target, first, second)
 }
 
 // NewestCompletedBackup returns the newest Completed backup of volume (its name in the store)
-// among backups, by snapshot time, then upload time, then name; nil when there is none. Backups
-// being deleted are skipped.
+// among backups, by BackupNewer; nil when there is none. Backups being deleted are skipped. It
+// scans backups: the agent asks observed.State.NewestCompletedBackup, which is indexed.
 func NewestCompletedBackup(backups []Backup, volume string) *Backup {
 	var newest *Backup
 	for i := range backups {
 		b := &backups[i]
-		if b.Status.State != BackupStateCompleted || b.DeletionTimestamp != nil || b.BackupVolumeName() != volume {
+		if !b.IsCompleted() || b.BackupVolumeName() != volume {
 			continue
 		}
-		if newest == nil || backupNewer(b, newest) {
+		if newest == nil || BackupNewer(b, newest) {
 			newest = b
 		}
 	}
 	return newest
 }
 
-func backupNewer(a, b *Backup) bool {
+// IsCompleted reports whether the backup is Completed and not being deleted.
+func (b *Backup) IsCompleted() bool {
+	return b.Status.State == BackupStateCompleted && b.DeletionTimestamp == nil
+}
+
+// BackupNewer reports whether backup a is newer than b: by snapshot time, then upload time, then
+// name.
+func BackupNewer(a, b *Backup) bool {
 	if !a.Status.SnapshotCreatedAt.Equal(b.Status.SnapshotCreatedAt) {
 		return a.Status.SnapshotCreatedAt.After(b.Status.SnapshotCreatedAt)
 	}

@@ -101,10 +101,8 @@ func TestNewestCompletedBackup(t *testing.T) {
 			}
 			g.Expect(got).NotTo(BeNil())
 			g.Expect(got.Name).To(Equal(tc.want))
-			g.Expect(longhorn.FindBackup(tc.backups, tc.want)).To(BeIdenticalTo(got))
 		})
 	}
-	NewWithT(t).Expect(longhorn.FindBackup(nil, "")).To(BeNil())
 }
 
 func TestFindBackupVolume(t *testing.T) {
@@ -136,40 +134,6 @@ func TestFindBackupVolume(t *testing.T) {
 				return
 			}
 			g.Expect(err).NotTo(HaveOccurred())
-			if tc.want == "" {
-				g.Expect(got).To(BeNil())
-				return
-			}
-			g.Expect(got.Name).To(Equal(tc.want))
-		})
-	}
-}
-
-func TestActiveEngine(t *testing.T) {
-	eng := func(name, volume string, active bool, labelled bool) longhorn.Engine {
-		e := longhorn.Engine{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: longhorn.EngineSpec{Active: active}}
-		if labelled {
-			e.Labels = map[string]string{longhorn.LabelLonghornVolume: volume}
-		} else {
-			e.Spec.VolumeName = volume
-		}
-		return e
-	}
-	cases := []struct {
-		name    string
-		engines []longhorn.Engine
-		want    string
-	}{
-		{name: "none"},
-		{name: "only one, by label", want: "v-e-0", engines: []longhorn.Engine{eng("v-e-0", "v", false, true), eng("w-e-0", "w", true, true)}},
-		{name: "only one, by spec.volumeName", want: "v-e-0", engines: []longhorn.Engine{eng("v-e-0", "v", false, false)}},
-		{name: "two: the active one", want: "v-e-1", engines: []longhorn.Engine{eng("v-e-0", "v", false, true), eng("v-e-1", "v", true, true)}},
-		{name: "two: the active one first", want: "v-e-0", engines: []longhorn.Engine{eng("v-e-0", "v", true, true), eng("v-e-1", "v", false, true)}},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			g := NewWithT(t)
-			got := longhorn.ActiveEngine(tc.engines, "v")
 			if tc.want == "" {
 				g.Expect(got).To(BeNil())
 				return

@@ -11,13 +11,14 @@ import (
 type DRView struct {
 	// Volume is the standby volume.
 	Volume *Volume
-	// Engine is the volume's active engine (see ActiveEngine); nil when there is none yet.
+	// Engine is the volume's active engine (see observed.State.ActiveEngine); nil when there is
+	// none yet.
 	Engine *Engine
-	// BackupVolume is the volume's BackupVolume in spec.backupTargetName (see FindBackupVolume);
-	// nil when that cluster has none.
+	// BackupVolume is the volume's BackupVolume in spec.backupTargetName (see FindBackupVolume,
+	// observed.State.BackupVolumeOf); nil when that cluster has none.
 	BackupVolume *BackupVolume
-	// LatestBackup is the Backup CR named by BackupVolume.status.lastBackupName (see FindBackup);
-	// nil when that cluster has none.
+	// LatestBackup is the Backup CR named by BackupVolume.status.lastBackupName (see
+	// observed.State.Backup); nil when that cluster has none.
 	LatestBackup *Backup
 	// AllowDegraded is the setting allow-volume-creation-with-degraded-availability (see
 	// DegradedActivationAllowed).

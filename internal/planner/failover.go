@@ -7,8 +7,8 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/drplan/drplan/internal/cluster"
 	longhorn "github.com/drplan/drplan/internal/longhorn"
+	"github.com/drplan/drplan/internal/observed"
 	"github.com/drplan/drplan/plans"
 )
 
@@ -23,11 +23,13 @@ import (
 type failoverRun struct {
 	d         *decider
 	p         *plans.Plan
-	prim, sec *cluster.State
+	prim, sec *observed.State
 	rec       *FailoverRecord
 	rv        string
 	rep       *FailoverReport
 	now       time.Time
+	// volumes are the plan's volume reports, where each standby stands now.
+	volumes []VolumeReport
 	// steps are the step reports built while deciding, by step name.
 	steps map[string]*FailoverStepReport
 }
@@ -44,8 +46,8 @@ type stepResult struct {
 }
 
 // failover decides a valid plan with failover: true. No normal protection runs for it.
-func (d *decider) failover(p *plans.Plan, prim, sec *cluster.State, r *PlanReport) {
-	f := &failoverRun{d: d, p: p, prim: prim, sec: sec, now: d.in.Now, steps: map[string]*FailoverStepReport{},
+func (d *decider) failover(p *plans.Plan, prim, sec *observed.State, r *PlanReport) {
+	f := &failoverRun{d: d, p: p, prim: prim, sec: sec, now: d.in.Now, steps: map[string]*FailoverStepReport{}, volumes: r.Volumes,
 		rep: &FailoverReport{Phase: FailoverPending, Steps: []FailoverStepReport{}, Volumes: []FailoverVolumeReport{}}}
 	r.FailoverStatus = f.rep
 	defer f.report()
@@ -111,7 +113,7 @@ func (f *failoverRun) start() {
 	f.rep.Waiting = fmt.Sprintf("writing the failover record to cluster %s", s.Secondary)
 }
 
-func downSince(s *cluster.State) string {
+func downSince(s *observed.State) string {
 	if s == nil || s.DownSince.IsZero() {
 		return ""
 	}
@@ -245,9 +247,10 @@ func (f *failoverRun) report() {
 			if WaveStep(w.Name) != name {
 				continue
 			}
+			sr.Wave = w.Name
 			for _, v := range f.p.Spec.Volumes {
 				if v.Wave == w.Name {
-					sr.Volumes = append(sr.Volumes, v.StandbyName)
+					sr.Volumes = append(sr.Volumes, v.Name)
 				}
 			}
 			// Gates are evaluated only while their wave runs: a finished wave passed them, a
@@ -261,6 +264,9 @@ func (f *failoverRun) report() {
 					sr.Gates = append(sr.Gates, gr)
 				}
 			}
+			for _, sc := range w.Scale {
+				sr.Scale = append(sr.Scale, ScaleReport{Kind: sc.Kind, Namespace: sc.Namespace, Name: sc.Name, Replicas: sc.Replicas})
+			}
 		}
 		rep.Steps = append(rep.Steps, sr)
 	}
@@ -270,18 +276,26 @@ func (f *failoverRun) report() {
 			recorded[v.Name] = v
 		}
 	}
+	now := map[string]VolumeReport{}
+	for _, v := range f.volumes {
+		now[v.Name] = v
+	}
 	for _, v := range f.p.Spec.Volumes {
-		vr := FailoverVolumeReport{Name: v.Name, Standby: v.StandbyName, Wave: v.Wave}
+		vr := FailoverVolumeReport{Name: v.Name, Standby: v.StandbyName, Wave: v.Wave, State: now[v.Name].State}
 		if f.sec.Observed() {
-			vol := findVolume(f.sec, v.StandbyName)
+			vol := f.sec.Volume(v.StandbyName)
 			vr.Active = vol != nil && !vol.Spec.Standby && !vol.Status.IsStandby
 		}
 		if r, ok := recorded[v.Name]; ok {
 			vr.Restored, vr.SnapshotAt, vr.FinalBackup = r.Restored, r.SnapshotAt, r.FinalBackup
 			vr.DataLoss, vr.DataLossKnown = r.DataLoss, r.DataLossKnown
-			if r.DataLossKnown && (!rep.DataLossKnown || r.DataLoss.Duration > rep.DataLoss.Duration) {
-				rep.DataLoss, rep.DataLossKnown = r.DataLoss, true
-			}
+		} else if rec == nil {
+			// Not started: what the failover would start from if it ran now.
+			n := now[v.Name]
+			vr.Restored, vr.SnapshotAt, vr.DataLoss, vr.DataLossKnown = n.Restored, n.RestoredAt, n.Lag, n.LagKnown
+		}
+		if vr.DataLossKnown && (!rep.DataLossKnown || vr.DataLoss.Duration > rep.DataLoss.Duration) {
+			rep.DataLoss, rep.DataLossKnown = vr.DataLoss, true
 		}
 		rep.Volumes = append(rep.Volumes, vr)
 	}
@@ -290,7 +304,7 @@ func (f *failoverRun) report() {
 // standbyOf returns the plan's standby volume of v in the secondary and whether it is the
 // plan's (created by this repo's agent for this plan).
 func (f *failoverRun) standbyOf(v plans.Volume) (*longhorn.Volume, string) {
-	vol := findVolume(f.sec, v.StandbyName)
+	vol := f.sec.Volume(v.StandbyName)
 	switch {
 	case vol == nil:
 		return nil, fmt.Sprintf("standby volume %s does not exist in cluster %s", v.StandbyName, f.sec.Name)

@@ -3,8 +3,8 @@ package planner
 import (
 	"fmt"
 
-	"github.com/drplan/drplan/internal/cluster"
 	longhorn "github.com/drplan/drplan/internal/longhorn"
+	"github.com/drplan/drplan/internal/observed"
 	"github.com/drplan/drplan/plans"
 )
 
@@ -22,12 +22,10 @@ func (f *failoverRun) fence() {
 	}
 	busy := false
 	job := JobName(f.p.Name())
-	for i := range prim.RecurringJobs {
-		if j := &prim.RecurringJobs[i]; j.Name == job && owned(f.d.in.Owner, j.Labels) {
-			f.d.add(&DeleteRecurringJob{Target: Target{prim.Name, f.p.Name()}, Namespace: j.Namespace, Name: j.Name,
-				Reason: "fencing: the old primary must not write backups into the volumes the failover took over"})
-			busy = true
-		}
+	if j := prim.RecurringJob(job); j != nil && owned(f.d.in.Owner, j.Labels) {
+		f.d.add(&DeleteRecurringJob{Target: Target{prim.Name, f.p.Name()}, Namespace: j.Namespace, Name: j.Name,
+			Reason: "fencing: the old primary must not write backups into the volumes the failover took over"})
+		busy = true
 	}
 	label := longhorn.RecurringJobLabel(job)
 	sources := map[string]bool{}
@@ -61,8 +59,8 @@ func (f *failoverRun) fence() {
 // failedOver finds the failover of a plan whose failover is false in Git: a record in the
 // secondary, or the copy fencing left in the primary, or a standby volume of the plan already
 // active (activated by hand). rec is nil in that last case.
-func (d *decider) failedOver(p *plans.Plan, prim, sec *cluster.State) (rec *FailoverRecord, yes bool) {
-	for _, s := range []*cluster.State{sec, prim} {
+func (d *decider) failedOver(p *plans.Plan, prim, sec *observed.State) (rec *FailoverRecord, yes bool) {
+	for _, s := range []*observed.State{sec, prim} {
 		if stored, found, problem := findRecord(s, p.Name(), d.in.Owner); found && problem == "" {
 			return stored.rec, true
 		}
@@ -71,7 +69,7 @@ func (d *decider) failedOver(p *plans.Plan, prim, sec *cluster.State) (rec *Fail
 		return nil, false
 	}
 	for _, v := range p.Spec.Volumes {
-		vol := findVolume(sec, v.StandbyName)
+		vol := sec.Volume(v.StandbyName)
 		if vol != nil && owned(d.in.Owner, vol.Labels) && vol.Labels[LabelPlan] == p.Name() && !vol.Spec.Standby {
 			return nil, true
 		}
@@ -82,7 +80,7 @@ func (d *decider) failedOver(p *plans.Plan, prim, sec *cluster.State) (rec *Fail
 // reverted reports a plan whose failover was set back to false after it began: nothing is
 // undone (activation is one-way), normal protection does not resume (it would recreate the
 // recurring job on the old primary), and fencing goes on.
-func (d *decider) reverted(p *plans.Plan, prim, sec *cluster.State, rec *FailoverRecord, r *PlanReport) {
+func (d *decider) reverted(p *plans.Plan, prim, sec *observed.State, rec *FailoverRecord, r *PlanReport) {
 	f := &failoverRun{d: d, p: p, prim: prim, sec: sec, rec: rec, now: d.in.Now, steps: map[string]*FailoverStepReport{},
 		rep: &FailoverReport{Phase: FailoverReverted, Steps: []FailoverStepReport{}, Volumes: []FailoverVolumeReport{}}}
 	r.FailoverStatus = f.rep

@@ -10,8 +10,8 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/drplan/drplan/internal/cluster"
 	longhorn "github.com/drplan/drplan/internal/longhorn"
+	"github.com/drplan/drplan/internal/observed"
 )
 
 // RecordKey is the ConfigMap data key that holds the failover record as JSON.
@@ -104,26 +104,22 @@ type storedRecord struct {
 
 // findRecord reads a plan's failover record from a cluster's ConfigMaps. found is false when
 // there is none; problem is set when there is one drplan cannot use (another owner, bad JSON).
-func findRecord(s *cluster.State, plan, owner string) (rec storedRecord, found bool, problem string) {
+func findRecord(s *observed.State, plan, owner string) (rec storedRecord, found bool, problem string) {
 	if !s.Observed() {
 		return storedRecord{}, false, ""
 	}
-	name := RecordName(plan)
-	for i := range s.ConfigMaps {
-		cm := &s.ConfigMaps[i]
-		if cm.Name != name {
-			continue
-		}
-		if !owned(owner, cm.Labels) || cm.Labels[LabelPlan] != plan {
-			return storedRecord{}, true, fmt.Sprintf("ConfigMap %s/%s in cluster %s was not written by this plans repo's agent for plan %s; drplan does not touch it", cm.Namespace, cm.Name, s.Name, plan)
-		}
-		r := &FailoverRecord{}
-		if err := json.Unmarshal([]byte(cm.Data[RecordKey]), r); err != nil {
-			return storedRecord{}, true, fmt.Sprintf("failover record ConfigMap %s/%s in cluster %s cannot be read: %v", cm.Namespace, cm.Name, s.Name, err)
-		}
-		return storedRecord{rec: r, resourceVersion: cm.ResourceVersion}, true, ""
+	cm := s.ConfigMap(RecordName(plan))
+	if cm == nil {
+		return storedRecord{}, false, ""
 	}
-	return storedRecord{}, false, ""
+	if !owned(owner, cm.Labels) || cm.Labels[LabelPlan] != plan {
+		return storedRecord{}, true, fmt.Sprintf("ConfigMap %s/%s in cluster %s was not written by this plans repo's agent for plan %s; drplan does not touch it", cm.Namespace, cm.Name, s.Name, plan)
+	}
+	r := &FailoverRecord{}
+	if err := json.Unmarshal([]byte(cm.Data[RecordKey]), r); err != nil {
+		return storedRecord{}, true, fmt.Sprintf("failover record ConfigMap %s/%s in cluster %s cannot be read: %v", cm.Namespace, cm.Name, s.Name, err)
+	}
+	return storedRecord{rec: r, resourceVersion: cm.ResourceVersion}, true, ""
 }
 
 // FinalBackupName is the name of the final backup of a source volume in a planned switchover:

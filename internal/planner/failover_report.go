@@ -5,6 +5,8 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/drplan/drplan/internal/revision"
 )
 
 // FailoverPhase is where a plan's failover stands.
@@ -69,7 +71,9 @@ type FailoverReport struct {
 
 // FailoverStepReport is one step: the final backup, the catch-up, or one wave.
 type FailoverStepReport struct {
-	Name       string          `json:"name"`
+	Name string `json:"name"`
+	// Wave is the wave's name for a wave's step, empty for the other steps.
+	Wave       string          `json:"wave,omitempty"`
 	State      StepState       `json:"state"`
 	StartedAt  time.Time       `json:"startedAt,omitzero"`
 	FinishedAt time.Time       `json:"finishedAt,omitzero"`
@@ -77,10 +81,33 @@ type FailoverStepReport struct {
 	Note       string          `json:"note,omitempty"`
 	// Waiting says what a running step waits for.
 	Waiting string `json:"waiting,omitempty"`
-	// Volumes are a wave's standby volumes.
+	// Volumes are a wave's volumes, by their name in the plan (FailoverVolumeReport.Name).
 	Volumes []string `json:"volumes,omitempty"`
 	// Gates are a wave's readiness gates, evaluated while the wave runs.
 	Gates []GateReport `json:"gates,omitempty"`
+	// Scale are the workloads a wave scales up once its volumes are active.
+	Scale []ScaleReport `json:"scale,omitempty"`
+}
+
+// ScaleReport is one workload a wave scales up.
+type ScaleReport struct {
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	Replicas  int32  `json:"replicas"`
+}
+
+// String is "Kind namespace/name to replicas".
+func (s ScaleReport) String() string {
+	return fmt.Sprintf("%s %s/%s to %d", s.Kind, s.Namespace, s.Name, s.Replicas)
+}
+
+// String is "Kind namespace/name", or "Kind name" for a cluster-scoped object.
+func (g GateReport) String() string {
+	if g.Namespace == "" {
+		return g.Kind + " " + g.Name
+	}
+	return g.Kind + " " + g.Namespace + "/" + g.Name
 }
 
 // GateReport is one readiness gate of a wave.
@@ -102,7 +129,12 @@ type FailoverVolumeReport struct {
 	Wave    string `json:"wave"`
 	// Active is true once activation finished (no longer a standby volume).
 	Active bool `json:"active"`
+	// State is the standby volume's state now; a failover that has not started (phase pending)
+	// shows what it would start from.
+	State StandbyState `json:"state,omitempty"`
 	// Restored, SnapshotAt, FinalBackup and DataLoss are as recorded when catch-up ended.
+	// Before the failover started (phase pending) they are the standby's now: the data-loss
+	// window if the failover ran now.
 	Restored      string          `json:"restored,omitempty"`
 	SnapshotAt    time.Time       `json:"snapshotAt,omitzero"`
 	FinalBackup   bool            `json:"finalBackup,omitempty"`
@@ -122,7 +154,11 @@ func timeline(rec *FailoverRecord) []TimelineEntry {
 	if rec.Planned {
 		kind = "planned switchover (primary " + rec.Primary + " reachable)"
 	}
-	out := []TimelineEntry{{At: rec.StartedAt, Event: fmt.Sprintf("failover started: %s, revision %s", kind, shortRev(rec.Revision))}}
+	rev := "unknown"
+	if rec.Revision != "" {
+		rev = revision.Short(rec.Revision)
+	}
+	out := []TimelineEntry{{At: rec.StartedAt, Event: fmt.Sprintf("failover started: %s, revision %s", kind, rev)}}
 	for _, s := range rec.Steps {
 		out = append(out, TimelineEntry{At: s.StartedAt, Event: s.Name + " started"})
 		if !s.FinishedAt.IsZero() {
@@ -137,14 +173,4 @@ func timeline(rec *FailoverRecord) []TimelineEntry {
 		out = append(out, TimelineEntry{At: rec.FinishedAt, Event: fmt.Sprintf("failover complete: RTO %s", rec.FinishedAt.Sub(rec.StartedAt).Round(time.Millisecond))})
 	}
 	return out
-}
-
-func shortRev(rev string) string {
-	if rev == "" {
-		return "unknown"
-	}
-	if len(rev) > 12 {
-		return rev[:12]
-	}
-	return rev
 }

@@ -38,11 +38,11 @@ func (f *failoverRun) finalBackup() stepResult {
 	}
 	var attached, missing []string
 	for _, v := range f.p.Spec.Volumes {
-		vol := findVolume(prim, v.Name)
+		vol := prim.Volume(v.Name)
 		switch {
 		case vol == nil:
 			missing = append(missing, v.Name)
-		case longhorn.FindSnapshot(prim.Snapshots, FinalSnapshotName(f.p.Name(), v.Name, f.rec.Revision)) != nil:
+		case prim.Snapshot(FinalSnapshotName(f.p.Name(), v.Name, f.rec.Revision)) != nil:
 			// Snapshot taken or under way: Longhorn attaches the volume itself to take it and to
 			// upload the backup, so attached is no news.
 		case vol.Status.State != longhorn.VolumeStateDetached:
@@ -55,13 +55,13 @@ func (f *failoverRun) finalBackup() stepResult {
 	var waiting, failed []string
 	taken := 0
 	for _, v := range f.p.Spec.Volumes {
-		if findVolume(prim, v.Name) == nil {
+		if prim.Volume(v.Name) == nil {
 			continue
 		}
 		snapName := FinalSnapshotName(f.p.Name(), v.Name, f.rec.Revision)
-		snap := longhorn.FindSnapshot(prim.Snapshots, snapName)
+		snap := prim.Snapshot(snapName)
 		name := FinalBackupName(f.p.Name(), v.Name, f.rec.Revision)
-		b := longhorn.FindBackup(prim.Backups, name)
+		b := prim.Backup(name)
 		switch {
 		// Longhorn admits a Backup CR only of an existing Snapshot CR, and uploads it only once
 		// the snapshot is ready: snapshot first, then the backup of it.
@@ -80,7 +80,7 @@ func (f *failoverRun) finalBackup() stepResult {
 		case b.Status.State != longhorn.BackupStateCompleted:
 			waiting = append(waiting, fmt.Sprintf("final backup %s of volume %s is %s in cluster %s", name, v.Name, stateOr(string(b.Status.State), "new"), prim.Name))
 		default:
-			if sb := longhorn.FindBackup(f.sec.Backups, name); sb != nil && sb.Status.State == longhorn.BackupStateCompleted {
+			if sb := f.sec.Backup(name); sb != nil && sb.Status.State == longhorn.BackupStateCompleted {
 				taken++
 				continue
 			}
@@ -193,7 +193,7 @@ func (f *failoverRun) caughtUp(v plans.Volume, since time.Time) string {
 	if !vol.Spec.Standby {
 		return "" // activated already: nothing left to catch up
 	}
-	bv, err := longhorn.FindBackupVolume(f.sec.BackupVolumes, f.p.Spec.BackupTarget, v.Name)
+	bv, err := f.sec.BackupVolumeOf(f.p.Spec.BackupTarget, v.Name)
 	if err != nil {
 		return err.Error()
 	}
@@ -205,8 +205,8 @@ func (f *failoverRun) caughtUp(v plans.Volume, since time.Time) string {
 	if !f.syncAfter(bv, since, fmt.Sprintf("failover catch-up: read the store for %s", v.Name)) {
 		return fmt.Sprintf("backup volume %s has not read the store since the failover began", bv.Name)
 	}
-	view := longhorn.DRView{Volume: vol, Engine: longhorn.ActiveEngine(f.sec.Engines, vol.Name), BackupVolume: bv,
-		LatestBackup: longhorn.FindBackup(f.sec.Backups, bv.Status.LastBackupName), AllowDegraded: true}
+	view := longhorn.DRView{Volume: vol, Engine: f.sec.ActiveEngine(vol.Name), BackupVolume: bv,
+		LatestBackup: f.sec.Backup(bv.Status.LastBackupName), AllowDegraded: true}
 	if ok, why := longhorn.StandbyCaughtUp(view, f.wantBackup(v)); !ok {
 		return why
 	}
@@ -219,12 +219,12 @@ func (f *failoverRun) caughtUp(v plans.Volume, since time.Time) string {
 func (f *failoverRun) wantBackup(v plans.Volume) string {
 	if f.rec.Planned {
 		name := FinalBackupName(f.p.Name(), v.Name, f.rec.Revision)
-		if b := longhorn.FindBackup(f.sec.Backups, name); b != nil && b.Status.State == longhorn.BackupStateCompleted {
+		if b := f.sec.Backup(name); b != nil && b.Status.State == longhorn.BackupStateCompleted {
 			return name
 		}
 	}
 	if f.prim.Observed() {
-		if b := longhorn.NewestCompletedBackup(f.prim.Backups, v.Name); b != nil {
+		if b := f.prim.NewestCompletedBackup(v.Name); b != nil {
 			return b.Name
 		}
 	}
@@ -237,12 +237,12 @@ func (f *failoverRun) dataLoss() []VolumeRecord {
 	out := make([]VolumeRecord, 0, len(f.p.Spec.Volumes))
 	for _, v := range f.p.Spec.Volumes {
 		r := VolumeRecord{Name: v.Name, Standby: v.StandbyName}
-		if vol := findVolume(f.sec, v.StandbyName); vol != nil {
-			if e := longhorn.ActiveEngine(f.sec.Engines, vol.Name); e != nil {
+		if vol := f.sec.Volume(v.StandbyName); vol != nil {
+			if e := f.sec.ActiveEngine(vol.Name); e != nil {
 				r.Restored = e.Status.LastRestoredBackup
 			}
 		}
-		if b := longhorn.FindBackup(f.sec.Backups, r.Restored); b != nil {
+		if b := f.sec.Backup(r.Restored); b != nil {
 			r.SnapshotAt = b.Status.SnapshotCreatedAt.UTC()
 			r.FinalBackup = f.rec.Planned && r.Restored == FinalBackupName(f.p.Name(), v.Name, f.rec.Revision)
 			r.DataLossKnown = true
@@ -258,7 +258,7 @@ func (f *failoverRun) dataLoss() []VolumeRecord {
 // syncSecondary asks the secondary to read the store for a source volume's backups, after
 // since: its BackupVolume, or the BackupTarget while it has none.
 func (f *failoverRun) syncSecondary(volume string, since time.Time, reason string) {
-	bv, err := longhorn.FindBackupVolume(f.sec.BackupVolumes, f.p.Spec.BackupTarget, volume)
+	bv, err := f.sec.BackupVolumeOf(f.p.Spec.BackupTarget, volume)
 	switch {
 	case err != nil:
 	case bv == nil:

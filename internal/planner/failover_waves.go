@@ -13,8 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 
-	"github.com/drplan/drplan/internal/cluster"
 	longhorn "github.com/drplan/drplan/internal/longhorn"
+	"github.com/drplan/drplan/internal/observed"
 	"github.com/drplan/drplan/plans"
 )
 
@@ -48,7 +48,7 @@ func (f *failoverRun) wave(w plans.Wave, st *StepRecord, sr *FailoverStepReport)
 // them may not be: a wave is never half-activated silently. It reports busy until every volume
 // of the wave finished activation and was detached by Longhorn.
 func (f *failoverRun) activate(w plans.Wave, vols []plans.Volume) (stepResult, bool) {
-	allowed, settingErr := longhorn.DegradedActivationAllowed(findSetting(f.sec, longhorn.SettingAllowDegradedAvailability))
+	allowed, settingErr := longhorn.DegradedActivationAllowed(f.sec.Setting(longhorn.SettingAllowDegradedAvailability))
 	var held, settling []string
 	var acts []*ActivateVolume
 	nextSecond := 0
@@ -115,7 +115,7 @@ func (f *failoverRun) holdActivation(vol *longhorn.Volume, settingAllows bool, s
 func (f *failoverRun) activation(v plans.Volume, vol *longhorn.Volume, wave string) (*ActivateVolume, time.Duration) {
 	a := &ActivateVolume{Target: Target{f.sec.Name, f.p.Name()}, Namespace: vol.Namespace, Volume: vol.Name,
 		Frontend: longhorn.VolumeFrontendBlockDev, Wave: wave}
-	if bv, err := longhorn.FindBackupVolume(f.sec.BackupVolumes, f.p.Spec.BackupTarget, v.Name); err == nil && bv != nil {
+	if bv, err := f.sec.BackupVolumeOf(f.p.Spec.BackupTarget, v.Name); err == nil && bv != nil {
 		at, wait := SyncStamp(f.now, bv.Status.LastSyncedAt)
 		if wait > 0 {
 			return nil, wait
@@ -127,10 +127,10 @@ func (f *failoverRun) activation(v plans.Volume, vol *longhorn.Volume, wave stri
 
 // activationWait says what an activation that was asked for waits for, in Longhorn's words.
 func (f *failoverRun) activationWait(v plans.Volume, vol *longhorn.Volume, settingAllows bool) string {
-	view := longhorn.DRView{Volume: vol, Engine: longhorn.ActiveEngine(f.sec.Engines, vol.Name), AllowDegraded: settingAllows}
-	if bv, err := longhorn.FindBackupVolume(f.sec.BackupVolumes, f.p.Spec.BackupTarget, v.Name); err == nil && bv != nil {
+	view := longhorn.DRView{Volume: vol, Engine: f.sec.ActiveEngine(vol.Name), AllowDegraded: settingAllows}
+	if bv, err := f.sec.BackupVolumeOf(f.p.Spec.BackupTarget, v.Name); err == nil && bv != nil {
 		view.BackupVolume = bv
-		view.LatestBackup = longhorn.FindBackup(f.sec.Backups, bv.Status.LastBackupName)
+		view.LatestBackup = f.sec.Backup(bv.Status.LastBackupName)
 	}
 	if vol.Status.IsStandby || vol.Status.RestoreRequired {
 		if ok, why := longhorn.ActivationGate(view); !ok {
@@ -149,12 +149,12 @@ func (f *failoverRun) claims(vols []plans.Volume) []string {
 		if v.PV == nil {
 			continue
 		}
-		vol := findVolume(f.sec, v.StandbyName)
-		if findPV(f.sec, v.PV.Name) == nil {
+		vol := f.sec.Volume(v.StandbyName)
+		if f.sec.PersistentVolume(v.PV.Name) == nil {
 			f.d.add(&CreatePersistentVolume{Target: Target{f.sec.Name, f.p.Name()}, PV: f.desiredPV(v, vol)})
 			pending = append(pending, "PersistentVolume "+v.PV.Name)
 		}
-		if v.PVC != nil && findPVC(f.sec, v.PVC.Namespace, v.PVC.Name) == nil {
+		if v.PVC != nil && f.sec.PersistentVolumeClaim(v.PVC.Namespace, v.PVC.Name) == nil {
 			f.d.add(&CreatePersistentVolumeClaim{Target: Target{f.sec.Name, f.p.Name()}, PVC: f.desiredPVC(v, vol)})
 			pending = append(pending, fmt.Sprintf("PersistentVolumeClaim %s/%s", v.PVC.Namespace, v.PVC.Name))
 		}
@@ -245,7 +245,7 @@ func (f *failoverRun) gates(w plans.Wave, st *StepRecord, sr *FailoverStepReport
 	for _, g := range w.Gates {
 		gr := GateReport{Kind: g.Kind, Namespace: g.Namespace, Name: g.Name, Timeout: metav1.Duration{Duration: g.Timeout.Duration}}
 		gr.Ready, gr.Message = f.gateReady(g)
-		ref := cluster.ObjectRef{APIVersion: g.APIVersion, Kind: g.Kind, Namespace: g.Namespace, Name: g.Name}
+		ref := observed.ObjectRef{APIVersion: g.APIVersion, Kind: g.Kind, Namespace: g.Namespace, Name: g.Name}
 		if !gr.Ready {
 			desc := fmt.Sprintf("gate %s: %s", ref, gr.Message)
 			notReady = append(notReady, desc)
@@ -267,7 +267,7 @@ func (f *failoverRun) gates(w plans.Wave, st *StepRecord, sr *FailoverStepReport
 
 // gateReady evaluates one gate with kstatus: ready when Current.
 func (f *failoverRun) gateReady(g plans.Gate) (bool, string) {
-	obj, why := gateObject(f.sec, cluster.ObjectRef{APIVersion: g.APIVersion, Kind: g.Kind, Namespace: g.Namespace, Name: g.Name})
+	obj, why := gateObject(f.sec, observed.ObjectRef{APIVersion: g.APIVersion, Kind: g.Kind, Namespace: g.Namespace, Name: g.Name})
 	if obj == nil {
 		return false, why
 	}
@@ -283,7 +283,7 @@ func (f *failoverRun) gateReady(g plans.Gate) (bool, string) {
 
 // gateObject finds a gate's object: Deployments and StatefulSets in the cache, other kinds in
 // the objects read for this pass (State.Objects).
-func gateObject(s *cluster.State, ref cluster.ObjectRef) (*unstructured.Unstructured, string) {
+func gateObject(s *observed.State, ref observed.ObjectRef) (*unstructured.Unstructured, string) {
 	if cachedKind(ref.APIVersion, ref.Kind) {
 		obj := cachedWorkload(s, ref.Kind, ref.Namespace, ref.Name)
 		if obj == nil {
@@ -313,19 +313,16 @@ func cachedKind(apiVersion, kind string) bool {
 	return apiVersion == "apps/v1" && (kind == "Deployment" || kind == "StatefulSet")
 }
 
-func cachedWorkload(s *cluster.State, kind, ns, name string) runtime.Object {
+// cachedWorkload returns the cached Deployment or StatefulSet, or nil (never a typed nil).
+func cachedWorkload(s *observed.State, kind, ns, name string) runtime.Object {
 	switch kind {
 	case "Deployment":
-		for i := range s.Deployments {
-			if d := &s.Deployments[i]; d.Namespace == ns && d.Name == name {
-				return d
-			}
+		if d := s.Deployment(ns, name); d != nil {
+			return d
 		}
 	case "StatefulSet":
-		for i := range s.StatefulSets {
-			if st := &s.StatefulSets[i]; st.Namespace == ns && st.Name == name {
-				return st
-			}
+		if st := s.StatefulSet(ns, name); st != nil {
+			return st
 		}
 	}
 	return nil
@@ -333,7 +330,7 @@ func cachedWorkload(s *cluster.State, kind, ns, name string) runtime.Object {
 
 // workloadReplicas reads spec.replicas of a cached workload; cached is false for a kind the
 // cache does not hold.
-func workloadReplicas(s *cluster.State, apiVersion, kind, ns, name string) (replicas int32, found, cached bool) {
+func workloadReplicas(s *observed.State, apiVersion, kind, ns, name string) (replicas int32, found, cached bool) {
 	if !cachedKind(apiVersion, kind) {
 		return 0, false, false
 	}
@@ -355,9 +352,12 @@ func workloadReplicas(s *cluster.State, apiVersion, kind, ns, name string) (repl
 // FailoverReads lists, per cluster, the objects the next Decide needs that the cache does not
 // hold: the gates of other kinds than Deployment and StatefulSet of every wave under way. The
 // caller reads them (cluster.ReadObjects) into State.Objects. Empty in steady state.
-func FailoverReads(in Input) map[string][]cluster.ObjectRef {
-	out := map[string][]cluster.ObjectRef{}
-	for _, p := range in.Plans {
+func FailoverReads(in Input) map[string][]observed.ObjectRef {
+	out := map[string][]observed.ObjectRef{}
+	if in.Plans == nil {
+		return out
+	}
+	for _, p := range in.Plans.Valid() {
 		sec := in.Clusters[p.Spec.Secondary]
 		if !p.Spec.Failover || !sec.Observed() {
 			continue
@@ -373,39 +373,12 @@ func FailoverReads(in Input) map[string][]cluster.ObjectRef {
 			}
 			for _, g := range w.Gates {
 				if !cachedKind(g.APIVersion, g.Kind) {
-					out[sec.Name] = append(out[sec.Name], cluster.ObjectRef{APIVersion: g.APIVersion, Kind: g.Kind, Namespace: g.Namespace, Name: g.Name})
+					out[sec.Name] = append(out[sec.Name], observed.ObjectRef{APIVersion: g.APIVersion, Kind: g.Kind, Namespace: g.Namespace, Name: g.Name})
 				}
 			}
 		}
 	}
 	return out
-}
-
-func findSetting(s *cluster.State, name string) *longhorn.Setting {
-	for i := range s.Settings {
-		if s.Settings[i].Name == name {
-			return &s.Settings[i]
-		}
-	}
-	return nil
-}
-
-func findPV(s *cluster.State, name string) *corev1.PersistentVolume {
-	for i := range s.PersistentVolumes {
-		if s.PersistentVolumes[i].Name == name {
-			return &s.PersistentVolumes[i]
-		}
-	}
-	return nil
-}
-
-func findPVC(s *cluster.State, ns, name string) *corev1.PersistentVolumeClaim {
-	for i := range s.PersistentVolumeClaims {
-		if c := &s.PersistentVolumeClaims[i]; c.Namespace == ns && c.Name == name {
-			return c
-		}
-	}
-	return nil
 }
 
 func activating(acts []*ActivateVolume) string {

@@ -3,23 +3,20 @@ package planner
 import (
 	"time"
 
-	"github.com/drplan/drplan/internal/cluster"
+	"github.com/drplan/drplan/internal/observed"
 	"github.com/drplan/drplan/plans"
 )
 
 // Input is everything one decision reads, gathered once by the caller.
 type Input struct {
-	// Plans are the valid plans; only they are acted on.
-	Plans []*plans.Plan
-	// KnownPlans are the names of every plan in Git, valid or not: a volume of an invalid plan is
-	// not an orphan.
-	KnownPlans []string
-	// Incomplete is true when the plans tree has problems outside any plan (a file that does not
-	// parse): plans may be missing from Plans and KnownPlans, so none is taken as removed.
-	Incomplete bool
+	// Plans are every plan of the revision, valid or not, as loaded. Only valid plans are acted
+	// on; an invalid plan is reported with its problems, and its volumes are not orphans; while
+	// the set is not complete (a file that does not parse), no plan is taken as removed. Nil
+	// before any revision was read: then nothing is decided or reported for plans.
+	Plans *plans.Set
 	// Clusters is the observed state by cluster name. A missing entry is a cluster the agent's
 	// config does not know.
-	Clusters map[string]*cluster.State
+	Clusters map[string]*observed.State
 	// Owner is this agent's LabelOwner value (see OwnerID); objects it creates carry it, and only
 	// objects with it can be orphans of this agent.
 	Owner string

@@ -7,13 +7,13 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/drplan/drplan/internal/cluster"
+	"github.com/drplan/drplan/internal/observed"
 	"github.com/drplan/drplan/plans"
 )
 
 // orphans labels the standby volumes of plan p whose volume left the plan. They stay: the data
 // may be the last copy; a human deletes them.
-func (d *decider) orphans(p *plans.Plan, sec *cluster.State) []string {
+func (d *decider) orphans(p *plans.Plan, sec *observed.State) []string {
 	wanted := map[string]bool{}
 	for _, v := range p.Spec.Volumes {
 		wanted[v.StandbyName] = true
@@ -70,7 +70,7 @@ func (d *decider) orphanedPlans() []PlanReport {
 	return out
 }
 
-func sortedClusterNames(m map[string]*cluster.State) []string {
+func sortedClusterNames(m map[string]*observed.State) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
 		out = append(out, k)

@@ -8,8 +8,8 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/drplan/drplan/internal/cluster"
 	longhorn "github.com/drplan/drplan/internal/longhorn"
+	"github.com/drplan/drplan/internal/observed"
 	"github.com/drplan/drplan/plans"
 )
 
@@ -35,17 +35,38 @@ func Decide(in Input) Result {
 	for name, s := range in.Clusters {
 		res.Report.Clusters[name] = ClusterReport{Reachable: s.Reachable, Synced: s.Synced, DownSince: s.DownSince, Error: s.Err}
 	}
-	d := &decider{in: in, synced: map[string]bool{}}
-	for _, p := range in.Plans {
-		pr := d.plan(p)
-		res.Report.Plans = append(res.Report.Plans, pr)
+	if in.Plans == nil {
+		return res
 	}
-	if !in.Incomplete {
+	d := &decider{in: in, synced: map[string]bool{}}
+	for _, p := range in.Plans.Valid() {
+		res.Report.Plans = append(res.Report.Plans, d.plan(p))
+	}
+	res.Report.Plans = append(res.Report.Plans, invalidPlans(in.Plans)...)
+	if in.Plans.Complete() {
 		res.Report.Plans = append(res.Report.Plans, d.orphanedPlans()...)
 	}
+	sort.SliceStable(res.Report.Plans, func(i, j int) bool { return res.Report.Plans[i].Name < res.Report.Plans[j].Name })
 	res.Actions = d.actions
 	res.RequeueAfter = d.requeue
 	return res
+}
+
+// invalidPlans reports the plans that are not applied, with their problems.
+func invalidPlans(set *plans.Set) []PlanReport {
+	var out []PlanReport
+	for _, p := range set.Plans {
+		if p.Valid() {
+			continue
+		}
+		r := PlanReport{Name: p.Name(), Primary: p.Spec.Primary, Secondary: p.Spec.Secondary, Failover: p.Spec.Failover,
+			File: p.File, Invalid: true, Volumes: []VolumeReport{}}
+		for _, pr := range p.Problems {
+			r.Problems = append(r.Problems, pr.String())
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 type decider struct {
@@ -73,7 +94,7 @@ func (d *decider) plan(p *plans.Plan) PlanReport {
 	prim, sec := d.in.Clusters[s.Primary], d.in.Clusters[s.Secondary]
 	for _, c := range []struct {
 		name  string
-		state *cluster.State
+		state *observed.State
 	}{{s.Primary, prim}, {s.Secondary, sec}} {
 		switch {
 		case c.state == nil:
@@ -88,8 +109,8 @@ func (d *decider) plan(p *plans.Plan) PlanReport {
 	if s.Failover {
 		// Failover (activation wave by wave) is decided by its own chain (failover.go); the plan's
 		// normal protection must not go on creating or feeding standby volumes.
-		d.failover(p, prim, sec, &r)
 		r.Volumes = d.volumeReports(p, prim, sec)
+		d.failover(p, prim, sec, &r)
 		return finish(r)
 	}
 	if sec != nil && sec.Reachable && !sec.Synced {
@@ -130,15 +151,10 @@ func finish(r PlanReport) PlanReport {
 }
 
 // primary wants the plan's RecurringJob and each source volume bound to it, and no other volume.
-func (d *decider) primary(p *plans.Plan, prim *cluster.State) {
+func (d *decider) primary(p *plans.Plan, prim *observed.State) {
 	name := JobName(p.Name())
 	want := desiredJob(p, d.in.Namespace, d.in.Owner)
-	var have *longhorn.RecurringJob
-	for i := range prim.RecurringJobs {
-		if prim.RecurringJobs[i].Name == name {
-			have = &prim.RecurringJobs[i]
-		}
-	}
+	have := prim.RecurringJob(name)
 	if have == nil || !jobMatches(have, want) {
 		d.add(&ApplyRecurringJob{Target: Target{prim.Name, p.Name()}, Job: want, Create: have == nil})
 	}
@@ -194,15 +210,15 @@ func jobMatches(have, want *longhorn.RecurringJob) bool {
 // backupTargetProblem checks that the plan's BackupTarget exists in the secondary and, when the
 // primary is observed, points at the same store there: standby volumes restore from what the
 // primary backs up only if both read one store.
-func backupTargetProblem(target, primName string, prim *cluster.State, secName string, sec *cluster.State) string {
-	st := findTarget(sec, target)
+func backupTargetProblem(target, primName string, prim *observed.State, secName string, sec *observed.State) string {
+	st := sec.BackupTarget(target)
 	if st == nil {
 		return fmt.Sprintf("backup target %s not found in cluster %s", target, secName)
 	}
 	if !prim.Observed() {
 		return ""
 	}
-	pt := findTarget(prim, target)
+	pt := prim.BackupTarget(target)
 	if pt == nil {
 		return fmt.Sprintf("backup target %s not found in cluster %s", target, primName)
 	}
@@ -211,15 +227,6 @@ func backupTargetProblem(target, primName string, prim *cluster.State, secName s
 			target, redactURL(pt.Spec.BackupTargetURL), primName, redactURL(st.Spec.BackupTargetURL), secName)
 	}
 	return ""
-}
-
-func findTarget(s *cluster.State, name string) *longhorn.BackupTarget {
-	for i := range s.BackupTargets {
-		if s.BackupTargets[i].Name == name {
-			return &s.BackupTargets[i]
-		}
-	}
-	return nil
 }
 
 // ownedLabels are the labels of an object drplan creates: managed-by, owner, and extra.
@@ -241,14 +248,11 @@ func owned(owner string, labels map[string]string) bool {
 
 func hasKey(m map[string]string, k string) bool { _, ok := m[k]; return ok }
 
-// sortedPlanNames returns the names of the input's valid and known plans.
+// knownPlans are the names of every plan of the revision, valid or not.
 func (d *decider) knownPlans() map[string]bool {
 	known := map[string]bool{}
-	for _, n := range d.in.KnownPlans {
+	for _, n := range d.in.Plans.Names() {
 		known[n] = true
-	}
-	for _, p := range d.in.Plans {
-		known[p.Name()] = true
 	}
 	return known
 }

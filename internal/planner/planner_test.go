@@ -3,8 +3,8 @@ package planner
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,8 +13,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
-	"github.com/drplan/drplan/internal/cluster"
+	"github.com/drplan/drplan/internal/golden"
 	longhorn "github.com/drplan/drplan/internal/longhorn"
+	"github.com/drplan/drplan/internal/observed"
 	"github.com/drplan/drplan/plans"
 )
 
@@ -42,8 +43,8 @@ func plan(name string, mutate ...func(*plans.DRPlan)) *plans.Plan {
 	return p
 }
 
-func state(name string, objs ...any) *cluster.State {
-	s := &cluster.State{Name: name, Health: cluster.Health{Synced: true, Reachable: true}}
+func state(name string, objs ...any) *observed.State {
+	s := &observed.State{Name: name, Health: observed.Health{Synced: true, Reachable: true}}
 	for _, o := range objs {
 		switch o := o.(type) {
 		case longhorn.Volume:
@@ -65,8 +66,8 @@ func state(name string, objs ...any) *cluster.State {
 	return s
 }
 
-func unreachable(name string) *cluster.State {
-	return &cluster.State{Name: name, Health: cluster.Health{Synced: true, Reachable: false,
+func unreachable(name string) *observed.State {
+	return &observed.State{Name: name, Health: observed.Health{Synced: true, Reachable: false,
 		DownSince: now.Add(-7 * time.Minute), Err: "connection refused"}}
 }
 
@@ -164,22 +165,10 @@ func render(t *testing.T, res Result) []byte {
 	return []byte(b.String())
 }
 
+// checkGolden compares got with testdata/<name>.golden; UPDATE_GOLDEN=1 rewrites it.
 func checkGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if os.Getenv("UPDATE_GOLDEN") != "" {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with UPDATE_GOLDEN=1 to create)", err)
-	}
-	NewWithT(t).Expect(string(got)).To(Equal(string(want)), "golden %s differs (UPDATE_GOLDEN=1 regenerates)", path)
+	golden.Assert(t, filepath.Join("testdata", name+".golden"), got)
 }
 
 // scenarios ---------------------------------------------------------------------------------------
@@ -193,12 +182,12 @@ func TestDecideGolden(t *testing.T) {
 	lagging, laggingEngine := standby("pg-data", "pg-data", "backup-b2", "backup-b1")
 	tgt := target("s3://backups@us-east-1/")
 
-	steadyEast := func(extra ...any) *cluster.State {
+	steadyEast := func(extra ...any) *observed.State {
 		return state("east", append([]any{tgt, job(p),
 			sourceVolume("pg-data", bound("payments")), sourceVolume("pg-wal", bound("payments")),
 			backup("backup-b2", "pg-data", 5*time.Minute), backup("backup-w1", "pg-wal", 5*time.Minute)}, extra...)...)
 	}
-	steadyWest := func(extra ...any) *cluster.State {
+	steadyWest := func(extra ...any) *observed.State {
 		return state("west", append([]any{tgt,
 			backup("backup-b2", "pg-data", 5*time.Minute), backup("backup-w1", "pg-wal", 5*time.Minute),
 			backupVolume("pg-data", "backup-b2", nil), backupVolume("pg-wal", "backup-w1", nil),
@@ -210,14 +199,14 @@ func TestDecideGolden(t *testing.T) {
 		plans      []*plans.Plan
 		known      []string
 		incomplete bool
-		clusters   map[string]*cluster.State
+		clusters   map[string]*observed.State
 		// noActions asserts the decision is empty (steady state), besides the golden file.
 		noActions bool
 	}{
 		{
 			name:  "fresh-plan",
 			plans: []*plans.Plan{p},
-			clusters: map[string]*cluster.State{
+			clusters: map[string]*observed.State{
 				"east": state("east", tgt, sourceVolume("pg-data", nil), sourceVolume("pg-wal", nil), sourceVolume("other", nil)),
 				"west": state("west", tgt),
 			},
@@ -225,7 +214,7 @@ func TestDecideGolden(t *testing.T) {
 		{
 			name:  "backup-not-yet-in-secondary",
 			plans: []*plans.Plan{p},
-			clusters: map[string]*cluster.State{
+			clusters: map[string]*observed.State{
 				"east": state("east", tgt, job(p), sourceVolume("pg-data", bound("payments")), sourceVolume("pg-wal", bound("payments")),
 					backup("backup-b1", "pg-data", time.Minute)),
 				"west": state("west", tgt),
@@ -234,7 +223,7 @@ func TestDecideGolden(t *testing.T) {
 		{
 			name:  "create-standby-volumes",
 			plans: []*plans.Plan{p},
-			clusters: map[string]*cluster.State{
+			clusters: map[string]*observed.State{
 				"east": steadyEast(),
 				"west": state("west", tgt, backup("backup-b2", "pg-data", 5*time.Minute), backup("backup-w1", "pg-wal", 5*time.Minute),
 					backupVolume("pg-data", "backup-b2", nil), backupVolume("pg-wal", "backup-w1", nil)),
@@ -243,13 +232,13 @@ func TestDecideGolden(t *testing.T) {
 		{
 			name:      "steady-state",
 			plans:     []*plans.Plan{p},
-			clusters:  map[string]*cluster.State{"east": steadyEast(), "west": steadyWest()},
+			clusters:  map[string]*observed.State{"east": steadyEast(), "west": steadyWest()},
 			noActions: true,
 		},
 		{
 			name:  "newer-backup-on-primary-requests-sync",
 			plans: []*plans.Plan{p},
-			clusters: map[string]*cluster.State{
+			clusters: map[string]*observed.State{
 				"east": steadyEast(backup("backup-b3", "pg-data", 30*time.Second)),
 				"west": state("west", tgt, backup("backup-b2", "pg-data", 5*time.Minute), backup("backup-w1", "pg-wal", 5*time.Minute),
 					backupVolume("pg-data", "backup-b2", &old), backupVolume("pg-wal", "backup-w1", nil), pgData, pgDataEngine, pgWal, pgWalEngine),
@@ -258,7 +247,7 @@ func TestDecideGolden(t *testing.T) {
 		{
 			name:  "sync-rate-limited",
 			plans: []*plans.Plan{p},
-			clusters: map[string]*cluster.State{
+			clusters: map[string]*observed.State{
 				"east": steadyEast(backup("backup-b3", "pg-data", 30*time.Second)),
 				"west": state("west", tgt, backup("backup-b2", "pg-data", 5*time.Minute), backup("backup-w1", "pg-wal", 5*time.Minute),
 					backupVolume("pg-data", "backup-b2", &recent), backupVolume("pg-wal", "backup-w1", nil), pgData, pgDataEngine, pgWal, pgWalEngine),
@@ -267,7 +256,7 @@ func TestDecideGolden(t *testing.T) {
 		{
 			name:  "standby-lagging-rpo-breach",
 			plans: []*plans.Plan{plan("payments", func(d *plans.DRPlan) { d.Spec.RPO.Duration = 10 * time.Minute })},
-			clusters: map[string]*cluster.State{
+			clusters: map[string]*observed.State{
 				"east": steadyEast(backup("backup-b1", "pg-data", 45*time.Minute)),
 				"west": state("west", tgt, backup("backup-b1", "pg-data", 45*time.Minute), backup("backup-b2", "pg-data", 5*time.Minute),
 					backup("backup-w1", "pg-wal", 5*time.Minute),
@@ -277,7 +266,7 @@ func TestDecideGolden(t *testing.T) {
 		{
 			name:  "backup-target-mismatch",
 			plans: []*plans.Plan{p},
-			clusters: map[string]*cluster.State{
+			clusters: map[string]*observed.State{
 				"east": steadyEast(),
 				"west": state("west", target("s3://other@us-west-2/"), backup("backup-b2", "pg-data", 5*time.Minute),
 					backupVolume("pg-data", "backup-b2", nil)),
@@ -286,7 +275,7 @@ func TestDecideGolden(t *testing.T) {
 		{
 			name:  "primary-unreachable",
 			plans: []*plans.Plan{p},
-			clusters: map[string]*cluster.State{
+			clusters: map[string]*observed.State{
 				"east": unreachable("east"),
 				"west": state("west", tgt, backup("backup-b2", "pg-data", 5*time.Minute), backupVolume("pg-data", "backup-b2", nil),
 					pgWal, pgWalEngine, backup("backup-w1", "pg-wal", 5*time.Minute), backupVolume("pg-wal", "backup-w1", nil)),
@@ -297,31 +286,31 @@ func TestDecideGolden(t *testing.T) {
 			plans: []*plans.Plan{plan("payments", func(d *plans.DRPlan) {
 				d.Spec.Volumes = []plans.Volume{{Name: "pg-data"}}
 			})},
-			clusters: map[string]*cluster.State{"east": steadyEast(), "west": steadyWest()},
+			clusters: map[string]*observed.State{"east": steadyEast(), "west": steadyWest()},
 		},
 		{
 			name:     "plan-removed-from-git",
 			plans:    nil,
-			clusters: map[string]*cluster.State{"east": steadyEast(), "west": steadyWest()},
+			clusters: map[string]*observed.State{"east": steadyEast(), "west": steadyWest()},
 		},
 		{
 			name:       "unparsable-file-orphans-nothing",
 			plans:      nil,
 			incomplete: true,
-			clusters:   map[string]*cluster.State{"east": steadyEast(), "west": steadyWest()},
+			clusters:   map[string]*observed.State{"east": steadyEast(), "west": steadyWest()},
 			noActions:  true,
 		},
 		{
 			name:      "invalid-plan-keeps-its-volumes",
 			plans:     nil,
 			known:     []string{"payments"},
-			clusters:  map[string]*cluster.State{"east": steadyEast(), "west": steadyWest()},
+			clusters:  map[string]*observed.State{"east": steadyEast(), "west": steadyWest()},
 			noActions: true,
 		},
 		{
 			name:  "other-repos-volumes-are-not-orphans",
 			plans: nil,
-			clusters: map[string]*cluster.State{"east": steadyEast(), "west": steadyWest(func() longhorn.Volume {
+			clusters: map[string]*observed.State{"east": steadyEast(), "west": steadyWest(func() longhorn.Volume {
 				v, _ := standby("theirs", "theirs", "", "")
 				v.Labels[LabelOwner] = "another-repo"
 				v.Labels[LabelPlan] = "their-plan"
@@ -331,22 +320,38 @@ func TestDecideGolden(t *testing.T) {
 		{
 			name:     "unknown-cluster",
 			plans:    []*plans.Plan{plan("payments", func(d *plans.DRPlan) { d.Spec.Secondary = "north" })},
-			clusters: map[string]*cluster.State{"east": steadyEast(), "west": steadyWest()},
+			clusters: map[string]*observed.State{"east": steadyEast(), "west": steadyWest()},
 		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			g := NewWithT(t)
-			res := Decide(Input{Plans: tc.plans, KnownPlans: tc.known, Incomplete: tc.incomplete, Clusters: tc.clusters, Now: now, Namespace: ns, Owner: owner})
+			set := planSet(tc.plans, tc.known, tc.incomplete)
+			res := Decide(Input{Plans: set, Clusters: tc.clusters, Now: now, Namespace: ns, Owner: owner})
 			if tc.noActions {
 				g.Expect(res.Actions).To(BeEmpty())
 			}
 			checkGolden(t, tc.name, render(t, res))
 			// Deciding again on the same input gives the same answer: nothing hides in memory.
-			again := Decide(Input{Plans: tc.plans, KnownPlans: tc.known, Incomplete: tc.incomplete, Clusters: tc.clusters, Now: now, Namespace: ns, Owner: owner})
+			again := Decide(Input{Plans: set, Clusters: tc.clusters, Now: now, Namespace: ns, Owner: owner})
 			g.Expect(render(t, again)).To(Equal(render(t, res)))
 		})
 	}
+}
+
+// planSet is a loaded plan set: the valid plans, an invalid plan for each name in invalid, and,
+// when incomplete, a file that does not parse.
+func planSet(valid []*plans.Plan, invalid []string, incomplete bool) *plans.Set {
+	set := &plans.Set{Plans: slices.Clone(valid)}
+	for _, name := range invalid {
+		p := &plans.Plan{DRPlan: plans.DRPlan{Metadata: plans.Metadata{Name: name}, Spec: plans.Spec{Primary: "east", Secondary: "west"}}, File: name + ".yaml"}
+		p.Problems = []plans.Problem{{File: p.File, Line: 7, Column: 5, Field: "spec.schedule.cron", Message: "expected 5 fields"}}
+		set.Plans = append(set.Plans, p)
+	}
+	if incomplete {
+		set.Unplaced = []plans.Problem{{File: "broken.yaml", Line: 1, Column: 1, Message: "not YAML"}}
+	}
+	return set
 }
 
 func TestSyncAllowed(t *testing.T) {

@@ -7,44 +7,46 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/drplan/drplan/internal/cluster"
 	longhorn "github.com/drplan/drplan/internal/longhorn"
+	"github.com/drplan/drplan/internal/observed"
 	"github.com/drplan/drplan/plans"
 )
 
 // secondary wants one standby volume per source volume, created from the newest backup the
 // secondary knows, and cuts Longhorn's poll lag with sync requests. It returns what it waits for.
-func (d *decider) secondary(p *plans.Plan, prim, sec *cluster.State) []string {
+func (d *decider) secondary(p *plans.Plan, prim, sec *observed.State) []string {
 	var waiting []string
 	target := p.Spec.BackupTarget
 	for _, v := range p.Spec.Volumes {
-		bv, err := longhorn.FindBackupVolume(sec.BackupVolumes, target, v.Name)
+		bv, err := sec.BackupVolumeOf(target, v.Name)
 		if err != nil {
 			waiting = append(waiting, err.Error())
 			continue
 		}
-		secNewest := longhorn.NewestCompletedBackup(sec.Backups, v.Name)
 		var primNewest *longhorn.Backup
 		if prim.Observed() {
-			primNewest = longhorn.NewestCompletedBackup(prim.Backups, v.Name)
+			primNewest = prim.NewestCompletedBackup(v.Name)
 		}
-		standby := findVolume(sec, v.StandbyName)
+		standby := sec.Volume(v.StandbyName)
 
 		// The secondary has not seen the primary's newest backup: ask it to read the store now.
 		// Backups keep their name in every cluster; times have one-second precision, so compare names.
-		if primNewest != nil && longhorn.FindBackup(sec.Backups, primNewest.Name) == nil {
+		if primNewest != nil && sec.Backup(primNewest.Name) == nil {
 			if bv == nil {
 				d.requestSync(p, sec, SyncBackupTarget, target,
 					fmt.Sprintf("backup %s of volume %s is not in cluster %s yet", primNewest.Name, v.Name, sec.Name))
 			} else {
 				d.requestSync(p, sec, SyncBackupVolume, bv.Name,
-					fmt.Sprintf("cluster %s has backup %s of volume %s, cluster %s has %s", prim.Name, primNewest.Name, v.Name, sec.Name, orNone(secNewest)))
+					fmt.Sprintf("cluster %s has backup %s of volume %s, cluster %s has %s", prim.Name, primNewest.Name, v.Name, sec.Name, orNone(sec.NewestCompletedBackup(v.Name))))
 			}
 		}
 
-		switch {
-		case standby != nil:
-			// Longhorn follows new backups by itself; the spec is never re-applied.
+		if standby != nil {
+			continue // Longhorn follows new backups by itself; the spec is never re-applied.
+		}
+		// Only a volume without standby needs the secondary's newest backup: in steady state the
+		// secondary's backups are never grouped by volume.
+		switch secNewest := sec.NewestCompletedBackup(v.Name); {
 		case secNewest != nil && bv != nil:
 			d.add(&CreateStandbyVolume{Target: Target{sec.Name, p.Name()}, Volume: desiredStandby(p, v, secNewest, d.in.Namespace, d.in.Owner), Backup: secNewest.Name})
 		case primNewest == nil && secNewest == nil:
@@ -58,7 +60,7 @@ func (d *decider) secondary(p *plans.Plan, prim, sec *cluster.State) []string {
 
 // requestSync asks for a sync unless one was requested within SyncInterval and is not answered,
 // or this pass asked already. The rate limit reads spec.syncRequestedAt from the cluster.
-func (d *decider) requestSync(p *plans.Plan, sec *cluster.State, kind SyncKind, name, reason string) {
+func (d *decider) requestSync(p *plans.Plan, sec *observed.State, kind SyncKind, name, reason string) {
 	key := sec.Name + "/" + string(kind) + "/" + name
 	if d.synced[key] {
 		return
@@ -66,16 +68,14 @@ func (d *decider) requestSync(p *plans.Plan, sec *cluster.State, kind SyncKind, 
 	var requested, synced *time.Time
 	switch kind {
 	case SyncBackupTarget:
-		if t := findTarget(sec, name); t != nil {
+		if t := sec.BackupTarget(name); t != nil {
 			requested, synced = metaTime(t.Spec.SyncRequestedAt), metaTime(t.Status.LastSyncedAt)
 		} else {
 			return
 		}
 	case SyncBackupVolume:
-		for i := range sec.BackupVolumes {
-			if bv := &sec.BackupVolumes[i]; bv.Name == name {
-				requested, synced = metaTime(bv.Spec.SyncRequestedAt), metaTime(bv.Status.LastSyncedAt)
-			}
+		if bv := sec.BackupVolume(name); bv != nil {
+			requested, synced = metaTime(bv.Spec.SyncRequestedAt), metaTime(bv.Status.LastSyncedAt)
 		}
 	}
 	if !syncAllowed(requested, synced, d.in.Now, d.in.SyncInterval) {
@@ -120,7 +120,7 @@ func desiredStandby(p *plans.Plan, v plans.Volume, backup *longhorn.Backup, ns, 
 }
 
 // volumeReports says where each volume of the plan stands.
-func (d *decider) volumeReports(p *plans.Plan, prim, sec *cluster.State) []VolumeReport {
+func (d *decider) volumeReports(p *plans.Plan, prim, sec *observed.State) []VolumeReport {
 	out := make([]VolumeReport, 0, len(p.Spec.Volumes))
 	for _, v := range p.Spec.Volumes {
 		out = append(out, d.volumeReport(p, v, prim, sec))
@@ -128,14 +128,14 @@ func (d *decider) volumeReports(p *plans.Plan, prim, sec *cluster.State) []Volum
 	return out
 }
 
-func (d *decider) volumeReport(p *plans.Plan, v plans.Volume, prim, sec *cluster.State) VolumeReport {
+func (d *decider) volumeReport(p *plans.Plan, v plans.Volume, prim, sec *observed.State) VolumeReport {
 	r := VolumeReport{Name: v.Name, Standby: v.StandbyName, Wave: v.Wave, State: StandbyUnknown}
 	var newest *longhorn.Backup
 	if prim.Observed() {
-		newest = longhorn.NewestCompletedBackup(prim.Backups, v.Name)
+		newest = prim.NewestCompletedBackup(v.Name)
 	}
 	if newest == nil && sec.Observed() {
-		newest = longhorn.NewestCompletedBackup(sec.Backups, v.Name)
+		newest = sec.NewestCompletedBackup(v.Name)
 	}
 	if newest != nil {
 		r.LastBackup, r.LastBackupAt = newest.Name, newest.Status.SnapshotCreatedAt.UTC()
@@ -145,7 +145,7 @@ func (d *decider) volumeReport(p *plans.Plan, v plans.Volume, prim, sec *cluster
 		r.Reason = fmt.Sprintf("cluster %s not observed", p.Spec.Secondary)
 		return r
 	}
-	vol := findVolume(sec, v.StandbyName)
+	vol := sec.Volume(v.StandbyName)
 	if vol == nil {
 		r.State, r.Reason = StandbyMissing, "not created yet"
 		return r
@@ -155,18 +155,18 @@ func (d *decider) volumeReport(p *plans.Plan, v plans.Volume, prim, sec *cluster
 		r.Reason = fmt.Sprintf("volume %s in cluster %s was not created by this plan of this plans repo; drplan does not touch it", vol.Name, sec.Name)
 		return r
 	}
-	engine := longhorn.ActiveEngine(sec.Engines, vol.Name)
+	engine := sec.ActiveEngine(vol.Name)
 	if engine != nil && engine.Status.LastRestoredBackup != "" {
 		r.Restored = engine.Status.LastRestoredBackup
-		if b := longhorn.FindBackup(sec.Backups, r.Restored); b != nil {
+		if b := sec.Backup(r.Restored); b != nil {
 			r.RestoredAt = b.Status.SnapshotCreatedAt.UTC()
 			r.Lag, r.LagKnown = metav1.Duration{Duration: d.in.Now.Sub(r.RestoredAt)}, true
 		}
 	}
-	bv, _ := longhorn.FindBackupVolume(sec.BackupVolumes, p.Spec.BackupTarget, v.Name)
+	bv, _ := sec.BackupVolumeOf(p.Spec.BackupTarget, v.Name)
 	view := longhorn.DRView{Volume: vol, Engine: engine, BackupVolume: bv}
 	if bv != nil {
-		view.LatestBackup = longhorn.FindBackup(sec.Backups, bv.Status.LastBackupName)
+		view.LatestBackup = sec.Backup(bv.Status.LastBackupName)
 	}
 	primNewest := ""
 	if prim.Observed() && newest != nil {
@@ -199,15 +199,6 @@ func restoreFailed(v *longhorn.Volume) bool {
 func restoreFailure(v *longhorn.Volume) string {
 	c := longhorn.FindCondition(v.Status.Conditions, longhorn.VolumeConditionTypeRestore)
 	return fmt.Sprintf("restore failed: %s", c.Message)
-}
-
-func findVolume(s *cluster.State, name string) *longhorn.Volume {
-	for i := range s.Volumes {
-		if s.Volumes[i].Name == name {
-			return &s.Volumes[i]
-		}
-	}
-	return nil
 }
 
 func orNone(b *longhorn.Backup) string {

@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/drplan/drplan/internal/planner"
+	"github.com/drplan/drplan/internal/revision"
 )
 
 // AppliedInput is what the agent applied at a revision of the tracked branch.
@@ -17,8 +18,9 @@ type AppliedInput struct {
 	Report planner.Report
 	// Outcomes are the actions carried out, with their errors.
 	Outcomes []Outcome
-	// Failovers are the plans failing over since this revision, where they stand.
-	Failovers []Failover
+	// Failovers are the plans failing over since this revision, where they stand (see
+	// Failovers).
+	Failovers []planner.PlanReport
 }
 
 // Applied renders what a revision applied.
@@ -33,7 +35,7 @@ func Applied(in AppliedInput) string {
 	warnings := append(clusterWarnings(in.Report), rpoWarnings(in.Report)...)
 	var b strings.Builder
 	b.WriteString(meta(KindApplied, in.Revision) + "\n")
-	icon, verdict := "✅", "applied "+code(shortRev(in.Revision))
+	icon, verdict := "✅", "applied "+code(revision.Short(in.Revision))
 	switch {
 	case failed > 0:
 		icon, verdict = "❌", verdict+" with "+plural(failed, "error", "errors")
@@ -44,7 +46,7 @@ func Applied(in AppliedInput) string {
 	}
 	parts := []string{icon + " **drplan: " + verdict + "**", changesLine(m, " made")}
 	if len(in.Failovers) > 0 {
-		parts = append(parts, "failover: "+failoverStates(in.Failovers))
+		parts = append(parts, "failover: "+failoverStates(failovers(in.Failovers)))
 	}
 	if len(warnings) > 0 {
 		parts = append(parts, "⚠️ "+plural(len(warnings), "warning", "warnings"))
@@ -65,7 +67,7 @@ func Applied(in AppliedInput) string {
 	if len(in.Problems) > 0 {
 		b.WriteString("**Problems** — these plans were not applied:\n\n" + problemList(in.Problems) + "\n")
 	}
-	for _, f := range in.Failovers {
+	for _, f := range failovers(in.Failovers) {
 		b.WriteString(progressSection(f) + "\n")
 	}
 	if len(in.Report.Plans) > 0 || len(m) > 0 {
@@ -76,10 +78,10 @@ func Applied(in AppliedInput) string {
 }
 
 // failoverStates renders "`payments` running, `billing` complete".
-func failoverStates(fs []Failover) string {
+func failoverStates(fs []failover) string {
 	var out []string
 	for _, f := range fs {
-		out = append(out, code(f.Plan)+" "+string(f.Phase))
+		out = append(out, code(f.Name)+" "+string(f.Phase))
 	}
 	return strings.Join(out, ", ")
 }

@@ -164,9 +164,12 @@ func TestEscaping(t *testing.T) {
 	p := payments(time.Minute)
 	p.Name = evil
 	p.Waiting = []string{evil}
+	p.Primary = evil
+	p.FailoverStatus = &planner.FailoverReport{Phase: planner.FailoverPending, Notes: []string{evil},
+		Steps: []planner.FailoverStepReport{{Name: evil, Wave: evil, Volumes: []string{evil}, Gates: []planner.GateReport{{Kind: "Deployment", Name: evil}},
+			Scale: []planner.ScaleReport{{Kind: evil, Namespace: evil, Name: evil, Replicas: 1}}}}}
 	in := PreviewInput{Revision: sha1, Problems: []string{"plans/" + evil + ".yaml:1:2: spec.x: " + evil},
-		Report:    planner.Report{Now: now, Clusters: map[string]planner.ClusterReport{evil: {Reachable: false, Error: evil}}, Plans: []planner.PlanReport{p}},
-		Failovers: []Failover{{Plan: evil, Primary: evil, Secondary: "west", Steps: []Step{{Wave: evil, Volumes: []Volume{{Name: evil}}, Gates: []Gate{{Kind: "Deployment", Name: evil}}, Scale: []string{evil}}}, Notes: []string{evil}}},
+		Report: planner.Report{Now: now, Clusters: map[string]planner.ClusterReport{evil: {Reachable: false, Error: evil}}, Plans: []planner.PlanReport{p}},
 	}
 	g := NewWithT(t)
 	out := Preview(in)
@@ -261,9 +264,9 @@ func ExampleCut() {
 	// Output:
 	// <!-- drplan:pr -->
 	// <!-- drplan:meta kind=preview revision=3f2a9c1e5b7d40aa11c2d3e4f5a6b7c8d9e0f1a2 -->
-	// ✅ **drplan preview: valid** · no change to the clusters · `3f2a9c1`
+	// ✅ **drplan preview: valid** · no change to the clusters · `3f2a9c1e5b7d`
 	//
-	// Head `3f2a9c1` compared with the live clusters at 2026-11-21 12:00 UTC. Nothing is changed before the merge.
+	// Head `3f2a9c1e5b7d` compared with the live clusters at 2026-11-21 12:00 UTC. Nothing is changed before the merge.
 	//
 	// > ✂️ cut: 434 characters omitted to fit the forge's comment limit
 }

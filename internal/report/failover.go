@@ -4,138 +4,116 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/drplan/drplan/internal/planner"
 )
 
-// Failover is one plan's failover, as this package renders it: for a preview, what it would do
-// if it ran now (Phase empty, each volume's Lag the lag now); for progress, where it stands
-// (each volume's Lag the data-loss window recorded when it was caught up). The agent fills it
-// from the planner's report.
-type Failover struct {
-	Plan      string
-	Primary   string
-	Secondary string
-	// Phase is empty for a preview.
-	Phase Phase
-	// Planned is true for a planned switchover: the primary answered when it began.
-	Planned bool
-	// Revision is the commit that turned failover on.
-	Revision string
-	// StartedAt and FinishedAt bound the failover; zero until known.
-	StartedAt  time.Time
-	FinishedAt time.Time
-	// RPO is the plan's recovery point objective; a volume lagging more is a breach.
-	RPO time.Duration
-	// Waiting says what the failover waits for now.
-	Waiting string
-	// Steps are the steps in order: the final backup and the catch-up, then one per wave.
-	Steps []Step
-	// Timeline is every start and end, in order.
-	Timeline []Event
-	// Notes are facts a person must know (primary unreachable, catch-up timed out, fencing).
-	Notes []string
+// failover is one plan's failover as the renderers read it: the planner's report of the plan,
+// its FailoverStatus, and that status' volumes by name. For a failover that has not started
+// (phase pending: a preview) each volume's data-loss window is its lag now; once it runs, the
+// window recorded when the volume was caught up.
+type failover struct {
+	planner.PlanReport
+	*planner.FailoverReport
+	vols map[string]planner.FailoverVolumeReport
 }
 
-// Phase is where a failover stands; the values are the planner's.
-type Phase string
-
-// Failover phases.
-const (
-	PhasePending  Phase = "pending"
-	PhaseRunning  Phase = "running"
-	PhaseStalled  Phase = "stalled"
-	PhaseComplete Phase = "complete"
-	PhaseReverted Phase = "reverted"
-)
-
-// StepState is where a step stands; the values are the planner's.
-type StepState string
-
-// Step states.
-const (
-	StepPending StepState = "pending"
-	StepRunning StepState = "running"
-	StepDone    StepState = "done"
-	StepStalled StepState = "stalled"
-)
-
-// Step is one step of a failover: the final backup, the catch-up, or a wave.
-type Step struct {
-	// Name is the step's name; Wave names a wave's step.
-	Name string
-	// Wave is the wave's name, empty for the other steps.
-	Wave       string
-	State      StepState
-	StartedAt  time.Time
-	FinishedAt time.Time
-	// Waiting says what a running step waits for; Note how a step ended.
-	Waiting string
-	Note    string
-	// Volumes are a wave's volumes.
-	Volumes []Volume
-	// Gates must be ready before the next wave starts.
-	Gates []Gate
-	// Scale are the workloads scaled up once the wave's volumes are active, such as
-	// "StatefulSet prod/postgres to 3".
-	Scale []string
+func newFailover(p planner.PlanReport) failover {
+	f := failover{PlanReport: p, FailoverReport: p.FailoverStatus, vols: map[string]planner.FailoverVolumeReport{}}
+	if f.FailoverReport == nil {
+		f.FailoverReport = &planner.FailoverReport{}
+	}
+	for _, v := range f.FailoverReport.Volumes {
+		f.vols[v.Name] = v
+	}
+	return f
 }
 
-// Volume is one volume of a wave.
-type Volume struct {
-	Name string
-	// Active is true once activated.
-	Active bool
-	// State is the standby volume's state for a preview (caught-up, restoring, missing, …).
-	State string
-	// Lag is the data-loss window: the lag now for a preview, as recorded at catch-up once
-	// the failover runs. LagKnown is false when the volume has restored nothing yet.
-	Lag      time.Duration
-	LagKnown bool
-}
-
-// Gate is a resource that must be ready before the next wave.
-type Gate struct {
-	Kind      string
-	Namespace string
-	Name      string
-	Timeout   time.Duration
-	// Ready, Message and TimedOut are known once the wave runs.
-	Ready    bool
-	Message  string
-	TimedOut bool
-}
-
-// Event is one line of a failover's timeline.
-type Event struct {
-	At    time.Time
-	Event string
-}
-
-// volumes returns every volume of every step.
-func (f *Failover) volumes() []Volume {
-	var out []Volume
-	for _, s := range f.Steps {
-		out = append(out, s.Volumes...)
+func failovers(ps []planner.PlanReport) []failover {
+	out := make([]failover, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, newFailover(p))
 	}
 	return out
 }
 
-// DataLoss is the largest data-loss window of the failover's volumes; known is false when
+// Failovers are the plans of a pass' report whose failover the comment of revision rev shows:
+// those it turned on (or that run without a recorded revision yet), reverted ones left out.
+func Failovers(rep planner.Report, rev string) []planner.PlanReport {
+	var out []planner.PlanReport
+	for _, p := range rep.Plans {
+		fs := p.FailoverStatus
+		if fs == nil || fs.Phase == planner.FailoverReverted || (fs.Revision != "" && fs.Revision != rev) {
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// onMerge are the plans whose failover a preview's decision would start: failover is on at the
+// head and no failover of the plan has started.
+func onMerge(rep planner.Report) []failover {
+	var out []failover
+	for _, p := range rep.Plans {
+		if p.FailoverStatus != nil && p.FailoverStatus.Phase == planner.FailoverPending {
+			out = append(out, newFailover(p))
+		}
+	}
+	return out
+}
+
+// underWay are the plans whose failover runs or is stalled: a preview shows where they stand,
+// so that a change made during a failover is reviewed knowing it.
+func underWay(rep planner.Report) []failover {
+	var out []failover
+	for _, p := range rep.Plans {
+		if fs := p.FailoverStatus; fs != nil && (fs.Phase == planner.FailoverRunning || fs.Phase == planner.FailoverStalled) {
+			out = append(out, newFailover(p))
+		}
+	}
+	return out
+}
+
+// stepVolumes are a step's volumes.
+func (f failover) stepVolumes(s planner.FailoverStepReport) []planner.FailoverVolumeReport {
+	out := make([]planner.FailoverVolumeReport, 0, len(s.Volumes))
+	for _, n := range s.Volumes {
+		v, ok := f.vols[n]
+		if !ok {
+			v = planner.FailoverVolumeReport{Name: n}
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// volumes returns every volume of every step.
+func (f failover) volumes() []planner.FailoverVolumeReport {
+	var out []planner.FailoverVolumeReport
+	for _, s := range f.Steps {
+		out = append(out, f.stepVolumes(s)...)
+	}
+	return out
+}
+
+// dataLoss is the largest data-loss window of the failover's volumes; known is false when
 // some volume has restored nothing (it would come up empty) or there are no volumes.
-func (f *Failover) DataLoss() (d time.Duration, known bool) {
+func (f failover) dataLoss() (d time.Duration, known bool) {
 	vs := f.volumes()
 	known = len(vs) > 0
 	for _, v := range vs {
-		if !v.LagKnown {
+		if !v.DataLossKnown {
 			known = false
 			continue
 		}
-		d = max(d, v.Lag)
+		d = max(d, v.DataLoss.Duration)
 	}
 	return d, known
 }
 
 // waves counts the steps that are waves.
-func (f *Failover) waves() int {
+func (f failover) waves() int {
 	n := 0
 	for _, s := range f.Steps {
 		if s.Wave != "" {
@@ -145,33 +123,33 @@ func (f *Failover) waves() int {
 	return n
 }
 
+// stepLabel is how a step other than a wave is named in a comment.
+func stepLabel(name string) string {
+	if name == planner.StepFinalBackup {
+		return "final backup"
+	}
+	return name
+}
+
 // current returns the step under way (running or stalled), with its wave's position.
-func (f *Failover) current() (s *Step, wave int) {
+func (f failover) current() (s *planner.FailoverStepReport, wave int) {
 	for i := range f.Steps {
 		if f.Steps[i].Wave != "" {
 			wave++
 		}
-		if st := f.Steps[i].State; st == StepRunning || st == StepStalled {
+		if st := f.Steps[i].State; st == planner.StepRunning || st == planner.StepStalled {
 			return &f.Steps[i], wave
 		}
 	}
 	return nil, 0
 }
 
-func (g Gate) String() string {
-	obj := g.Kind + " " + g.Name
-	if g.Namespace != "" {
-		obj = g.Kind + " " + g.Namespace + "/" + g.Name
-	}
-	return obj
-}
-
 // gateCell renders a gate with its state once known.
-func gateCell(g Gate, running bool) string {
+func gateCell(g planner.GateReport, running bool) string {
 	s := text(g.String())
 	switch {
 	case g.TimedOut:
-		s = "⛔ " + s + " timed out after " + human(g.Timeout)
+		s = "⛔ " + s + " timed out after " + human(g.Timeout.Duration)
 	case g.Ready:
 		s = "✅ " + s
 	case running:
@@ -180,34 +158,34 @@ func gateCell(g Gate, running bool) string {
 			s += ": " + text(g.Message)
 		}
 	default:
-		if g.Timeout > 0 {
-			s += " (" + human(g.Timeout) + ")"
+		if g.Timeout.Duration > 0 {
+			s += " (" + human(g.Timeout.Duration) + ")"
 		}
 	}
 	return s
 }
 
 // lagText renders a volume's lag, with a breach of the RPO marked.
-func lagText(v Volume, rpo time.Duration) string {
-	if !v.LagKnown {
+func lagText(v planner.FailoverVolumeReport, rpo time.Duration) string {
+	if !v.DataLossKnown {
 		return "⚠️ nothing restored"
 	}
-	s := human(v.Lag)
-	if rpo > 0 && v.Lag > rpo {
+	s := human(v.DataLoss.Duration)
+	if rpo > 0 && v.DataLoss.Duration > rpo {
 		s += " ⚠️"
 	}
 	return s
 }
 
 // previewSection renders what a failover would do if it ran now.
-func previewSection(f Failover) string {
+func previewSection(f failover) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "#### 🚨 Failover of %s on merge: %s → %s\n\n", code(f.Plan), code(f.Primary), code(f.Secondary))
+	fmt.Fprintf(&b, "#### 🚨 Failover of %s on merge: %s → %s\n\n", code(f.Name), code(f.Primary), code(f.Secondary))
 	line := "If it ran now: data-loss window " + lossText(f)
 	var flow []string
 	for _, s := range f.Steps {
-		if s.Wave == "" {
-			flow = append(flow, text(s.Name))
+		if s.Wave == "" && (s.Name != planner.StepFinalBackup || f.Planned) {
+			flow = append(flow, text(stepLabel(s.Name)))
 		}
 	}
 	flow = append(flow, plural(f.waves(), "wave", "waves")+" of "+plural(len(f.volumes()), "volume", "volumes"))
@@ -228,8 +206,8 @@ func previewSection(f Failover) string {
 		}
 		n++
 		var vols, gates []string
-		for _, v := range s.Volumes {
-			vols = append(vols, codeCell(v.Name)+" "+lagText(v, f.RPO))
+		for _, v := range f.stepVolumes(s) {
+			vols = append(vols, codeCell(v.Name)+" "+lagText(v, f.RPO.Duration))
 		}
 		for _, g := range s.Gates {
 			gates = append(gates, gateCell(g, false))
@@ -238,7 +216,7 @@ func previewSection(f Failover) string {
 		if scale {
 			var sc []string
 			for _, x := range s.Scale {
-				sc = append(sc, text(x))
+				sc = append(sc, text(x.String()))
 			}
 			cells = append(cells, dash(strings.Join(sc, " · ")))
 		}
@@ -248,28 +226,28 @@ func previewSection(f Failover) string {
 }
 
 // lossText renders the data-loss window of a failover that would run now, with the RPO.
-func lossText(f Failover) string {
-	loss, known := f.DataLoss()
+func lossText(f failover) string {
+	loss, known := f.dataLoss()
 	s := "**unknown**"
 	if known {
 		s = "up to **" + human(loss) + "**"
 	}
-	if f.RPO > 0 {
-		s += " (RPO " + human(f.RPO) + ")"
+	if f.RPO.Duration > 0 {
+		s += " (RPO " + human(f.RPO.Duration) + ")"
 	}
 	return s
 }
 
 // progressSection renders a failover under way or done.
-func progressSection(f Failover) string {
+func progressSection(f failover) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "#### %s Failover of %s: %s → %s · %s\n\n", phaseIcon(f.Phase), code(f.Plan), code(f.Primary), code(f.Secondary), f.Phase)
+	fmt.Fprintf(&b, "#### %s Failover of %s: %s → %s · %s\n\n", phaseIcon(f.Phase), code(f.Name), code(f.Primary), code(f.Secondary), f.Phase)
 	b.WriteString(progressLine(f) + "\n\n")
 	if len(f.Steps) > 0 {
 		b.WriteString(header("step", "state", "volumes", "gates", "started", "took"))
 	}
 	for _, s := range f.Steps {
-		name := text(s.Name)
+		name := text(stepLabel(s.Name))
 		if s.Wave != "" {
 			name = "wave " + codeCell(s.Wave)
 		}
@@ -279,18 +257,18 @@ func progressSection(f Failover) string {
 			state += ": " + text(s.Note)
 		}
 		var vols, gates []string
-		for _, v := range s.Volumes {
+		for _, v := range f.stepVolumes(s) {
 			c := codeCell(v.Name)
 			if v.Active {
 				c += " ✅"
 			}
-			if v.LagKnown {
-				c += " (lost " + human(v.Lag) + ")"
+			if v.DataLossKnown {
+				c += " (lost " + human(v.DataLoss.Duration) + ")"
 			}
 			vols = append(vols, c)
 		}
 		for _, g := range s.Gates {
-			gates = append(gates, gateCell(g, s.State == StepRunning || s.State == StepStalled))
+			gates = append(gates, gateCell(g, s.State == planner.StepRunning || s.State == planner.StepStalled))
 		}
 		took := ""
 		switch {
@@ -312,7 +290,7 @@ func progressSection(f Failover) string {
 	if len(f.Timeline) > 0 {
 		b.WriteString("\n")
 		t := timelineTable(f)
-		if f.Phase == PhaseComplete {
+		if f.Phase == planner.FailoverComplete {
 			// The final record: shown, not folded.
 			b.WriteString("**Timeline**\n\n" + t)
 		} else {
@@ -323,43 +301,43 @@ func progressSection(f Failover) string {
 }
 
 // progressLine is the line under a failover's heading: how long, how much data lost.
-func progressLine(f Failover) string {
+func progressLine(f failover) string {
 	var parts []string
 	kind := "unplanned failover (primary " + code(f.Primary) + " unreachable)"
 	if f.Planned {
 		kind = "planned switchover"
 	}
 	switch f.Phase {
-	case PhaseComplete:
+	case planner.FailoverComplete:
 		parts = append(parts, "RTO **"+human(f.FinishedAt.Sub(f.StartedAt))+"**")
-	case PhasePending:
+	case planner.FailoverPending:
 		parts = append(parts, "Starting: the failover record is not written yet")
 	default:
 		if !f.StartedAt.IsZero() {
 			parts = append(parts, "Started "+when(f.StartedAt))
 		}
 	}
-	if loss, known := f.DataLoss(); known {
+	if loss, known := f.dataLoss(); known {
 		w := "data-loss window **" + human(loss) + "**"
-		if f.RPO > 0 {
-			w += " (RPO " + human(f.RPO) + ")"
+		if f.RPO.Duration > 0 {
+			w += " (RPO " + human(f.RPO.Duration) + ")"
 		}
 		parts = append(parts, w)
 	}
-	if f.Phase != PhasePending {
+	if f.Phase != planner.FailoverPending {
 		parts = append(parts, kind)
 	}
-	if f.Phase == PhaseComplete {
+	if f.Phase == planner.FailoverComplete {
 		parts = append(parts, clock(f.StartedAt)+" → "+clock(f.FinishedAt)+" UTC")
 	}
 	line := strings.Join(parts, " · ")
-	if f.Waiting != "" && f.Phase != PhaseComplete {
-		line += "\n\nWaiting for: " + text(f.Waiting)
+	if f.FailoverReport.Waiting != "" && f.Phase != planner.FailoverComplete {
+		line += "\n\nWaiting for: " + text(f.FailoverReport.Waiting)
 	}
 	return line
 }
 
-func timelineTable(f Failover) string {
+func timelineTable(f failover) string {
 	var b strings.Builder
 	b.WriteString(header("time (UTC)", "since start", "event"))
 	for _, e := range f.Timeline {
@@ -372,27 +350,27 @@ func timelineTable(f Failover) string {
 	return b.String()
 }
 
-func phaseIcon(p Phase) string {
+func phaseIcon(p planner.FailoverPhase) string {
 	switch p {
-	case PhaseComplete:
+	case planner.FailoverComplete:
 		return "✅"
-	case PhaseStalled:
+	case planner.FailoverStalled:
 		return "⛔"
-	case PhaseReverted:
+	case planner.FailoverReverted:
 		return "↩️"
-	case PhasePending:
+	case planner.FailoverPending:
 		return "⏳"
 	}
 	return "🔄"
 }
 
-func stepIcon(s StepState) string {
+func stepIcon(s planner.StepState) string {
 	switch s {
-	case StepDone:
+	case planner.StepDone:
 		return "✅"
-	case StepRunning:
+	case planner.StepRunning:
 		return "🔄"
-	case StepStalled:
+	case planner.StepStalled:
 		return "⛔"
 	}
 	return "⏳"

@@ -104,101 +104,119 @@ func fresh() planner.PlanReport {
 	}
 }
 
-// paymentsFailover is the failover of payments as a preview would show it, lag now.
-func paymentsFailover(lagData, lagWAL time.Duration, walKnown bool) Failover {
-	return Failover{
-		Plan: "payments", Primary: "east", Secondary: "west", RPO: 30 * time.Minute, Revision: sha2,
-		Steps: []Step{
-			{Name: "final backup"},
-			{Name: "catch-up"},
-			{Name: "wave databases", Wave: "databases",
-				Volumes: []Volume{{Name: "pg-data", State: "caught-up", Lag: lagData, LagKnown: true}, {Name: "pg-wal", State: "restoring", Lag: lagWAL, LagKnown: walKnown}},
-				Gates:   []Gate{{Kind: "StatefulSet", Namespace: "prod", Name: "postgres", Timeout: 10 * time.Minute}},
-				Scale:   []string{"StatefulSet prod/postgres to 3"}},
-			{Name: "wave apps", Wave: "apps",
-				Volumes: []Volume{{Name: "uploads", State: "caught-up", Lag: 4 * time.Minute, LagKnown: true}},
-				Gates:   []Gate{{Kind: "Deployment", Namespace: "prod", Name: "api", Timeout: 5 * time.Minute}},
-				Scale:   []string{"Deployment prod/api to 4", "Deployment prod/worker to 2"}},
+// paymentsFailover is the failover of payments as a preview shows it: not started (phase
+// pending), each volume's data-loss window its lag now.
+func paymentsFailover(lagData, lagWAL time.Duration, walKnown bool) *planner.FailoverReport {
+	return &planner.FailoverReport{
+		Phase: planner.FailoverPending, Planned: true,
+		Steps: []planner.FailoverStepReport{
+			{Name: planner.StepFinalBackup, State: planner.StepPending},
+			{Name: planner.StepCatchUp, State: planner.StepPending},
+			{Name: planner.WaveStep("databases"), Wave: "databases", State: planner.StepPending, Volumes: []string{"pg-data", "pg-wal"},
+				Gates: []planner.GateReport{{Kind: "StatefulSet", Namespace: "prod", Name: "postgres", Timeout: dur(10 * time.Minute)}},
+				Scale: []planner.ScaleReport{{Kind: "StatefulSet", Namespace: "prod", Name: "postgres", Replicas: 3}}},
+			{Name: planner.WaveStep("apps"), Wave: "apps", State: planner.StepPending, Volumes: []string{"uploads"},
+				Gates: []planner.GateReport{{Kind: "Deployment", Namespace: "prod", Name: "api", Timeout: dur(5 * time.Minute)}},
+				Scale: []planner.ScaleReport{{Kind: "Deployment", Namespace: "prod", Name: "api", Replicas: 4}, {Kind: "Deployment", Namespace: "prod", Name: "worker", Replicas: 2}}},
+		},
+		Volumes: []planner.FailoverVolumeReport{
+			{Name: "pg-data", Standby: "pg-data", Wave: "databases", State: planner.StandbyCaughtUp, DataLoss: dur(lagData), DataLossKnown: true},
+			{Name: "pg-wal", Standby: "pg-wal", Wave: "databases", State: planner.StandbyRestoring, DataLoss: dur(lagWAL), DataLossKnown: walKnown},
+			{Name: "uploads", Standby: "uploads", Wave: "apps", State: planner.StandbyCaughtUp, DataLoss: dur(4 * time.Minute), DataLossKnown: true},
 		},
 	}
+}
+
+// failingOver is the plan report of payments with failover on and status fs.
+func failingOver(fs *planner.FailoverReport) planner.PlanReport {
+	return planner.PlanReport{Name: "payments", Primary: "east", Secondary: "west", Failover: true, RPO: dur(30 * time.Minute), FailoverStatus: fs}
 }
 
 // runningFailover is payments failing over, stopped at the second wave's gate.
-func runningFailover(stalled bool) Failover {
+func runningFailover(stalled bool) planner.PlanReport {
 	start := now.Add(-6*time.Minute - 12*time.Second)
-	f := Failover{
-		Plan: "payments", Primary: "east", Secondary: "west", RPO: 30 * time.Minute, Revision: sha3,
-		Phase: PhaseRunning, Planned: true, StartedAt: start,
+	fs := &planner.FailoverReport{
+		Phase: planner.FailoverRunning, Planned: true, Revision: sha3, StartedAt: start,
 		Waiting: "Deployment prod/api: 1 of 4 replicas ready",
-		Steps: []Step{
-			{Name: "final backup", State: StepDone, StartedAt: start, FinishedAt: start.Add(41 * time.Second), Note: "backup-8a1 of pg-data, backup-8a2 of pg-wal"},
-			{Name: "catch-up", State: StepDone, StartedAt: start.Add(41 * time.Second), FinishedAt: start.Add(2*time.Minute + 3*time.Second)},
-			{Name: "wave databases", Wave: "databases", State: StepDone, StartedAt: start.Add(2*time.Minute + 3*time.Second), FinishedAt: start.Add(4*time.Minute + 30*time.Second),
-				Volumes: []Volume{{Name: "pg-data", Active: true, Lag: 0, LagKnown: true}, {Name: "pg-wal", Active: true, Lag: 0, LagKnown: true}},
-				Gates:   []Gate{{Kind: "StatefulSet", Namespace: "prod", Name: "postgres", Timeout: 10 * time.Minute, Ready: true}}},
-			{Name: "wave apps", Wave: "apps", State: StepRunning, StartedAt: start.Add(4*time.Minute + 30*time.Second),
+		Steps: []planner.FailoverStepReport{
+			{Name: planner.StepFinalBackup, State: planner.StepDone, StartedAt: start, FinishedAt: start.Add(41 * time.Second), Note: "backup-8a1 of pg-data, backup-8a2 of pg-wal"},
+			{Name: planner.StepCatchUp, State: planner.StepDone, StartedAt: start.Add(41 * time.Second), FinishedAt: start.Add(2*time.Minute + 3*time.Second)},
+			{Name: planner.WaveStep("databases"), Wave: "databases", State: planner.StepDone, StartedAt: start.Add(2*time.Minute + 3*time.Second), FinishedAt: start.Add(4*time.Minute + 30*time.Second),
+				Volumes: []string{"pg-data", "pg-wal"},
+				Gates:   []planner.GateReport{{Kind: "StatefulSet", Namespace: "prod", Name: "postgres", Timeout: dur(10 * time.Minute), Ready: true}}},
+			{Name: planner.WaveStep("apps"), Wave: "apps", State: planner.StepRunning, StartedAt: start.Add(4*time.Minute + 30*time.Second),
 				Waiting: "Deployment prod/api: 1 of 4 replicas ready",
-				Volumes: []Volume{{Name: "uploads", Active: true, Lag: 3 * time.Minute, LagKnown: true}},
-				Gates:   []Gate{{Kind: "Deployment", Namespace: "prod", Name: "api", Timeout: 5 * time.Minute, Message: "1 of 4 replicas ready"}}},
-			{Name: "wave edge", Wave: "edge", State: StepPending, Volumes: []Volume{{Name: "cache"}},
-				Gates: []Gate{{Kind: "Service", Namespace: "prod", Name: "edge", Timeout: 2 * time.Minute}}},
+				Volumes: []string{"uploads"},
+				Gates:   []planner.GateReport{{Kind: "Deployment", Namespace: "prod", Name: "api", Timeout: dur(5 * time.Minute), Message: "1 of 4 replicas ready"}}},
+			{Name: planner.WaveStep("edge"), Wave: "edge", State: planner.StepPending, Volumes: []string{"cache"},
+				Gates: []planner.GateReport{{Kind: "Service", Namespace: "prod", Name: "edge", Timeout: dur(2 * time.Minute)}}},
 		},
-		Timeline: []Event{
-			{start, "failover started: planned switchover (primary east reachable), revision c0ffee00d1e2"},
-			{start, "final backup started"},
-			{start.Add(41 * time.Second), "final backup done in 41s"},
-			{start.Add(41 * time.Second), "catch-up started"},
-			{start.Add(2*time.Minute + 3*time.Second), "catch-up done in 1m22s"},
-			{start.Add(2*time.Minute + 3*time.Second), "wave databases started"},
-			{start.Add(4*time.Minute + 30*time.Second), "wave databases done in 2m27s"},
-			{start.Add(4*time.Minute + 30*time.Second), "wave apps started"},
+		Volumes: []planner.FailoverVolumeReport{
+			{Name: "pg-data", Active: true, DataLossKnown: true},
+			{Name: "pg-wal", Active: true, DataLossKnown: true},
+			{Name: "uploads", Active: true, DataLoss: dur(3 * time.Minute), DataLossKnown: true},
+			{Name: "cache"},
+		},
+		Timeline: []planner.TimelineEntry{
+			{At: start, Event: "failover started: planned switchover (primary east reachable), revision c0ffee00d1e2"},
+			{At: start, Event: "final-backup started"},
+			{At: start.Add(41 * time.Second), Event: "final-backup done in 41s"},
+			{At: start.Add(41 * time.Second), Event: "catch-up started"},
+			{At: start.Add(2*time.Minute + 3*time.Second), Event: "catch-up done in 1m22s"},
+			{At: start.Add(2*time.Minute + 3*time.Second), Event: "wave/databases started"},
+			{At: start.Add(4*time.Minute + 30*time.Second), Event: "wave/databases done in 2m27s"},
+			{At: start.Add(4*time.Minute + 30*time.Second), Event: "wave/apps started"},
 		},
 	}
 	if stalled {
-		f.Phase = PhaseStalled
-		f.Steps[3].State = StepStalled
-		f.Steps[3].Waiting = "gate Deployment prod/api not ready after 5m: 1 of 4 replicas ready"
-		f.Steps[3].Gates[0].TimedOut = true
-		f.Waiting = f.Steps[3].Waiting
-		f.Notes = []string{"wave apps stalled: fix the workload or change the plan; the failover resumes when the gate turns ready"}
+		fs.Phase = planner.FailoverStalled
+		fs.Steps[3].State = planner.StepStalled
+		fs.Steps[3].Waiting = "gate Deployment prod/api not ready after 5m: 1 of 4 replicas ready"
+		fs.Steps[3].Gates[0].TimedOut = true
+		fs.Waiting = fs.Steps[3].Waiting
+		fs.Notes = []string{"wave apps stalled: fix the workload or change the plan; the failover resumes when the gate turns ready"}
 	}
-	return f
+	return failingOver(fs)
 }
 
 // completeFailover is an unplanned failover of payments, done.
-func completeFailover() Failover {
-	f := runningFailover(false)
-	start := f.StartedAt
-	f.Phase, f.Planned, f.Waiting = PhaseComplete, false, ""
-	f.Steps = f.Steps[1:] // no final backup: the primary was unreachable
-	f.Steps[0].Note = "pg-wal did not catch up in 10m: activated with what it restored"
-	f.Steps[0].StartedAt = start
-	for i := range f.Steps {
-		f.Steps[i].State = StepDone
+func completeFailover() planner.PlanReport {
+	p := runningFailover(false)
+	fs := p.FailoverStatus
+	start := fs.StartedAt
+	fs.Phase, fs.Planned, fs.Waiting = planner.FailoverComplete, false, ""
+	fs.Steps = fs.Steps[1:] // no final backup: the primary was unreachable
+	fs.Steps[0].Note = "pg-wal did not catch up in 10m: activated with what it restored"
+	fs.Steps[0].StartedAt = start
+	for i := range fs.Steps {
+		fs.Steps[i].State = planner.StepDone
 	}
-	f.Steps[0].Volumes = nil
-	f.Steps[1].Volumes = []Volume{{Name: "pg-data", Active: true, Lag: 7*time.Minute + 40*time.Second, LagKnown: true}, {Name: "pg-wal", Active: true, Lag: 11 * time.Minute, LagKnown: true}}
-	f.Steps[2].FinishedAt = start.Add(5*time.Minute + 50*time.Second)
-	f.Steps[2].Waiting = ""
-	f.Steps[2].Gates[0].Ready = true
-	f.Steps[3].StartedAt, f.Steps[3].FinishedAt = start.Add(5*time.Minute+50*time.Second), start.Add(7*time.Minute+12*time.Second)
-	f.Steps[3].Volumes = []Volume{{Name: "cache", Active: true, Lag: 2 * time.Minute, LagKnown: true}}
-	f.Steps[3].Gates[0].Ready = true
-	f.FinishedAt = start.Add(7*time.Minute + 12*time.Second)
-	f.Notes = []string{"primary east unreachable: its RecurringJob drplan-payments was not removed; fence east before it comes back"}
-	f.Timeline = []Event{
-		{start, "failover started: unplanned failover (primary east unreachable), revision c0ffee00d1e2"},
-		{start, "catch-up started"},
-		{start.Add(2*time.Minute + 3*time.Second), "catch-up done in 2m3s: pg-wal did not catch up in 10m: activated with what it restored"},
-		{start.Add(2*time.Minute + 3*time.Second), "wave databases started"},
-		{start.Add(4*time.Minute + 30*time.Second), "wave databases done in 2m27s"},
-		{start.Add(4*time.Minute + 30*time.Second), "wave apps started"},
-		{start.Add(5*time.Minute + 50*time.Second), "wave apps done in 1m20s"},
-		{start.Add(5*time.Minute + 50*time.Second), "wave edge started"},
-		{start.Add(7*time.Minute + 12*time.Second), "wave edge done in 1m22s"},
-		{start.Add(7*time.Minute + 12*time.Second), "failover complete: RTO 7m12s"},
+	fs.Steps[2].FinishedAt = start.Add(5*time.Minute + 50*time.Second)
+	fs.Steps[2].Waiting = ""
+	fs.Steps[2].Gates[0].Ready = true
+	fs.Steps[3].StartedAt, fs.Steps[3].FinishedAt = start.Add(5*time.Minute+50*time.Second), start.Add(7*time.Minute+12*time.Second)
+	fs.Steps[3].Gates[0].Ready = true
+	fs.Volumes = []planner.FailoverVolumeReport{
+		{Name: "pg-data", Active: true, DataLoss: dur(7*time.Minute + 40*time.Second), DataLossKnown: true},
+		{Name: "pg-wal", Active: true, DataLoss: dur(11 * time.Minute), DataLossKnown: true},
+		{Name: "uploads", Active: true, DataLoss: dur(3 * time.Minute), DataLossKnown: true},
+		{Name: "cache", Active: true, DataLoss: dur(2 * time.Minute), DataLossKnown: true},
 	}
-	return f
+	fs.FinishedAt = start.Add(7*time.Minute + 12*time.Second)
+	fs.Notes = []string{"primary east unreachable: its RecurringJob drplan-payments was not removed; fence east before it comes back"}
+	fs.Timeline = []planner.TimelineEntry{
+		{At: start, Event: "failover started: unplanned failover (primary east unreachable), revision c0ffee00d1e2"},
+		{At: start, Event: "catch-up started"},
+		{At: start.Add(2*time.Minute + 3*time.Second), Event: "catch-up done in 2m3s: pg-wal did not catch up in 10m: activated with what it restored"},
+		{At: start.Add(2*time.Minute + 3*time.Second), Event: "wave/databases started"},
+		{At: start.Add(4*time.Minute + 30*time.Second), Event: "wave/databases done in 2m27s"},
+		{At: start.Add(4*time.Minute + 30*time.Second), Event: "wave/apps started"},
+		{At: start.Add(5*time.Minute + 50*time.Second), Event: "wave/apps done in 1m20s"},
+		{At: start.Add(5*time.Minute + 50*time.Second), Event: "wave/edge started"},
+		{At: start.Add(7*time.Minute + 12*time.Second), Event: "wave/edge done in 1m22s"},
+		{At: start.Add(7*time.Minute + 12*time.Second), Event: "failover complete: RTO 7m12s"},
+	}
+	return p
 }
 
 var errConflict = errors.New(`apply RecurringJob longhorn-system/drplan-orders in cluster east: Operation cannot be fulfilled: the object has been modified`)

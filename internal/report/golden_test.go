@@ -2,7 +2,6 @@ package report
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -10,27 +9,14 @@ import (
 
 	. "github.com/onsi/gomega"
 
+	"github.com/drplan/drplan/internal/golden"
 	"github.com/drplan/drplan/internal/planner"
 )
 
-// golden compares got with testdata/name.md; UPDATE_GOLDEN=1 writes it instead.
-func golden(t *testing.T, name, got string) {
+// assertGolden compares got with testdata/<name>.md; UPDATE_GOLDEN=1 rewrites it.
+func assertGolden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name+".md")
-	if os.Getenv("UPDATE_GOLDEN") != "" {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with UPDATE_GOLDEN=1 to write it)", err)
-	}
-	NewWithT(t).Expect(got).To(Equal(string(want)), "golden %s differs (UPDATE_GOLDEN=1 rewrites it)", path)
+	golden.AssertString(t, filepath.Join("testdata", name+".md"), got)
 }
 
 func TestPreviewGolden(t *testing.T) {
@@ -64,7 +50,7 @@ func TestPreviewGolden(t *testing.T) {
 				return PreviewInput{Revision: sha2, Problems: bad.Problems,
 					Report: planner.Report{Now: now, Clusters: bothUp(), Plans: []planner.PlanReport{payments(4 * time.Minute), bad}}}
 			}(),
-			valid: false, status: "2 problems: plans/orders.yaml:7: spec.schedule.cron: expected exactly 5 fields, found 4: [*/15 * * *]",
+			valid: false, status: "2 problems: plans/orders.yaml:7: spec.schedule.cron: expected exactly 5 fields, found 4: [*/15 * * *] … and 1 more",
 		},
 		{
 			name: "preview-many-problems",
@@ -76,15 +62,14 @@ func TestPreviewGolden(t *testing.T) {
 				ps = append(ps, "plans/broken.yaml:1:1: (document): yaml: line 1: did not find expected key")
 				return PreviewInput{Revision: sha2, Problems: ps, Report: planner.Report{Now: now, Clusters: bothUp()}}
 			}(),
-			valid: false, status: "14 problems: plans/bulk.yaml:10: spec.volumes[0].name: must be a DNS-1123 subdomain",
+			valid: false, status: "14 problems: plans/bulk.yaml:10: spec.volumes[0].name: must be a DNS-1123 subdomain … and 13 more",
 		},
 		{
 			name: "preview-failover",
 			in: func() PreviewInput {
 				p := payments(12 * time.Minute)
-				p.Failover = true
-				return PreviewInput{Revision: sha2, Report: planner.Report{Now: now, Clusters: bothUp(), Plans: []planner.PlanReport{p, billing()}},
-					Failovers: []Failover{paymentsFailover(12*time.Minute, 11*time.Minute, true)}}
+				p.Failover, p.FailoverStatus = true, paymentsFailover(12*time.Minute, 11*time.Minute, true)
+				return PreviewInput{Revision: sha2, Report: planner.Report{Now: now, Clusters: bothUp(), Plans: []planner.PlanReport{p, billing()}}}
 			}(),
 			valid: true, status: "valid: 2 plans, no change to the clusters, failover on merge",
 		},
@@ -97,10 +82,17 @@ func TestPreviewGolden(t *testing.T) {
 				p.Volumes[1] = planner.VolumeReport{Name: "pg-wal", Standby: "pg-wal", Wave: "databases", State: planner.StandbyRestoring,
 					Reason: "restoring backup-7f4, 38% done", LastBackup: "backup-7f4", BackupAge: dur(40 * time.Minute)}
 				p.Waiting = []string{"cluster east unreachable since 2026-11-21T11:43:00Z"}
-				return PreviewInput{Revision: sha2, Report: planner.Report{Now: now, Clusters: eastDown(), Plans: []planner.PlanReport{p}},
-					Failovers: []Failover{paymentsFailover(41*time.Minute, 0, false)}}
+				p.FailoverStatus = paymentsFailover(41*time.Minute, 0, false)
+				p.FailoverStatus.Planned = false
+				return PreviewInput{Revision: sha2, Report: planner.Report{Now: now, Clusters: eastDown(), Plans: []planner.PlanReport{p}}}
 			}(),
 			valid: true, status: "valid: 1 plan, no change to the clusters, failover on merge",
+		},
+		{
+			name: "preview-during-failover",
+			in: PreviewInput{Revision: sha2, Report: planner.Report{Now: now, Clusters: bothUp(), Plans: []planner.PlanReport{runningFailover(true), billing()}},
+				Actions: []planner.Action{recurringJob("billing")}},
+			valid: true, status: "valid: 2 plans, 1 change in east",
 		},
 	}
 	for _, tc := range cases {
@@ -109,7 +101,7 @@ func TestPreviewGolden(t *testing.T) {
 			g := NewWithT(t)
 			got := Preview(tc.in)
 			checkContent(g, got, KindPreview, tc.in.Revision)
-			golden(t, tc.name, got)
+			assertGolden(t, tc.name, got)
 			ok, status := tc.in.Valid()
 			g.Expect(ok).To(Equal(tc.valid))
 			g.Expect(status).To(Equal(tc.status))
@@ -140,7 +132,7 @@ func TestAppliedGolden(t *testing.T) {
 				p := payments(0)
 				p.Failover = true
 				return AppliedInput{Revision: sha3, Report: planner.Report{Now: now, Clusters: bothUp(), Plans: []planner.PlanReport{p}},
-					Failovers: []Failover{runningFailover(false)}}
+					Failovers: []planner.PlanReport{runningFailover(false)}}
 			}(),
 		},
 	}
@@ -149,28 +141,27 @@ func TestAppliedGolden(t *testing.T) {
 			t.Parallel()
 			got := Applied(tc.in)
 			checkContent(NewWithT(t), got, KindApplied, tc.in.Revision)
-			golden(t, tc.name, got)
+			assertGolden(t, tc.name, got)
 		})
 	}
 }
 
 func TestProgressGolden(t *testing.T) {
 	t.Parallel()
-	two := runningFailover(false)
-	two.Plan, two.Phase = "billing", PhasePending
-	two.Steps, two.Timeline, two.StartedAt, two.Waiting = nil, nil, time.Time{}, ""
+	two := failingOver(&planner.FailoverReport{Phase: planner.FailoverPending})
+	two.Name = "billing"
 	cases := []struct {
 		name    string
 		in      ProgressInput
 		summary string
 	}{
-		{"progress-running", ProgressInput{Revision: sha3, Now: now, Failovers: []Failover{runningFailover(false)}},
+		{"progress-running", ProgressInput{Revision: sha3, Now: now, Failovers: []planner.PlanReport{runningFailover(false)}},
 			"🔄 **drplan: failover of `payments` running** · wave 2/3 `apps` · 6m12s so far"},
-		{"progress-stalled", ProgressInput{Revision: sha3, Now: now, Failovers: []Failover{runningFailover(true)}},
+		{"progress-stalled", ProgressInput{Revision: sha3, Now: now, Failovers: []planner.PlanReport{runningFailover(true)}},
 			"⛔ **drplan: failover of `payments` stalled** · wave 2/3 `apps` · gate Deployment prod/api not ready after 5m: 1 of 4 replicas ready · 6m12s so far"},
-		{"progress-complete", ProgressInput{Revision: sha3, Now: now.Add(time.Minute), Failovers: []Failover{completeFailover()}},
+		{"progress-complete", ProgressInput{Revision: sha3, Now: now.Add(time.Minute), Failovers: []planner.PlanReport{completeFailover()}},
 			"✅ **drplan: failover of `payments` complete** · RTO 7m12s · data-loss window 11m"},
-		{"progress-two-plans", ProgressInput{Revision: sha3, Now: now, Failovers: []Failover{runningFailover(false), two}},
+		{"progress-two-plans", ProgressInput{Revision: sha3, Now: now, Failovers: []planner.PlanReport{runningFailover(false), two}},
 			"🔄 **drplan: failover of 2 plans** · 1 running, 1 pending"},
 	}
 	for _, tc := range cases {
@@ -180,7 +171,7 @@ func TestProgressGolden(t *testing.T) {
 			got := Progress(tc.in)
 			checkContent(g, got, KindProgress, tc.in.Revision)
 			g.Expect(strings.Split(got, "\n")[1]).To(Equal(tc.summary))
-			golden(t, tc.name, got)
+			assertGolden(t, tc.name, got)
 		})
 	}
 }
@@ -192,18 +183,21 @@ func TestCommentLifeGolden(t *testing.T) {
 	g := NewWithT(t)
 	p := payments(12 * time.Minute)
 	p.Failover = true
+	at := func(lagData, lagWAL time.Duration) planner.Report {
+		q := p
+		q.FailoverStatus = paymentsFailover(lagData, lagWAL, true)
+		return planner.Report{Now: now, Clusters: bothUp(), Plans: []planner.PlanReport{q}}
+	}
 	steps := []string{
 		Preview(PreviewInput{Revision: sha1, Report: planner.Report{Now: now, Clusters: bothUp(), Plans: []planner.PlanReport{p}},
 			Problems: []string{"plans/payments.yaml:31:7: spec.waves[1].gates[0].kind: must start with an upper-case letter"}}),
-		Preview(PreviewInput{Revision: sha2, Report: planner.Report{Now: now.Add(5 * time.Minute), Clusters: bothUp(), Plans: []planner.PlanReport{p}},
-			Failovers: []Failover{paymentsFailover(12*time.Minute, 11*time.Minute, true)}}),
+		Preview(PreviewInput{Revision: sha2, Report: withNow(at(12*time.Minute, 11*time.Minute), now.Add(5*time.Minute))}),
 		// The same head seen again later: replaced in place, no history entry.
-		Preview(PreviewInput{Revision: sha2, Report: planner.Report{Now: now.Add(9 * time.Minute), Clusters: bothUp(), Plans: []planner.PlanReport{p}},
-			Failovers: []Failover{paymentsFailover(16*time.Minute, 15*time.Minute, true)}}),
+		Preview(PreviewInput{Revision: sha2, Report: withNow(at(16*time.Minute, 15*time.Minute), now.Add(9*time.Minute))}),
 		Applied(AppliedInput{Revision: sha3, Report: planner.Report{Now: now, Clusters: bothUp(), Plans: []planner.PlanReport{p}},
-			Failovers: []Failover{{Plan: "payments", Primary: "east", Secondary: "west", Phase: PhasePending, Revision: sha3}}}),
-		Progress(ProgressInput{Revision: sha3, Now: now, Failovers: []Failover{runningFailover(false)}}),
-		Progress(ProgressInput{Revision: sha3, Now: now.Add(time.Minute), Failovers: []Failover{completeFailover()}}),
+			Failovers: []planner.PlanReport{failingOver(&planner.FailoverReport{Phase: planner.FailoverPending, Revision: sha3})}}),
+		Progress(ProgressInput{Revision: sha3, Now: now, Failovers: []planner.PlanReport{runningFailover(false)}}),
+		Progress(ProgressInput{Revision: sha3, Now: now.Add(time.Minute), Failovers: []planner.PlanReport{completeFailover()}}),
 	}
 	body := ""
 	var entries []int
@@ -214,7 +208,7 @@ func TestCommentLifeGolden(t *testing.T) {
 		g.Expect(body).To(HavePrefix(Marker + "\n" + c))
 	}
 	g.Expect(entries).To(Equal([]int{0, 1, 1, 2, 3, 3}))
-	golden(t, "comment-life", body)
+	assertGolden(t, "comment-life", body)
 }
 
 // checkContent checks what every content must be: the meta line, a summary line, and
@@ -230,4 +224,9 @@ func checkContent(g Gomega, content string, kind Kind, rev string) {
 	g.Expect(strings.Count(content, "<details>")).To(Equal(strings.Count(content, "</details>")))
 	g.Expect(content).To(HaveSuffix("\n"))
 	g.Expect(content).NotTo(HaveSuffix("\n\n"))
+}
+
+func withNow(r planner.Report, t time.Time) planner.Report {
+	r.Now = t
+	return r
 }

@@ -119,14 +119,6 @@ func clock(t time.Time) string {
 	return t.UTC().Format("15:04:05")
 }
 
-// shortRev abbreviates a commit hash.
-func shortRev(rev string) string {
-	if len(rev) > 7 {
-		return rev[:7]
-	}
-	return rev
-}
-
 // plural renders "1 change", "2 changes".
 func plural(n int, one, many string) string {
 	if n == 1 {

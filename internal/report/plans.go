@@ -340,21 +340,21 @@ func rpoWarnings(r planner.Report) []string {
 }
 
 // failoverWarnings lists what a reviewer must know before merging a failover.
-func failoverWarnings(r planner.Report, f Failover) []string {
+func failoverWarnings(r planner.Report, f failover) []string {
 	var out []string
 	if c, ok := r.Clusters[f.Secondary]; ok && !c.Reachable {
-		out = append(out, fmt.Sprintf("plan %s: secondary %s unreachable: failover cannot start until it answers", code(f.Plan), code(f.Secondary)))
+		out = append(out, fmt.Sprintf("plan %s: secondary %s unreachable: failover cannot start until it answers", code(f.Name), code(f.Secondary)))
 	}
 	if c, ok := r.Clusters[f.Primary]; ok && !c.Reachable {
-		out = append(out, fmt.Sprintf("plan %s: primary %s unreachable: failover would run unplanned, without a final backup; the lag below is data lost", code(f.Plan), code(f.Primary)))
+		out = append(out, fmt.Sprintf("plan %s: primary %s unreachable: failover would run unplanned, without a final backup; the lag below is data lost", code(f.Name), code(f.Primary)))
 	}
 	for _, v := range f.volumes() {
-		if !v.LagKnown {
-			out = append(out, fmt.Sprintf("plan %s: %s has restored nothing and would come up empty", code(f.Plan), code(v.Name)))
+		if !v.DataLossKnown {
+			out = append(out, fmt.Sprintf("plan %s: %s has restored nothing and would come up empty", code(f.Name), code(v.Name)))
 		}
 	}
 	for _, n := range f.Notes {
-		out = append(out, fmt.Sprintf("plan %s: %s", code(f.Plan), text(n)))
+		out = append(out, fmt.Sprintf("plan %s: %s", code(f.Name), text(n)))
 	}
 	return out
 }

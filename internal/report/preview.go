@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/drplan/drplan/internal/planner"
+	"github.com/drplan/drplan/internal/revision"
 )
 
 // PreviewInput is what an open pull request would do once merged.
@@ -15,25 +16,21 @@ type PreviewInput struct {
 	Problems []string
 	// Report is the planner's report for the plans at Revision against the live clusters.
 	Report planner.Report
-	// Actions are what the agent would do once the pull request is merged.
+	// Actions are what the agent would do once the pull request is merged. The plans whose
+	// failover the decision would start (phase pending) are shown as what would happen now.
 	Actions []planner.Action
-	// Failovers are the plans the pull request turns failover on for: what would happen now.
-	Failovers []Failover
 }
 
 // Valid reports whether the plans at the revision have no validation problems, and says so
-// in one line for the drplan/validate commit status.
+// in one line for the drplan/validate commit status: the problems that fit in StatusLimit
+// characters, then how many more there are.
 func (in PreviewInput) Valid() (bool, string) {
-	if n := len(in.Problems); n > 0 {
-		first := in.Problems[0]
-		if m := problemRE.FindStringSubmatch(first); m != nil {
-			first = m[1] + ":" + m[2] + ": " + m[4] + ": " + m[5]
-		}
-		return false, plural(n, "problem", "problems") + ": " + flat(first)
+	if len(in.Problems) > 0 {
+		return false, problemsStatus(in.Problems, StatusLimit)
 	}
 	m := byPlan(in.Actions)
 	s := "valid: " + plural(len(in.Report.Plans), "plan", "plans") + ", " + strings.ReplaceAll(changesLine(m, ""), "`", "")
-	if len(in.Failovers) > 0 {
+	if len(onMerge(in.Report)) > 0 {
 		s += ", failover on merge"
 	}
 	return true, s
@@ -42,7 +39,7 @@ func (in PreviewInput) Valid() (bool, string) {
 // warnings lists what a reviewer must know, most urgent first.
 func (in PreviewInput) warnings() []string {
 	var out []string
-	for _, f := range in.Failovers {
+	for _, f := range onMerge(in.Report) {
 		out = append(out, failoverWarnings(in.Report, f)...)
 	}
 	out = append(out, clusterWarnings(in.Report)...)
@@ -52,6 +49,7 @@ func (in PreviewInput) warnings() []string {
 // Preview renders a pull request's preview comment content.
 func Preview(in PreviewInput) string {
 	m := byPlan(in.Actions)
+	fos := onMerge(in.Report)
 	warnings := in.warnings()
 	var b strings.Builder
 	b.WriteString(meta(KindPreview, in.Revision) + "\n")
@@ -60,23 +58,23 @@ func Preview(in PreviewInput) string {
 	switch {
 	case len(in.Problems) > 0:
 		icon, verdict = "❌", plural(len(in.Problems), "problem", "problems")+" to fix"
-	case len(in.Failovers) > 0:
-		icon, verdict = "🚨", "merging fails over "+failoverNames(in.Failovers)
+	case len(fos) > 0:
+		icon, verdict = "🚨", "merging fails over "+failoverNames(fos)
 	case len(warnings) > 0:
 		icon = "⚠️"
 	}
 	parts := []string{icon + " **drplan preview: " + verdict + "**"}
-	if len(in.Failovers) == 1 && len(in.Problems) == 0 {
-		parts = append(parts, "data-loss window now "+strings.ReplaceAll(lossText(in.Failovers[0]), "**", ""))
+	if len(fos) == 1 && len(in.Problems) == 0 {
+		parts = append(parts, "data-loss window now "+strings.ReplaceAll(lossText(fos[0]), "**", ""))
 	}
 	parts = append(parts, changesLine(m, ""))
 	if len(warnings) > 0 {
 		parts = append(parts, "⚠️ "+plural(len(warnings), "warning", "warnings"))
 	}
-	parts = append(parts, code(shortRev(in.Revision)))
+	parts = append(parts, code(revision.Short(in.Revision)))
 	b.WriteString(strings.Join(parts, " · ") + "\n\n")
 
-	ctx := "Head " + code(shortRev(in.Revision)) + " compared with the live clusters"
+	ctx := "Head " + code(revision.Short(in.Revision)) + " compared with the live clusters"
 	if !in.Report.Now.IsZero() {
 		ctx += " at " + when(in.Report.Now)
 	}
@@ -93,9 +91,12 @@ func Preview(in PreviewInput) string {
 		b.WriteString("**Problems** — a plan with problems is not applied; fix them before merging:\n\n" + problemList(in.Problems) + "\n")
 	}
 	flips := map[string]bool{}
-	for _, f := range in.Failovers {
-		flips[f.Plan] = true
+	for _, f := range fos {
+		flips[f.Name] = true
 		b.WriteString(previewSection(f) + "\n")
+	}
+	for _, f := range underWay(in.Report) {
+		b.WriteString(progressSection(f) + "\n")
 	}
 	if len(in.Report.Plans) > 0 || len(m) > 0 {
 		b.WriteString(planTable(in.Report, m, flips) + "\n")
@@ -104,9 +105,9 @@ func Preview(in PreviewInput) string {
 	return strings.TrimRight(b.String(), "\n") + "\n"
 }
 
-func failoverNames(fs []Failover) string {
+func failoverNames(fs []failover) string {
 	if len(fs) == 1 {
-		return code(fs[0].Plan)
+		return code(fs[0].Name)
 	}
 	return plural(len(fs), "plan", "plans")
 }

@@ -4,6 +4,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/drplan/drplan/internal/planner"
+	"github.com/drplan/drplan/internal/revision"
 )
 
 // ProgressInput is a failover under way or done, for the comment of the pull request (or
@@ -13,8 +16,8 @@ type ProgressInput struct {
 	Revision string
 	// Now is when the progress was read.
 	Now time.Time
-	// Failovers are the plans failing over.
-	Failovers []Failover
+	// Failovers are the plans failing over (see Failovers).
+	Failovers []planner.PlanReport
 }
 
 // Progress renders a failover's live progress and, once complete, its timeline with the RTO
@@ -23,12 +26,12 @@ func Progress(in ProgressInput) string {
 	var b strings.Builder
 	b.WriteString(meta(KindProgress, in.Revision) + "\n")
 	b.WriteString(progressSummary(in) + "\n\n")
-	ctx := "Failover turned on by " + code(shortRev(in.Revision))
+	ctx := "Failover turned on by " + code(revision.Short(in.Revision))
 	if !in.Now.IsZero() {
 		ctx += " · as of " + when(in.Now)
 	}
 	b.WriteString(ctx + ".\n\n")
-	for _, f := range in.Failovers {
+	for _, f := range failovers(in.Failovers) {
 		b.WriteString(progressSection(f) + "\n")
 	}
 	return strings.TrimRight(b.String(), "\n") + "\n"
@@ -36,42 +39,43 @@ func Progress(in ProgressInput) string {
 
 // progressSummary is the summary line: one failover in words, several counted by phase.
 func progressSummary(in ProgressInput) string {
-	if len(in.Failovers) != 1 {
-		n := map[Phase]int{}
-		worst := PhaseComplete
-		for _, f := range in.Failovers {
+	fs := failovers(in.Failovers)
+	if len(fs) != 1 {
+		n := map[planner.FailoverPhase]int{}
+		worst := planner.FailoverComplete
+		for _, f := range fs {
 			n[f.Phase]++
 			if rank(f.Phase) > rank(worst) {
 				worst = f.Phase
 			}
 		}
 		var parts []string
-		for _, p := range []Phase{PhaseStalled, PhaseRunning, PhasePending, PhaseComplete, PhaseReverted} {
+		for _, p := range []planner.FailoverPhase{planner.FailoverStalled, planner.FailoverRunning, planner.FailoverPending, planner.FailoverComplete, planner.FailoverReverted} {
 			if n[p] > 0 {
 				parts = append(parts, plural(n[p], string(p), string(p)))
 			}
 		}
-		return phaseIcon(worst) + " **drplan: failover of " + plural(len(in.Failovers), "plan", "plans") + "** · " + strings.Join(parts, ", ")
+		return phaseIcon(worst) + " **drplan: failover of " + plural(len(fs), "plan", "plans") + "** · " + strings.Join(parts, ", ")
 	}
-	f := in.Failovers[0]
-	head := phaseIcon(f.Phase) + " **drplan: failover of " + code(f.Plan) + " " + string(f.Phase) + "**"
+	f := fs[0]
+	head := phaseIcon(f.Phase) + " **drplan: failover of " + code(f.Name) + " " + string(f.Phase) + "**"
 	var parts []string
 	switch f.Phase {
-	case PhaseComplete:
+	case planner.FailoverComplete:
 		parts = append(parts, "RTO "+human(f.FinishedAt.Sub(f.StartedAt)))
-		if loss, known := f.DataLoss(); known {
+		if loss, known := f.dataLoss(); known {
 			parts = append(parts, "data-loss window "+human(loss))
 		}
-	case PhaseReverted:
+	case planner.FailoverReverted:
 		parts = append(parts, "failover set back to false in Git; activation is one-way, nothing is undone")
 	default:
 		if s, wave := f.current(); s != nil {
-			at := text(s.Name)
+			at := text(stepLabel(s.Name))
 			if s.Wave != "" {
 				at = "wave " + strconv.Itoa(wave) + "/" + strconv.Itoa(f.waves()) + " " + code(s.Wave)
 			}
 			parts = append(parts, at)
-			if s.State == StepStalled && s.Waiting != "" {
+			if s.State == planner.StepStalled && s.Waiting != "" {
 				parts = append(parts, text(s.Waiting))
 			}
 		}
@@ -85,6 +89,7 @@ func progressSummary(in ProgressInput) string {
 	return head + " · " + strings.Join(parts, " · ")
 }
 
-func rank(p Phase) int {
-	return map[Phase]int{PhaseComplete: 0, PhaseReverted: 1, PhasePending: 2, PhaseRunning: 3, PhaseStalled: 4}[p]
+func rank(p planner.FailoverPhase) int {
+	return map[planner.FailoverPhase]int{planner.FailoverComplete: 0, planner.FailoverReverted: 1, planner.FailoverPending: 2,
+		planner.FailoverRunning: 3, planner.FailoverStalled: 4}[p]
 }

@@ -11,9 +11,9 @@ import (
 
 	"code.gitea.io/sdk/gitea"
 
-	"github.com/drplan/drplan/agent"
 	"github.com/drplan/drplan/internal/planner"
 	"github.com/drplan/drplan/internal/report"
+	"github.com/drplan/drplan/internal/status"
 )
 
 // demoPlan is the plan the demo fails over: three waves (databases, queues, apps).
@@ -34,7 +34,7 @@ func (s *Sandbox) Demo(ctx context.Context, w io.Writer) error {
 	}
 
 	say("protect: waiting for the first backups (every minute on east) to be restored on west")
-	st, err := s.waitStatus(ctx, 3*time.Minute, func(st agent.Status) bool { return allCaughtUp(st) })
+	st, err := s.waitStatus(ctx, 3*time.Minute, func(st status.Status) bool { return allCaughtUp(st) })
 	if err != nil {
 		return fmt.Errorf("demo: standby volumes not caught up: %w", err)
 	}
@@ -91,7 +91,7 @@ func (s *Sandbox) Demo(ctx context.Context, w io.Writer) error {
 		return fmt.Errorf("demo: merge: %w", err)
 	}
 	seen := map[string]string{}
-	st, err = s.waitStatus(ctx, 5*time.Minute, func(st agent.Status) bool {
+	st, err = s.waitStatus(ctx, 5*time.Minute, func(st status.Status) bool {
 		fs := failoverOf(st, demoPlan)
 		if fs == nil {
 			return false
@@ -123,11 +123,11 @@ func (s *Sandbox) Demo(ctx context.Context, w io.Writer) error {
 }
 
 // waitStatus polls the agent's status until ok or the timeout.
-func (s *Sandbox) waitStatus(ctx context.Context, timeout time.Duration, ok func(agent.Status) bool) (agent.Status, error) {
+func (s *Sandbox) waitStatus(ctx context.Context, timeout time.Duration, ok func(status.Status) bool) (status.Status, error) {
 	deadline := time.Now().Add(timeout)
-	var last agent.Status
+	var last status.Status
 	for {
-		st, _, err := agent.FetchStatus(ctx, s.status)
+		st, _, err := status.Fetch(ctx, s.status)
 		if err == nil {
 			last = st
 			if ok(st) {
@@ -169,7 +169,7 @@ func (s *Sandbox) waitComment(ctx context.Context, api *gitea.Client, pr int64, 
 	}
 }
 
-func allCaughtUp(st agent.Status) bool {
+func allCaughtUp(st status.Status) bool {
 	if len(st.Plans) == 0 {
 		return false
 	}
@@ -194,7 +194,7 @@ func maxLag(p planner.PlanReport) time.Duration {
 	return m.Round(time.Second)
 }
 
-func failoverOf(st agent.Status, plan string) *planner.FailoverReport {
+func failoverOf(st status.Status, plan string) *planner.FailoverReport {
 	for _, p := range st.Plans {
 		if p.Name == plan {
 			return p.FailoverStatus

@@ -25,7 +25,6 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	ctrl "sigs.k8s.io/controller-runtime"
 
-	"github.com/drplan/drplan/agent"
 	"github.com/drplan/drplan/examples"
 	"github.com/drplan/drplan/internal/drlab"
 	"github.com/drplan/drplan/plans"
@@ -39,6 +38,10 @@ type Options struct {
 	Out io.Writer
 	// StatusListen is the agent's status listener; 127.0.0.1:9090 when free, else a free port.
 	StatusListen string
+	// RunAgent runs the agent with the config file the sandbox wrote and a cache directory
+	// until ctx ends. Required: the CLI passes the agent package's Run, so that nothing but
+	// the CLI imports the agent.
+	RunAgent func(ctx context.Context, configPath, cacheDir string) error
 }
 
 // Sandbox is a running sandbox.
@@ -70,6 +73,9 @@ var cronLine = regexp.MustCompile(`(?m)^(\s*cron:\s*)"[^"]*"`)
 
 // Start brings the sandbox up and returns once everything runs; Stop tears it down.
 func Start(ctx context.Context, o Options) (*Sandbox, error) {
+	if o.RunAgent == nil {
+		return nil, errors.New("sandbox: no agent to run (Options.RunAgent)")
+	}
 	if o.StateDir == "" {
 		return nil, errors.New("sandbox: a state directory is required")
 	}
@@ -310,14 +316,13 @@ forge: {kind: gitea, url: "%[8]s", repo: %[9]s/%[10]s, tokenFile: token}
 		return err
 	}
 	ctrl.SetLogger(log)
-	a, err := agent.New(agent.Options{ConfigPath: s.config, CacheDir: filepath.Join(dir, "cache"), Resync: 5 * time.Second})
-	if err != nil {
-		return err
-	}
 	runCtx, cancel := context.WithCancel(logr.NewContext(context.Background(), log))
 	s.stop = cancel
 	s.agentDone = make(chan struct{})
-	go func() { s.agentErr = a.Run(runCtx); close(s.agentDone) }()
+	go func() {
+		s.agentErr = s.opts.RunAgent(runCtx, s.config, filepath.Join(dir, "cache"))
+		close(s.agentDone)
+	}()
 	// The status listener answers once the agent runs.
 	deadline := time.Now().Add(30 * time.Second)
 	for !listening(s.status) {

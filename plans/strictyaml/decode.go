@@ -163,6 +163,7 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path string) {
 			Key:    Position{Line: key.Line, Column: key.Column},
 			Value:  Position{Line: val.Line, Column: val.Column},
 			Scalar: target != nil && target.Kind == yaml.ScalarNode,
+			Null:   target != nil && target.Kind == yaml.ScalarNode && target.ShortTag() == nullTag,
 		})
 		d.decode(val, v.Field(f), child)
 	}

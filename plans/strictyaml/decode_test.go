@@ -200,6 +200,37 @@ nested:
 	}
 }
 
+func TestLocationsWritten(t *testing.T) {
+	g := NewWithT(t)
+	_, locs, problems := decodeString(t, `name: ""
+count: 0
+small: ~
+timeout:
+items:
+  - id: a
+nested: null
+`, Options{})
+	g.Expect(problems).To(BeEmpty())
+	tests := []struct {
+		path string
+		want bool
+	}{
+		{"name", true},            // an empty string is a value
+		{"count", true},           // so is 0
+		{"small", false},          // null counts as left out
+		{"timeout", false},        // nothing after the colon is null
+		{"items[0].id", true},     //
+		{"items[0].value", false}, // left out
+		{"nested", false},
+		{"nested.level", false},
+		{"enabled", false},
+	}
+	for _, tt := range tests {
+		g.Expect(locs.Written(tt.path)).To(Equal(tt.want), tt.path)
+	}
+	g.Expect(locs.Find("small")).To(Equal(Position{3, 8}), "a null field still has a position")
+}
+
 func TestParentAndJoin(t *testing.T) {
 	g := NewWithT(t)
 	g.Expect(Parent("spec.volumes[0].name")).To(Equal("spec.volumes[0]"))

@@ -15,6 +15,18 @@ type Duration struct {
 // DurationPattern is the regular expression a Duration's text matches (used by the JSON Schema).
 const DurationPattern = `^[-+]?(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+$|^[-+]?0$`
 
+// PositiveDurationPattern is the regular expression of a Duration longer than zero: no minus
+// sign, and a digit other than 0 somewhere. (A fraction of a nanosecond, such as 0.1ns, matches
+// but reads as 0; validation rejects it.)
+const PositiveDurationPattern = `^[+]?(` + durationTerm + `)*` +
+	`([0-9]*[1-9][0-9]*([.][0-9]*)?|[0-9]*[.][0-9]*[1-9][0-9]*)` + durationUnit +
+	`(` + durationTerm + `)*$`
+
+const (
+	durationUnit = `(ns|us|µs|μs|ms|s|m|h)`
+	durationTerm = `([0-9]+([.][0-9]*)?|[.][0-9]+)` + durationUnit
+)
+
 // String formats the duration without trailing zero units: 30m rather than 30m0s, 1h rather
 // than 1h0m0s.
 func (d Duration) String() string {

@@ -19,6 +19,15 @@ func Errorf(path, format string, args ...any) FieldError {
 	return FieldError{Path: path, Message: fmt.Sprintf(format, args...)}
 }
 
+// FieldErrors collects the field errors a validator finds, in the order it finds them. A
+// validator embeds it in its own type to add the checks of its domain (a name, a secret).
+type FieldErrors []FieldError
+
+// Add appends a FieldError at path, its message formatted as by fmt.Sprintf.
+func (e *FieldErrors) Add(path, format string, args ...any) {
+	*e = append(*e, Errorf(path, format, args...))
+}
+
 // Place turns field errors found in a document of file into problems at the positions locs
 // recorded. Errors about a field the decoder already reported (in decoded), or about a field
 // inside it, are dropped: such a field kept its zero value, and saying it is also missing or

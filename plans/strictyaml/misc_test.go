@@ -97,6 +97,20 @@ func TestDurationPatternMatchesParseDuration(t *testing.T) {
 	}
 }
 
+func TestPositiveDurationPattern(t *testing.T) {
+	g := NewWithT(t)
+	re := regexp.MustCompile(PositiveDurationPattern)
+	for _, s := range []string{"30m", "1h30m", "1.5h", "500ms", "2µs", "3us", "+2m", ".5s", "0.5s", "0h1m", "1.s", "10m0s", "00001s"} {
+		var d Duration
+		g.Expect(d.UnmarshalText([]byte(s))).To(Succeed(), s)
+		g.Expect(d.Duration).To(BeNumerically(">", 0), s)
+		g.Expect(re.MatchString(s)).To(BeTrue(), s)
+	}
+	for _, s := range []string{"0", "0s", "0m0s", "0.0s", ".0h", "-1h", "-0s", "+0m", "30", "1d", "", "30m "} {
+		g.Expect(re.MatchString(s)).To(BeFalse(), s)
+	}
+}
+
 func TestMarshalKeepsFieldOrderAndTypes(t *testing.T) {
 	g := NewWithT(t)
 	type doc struct {
@@ -122,4 +136,42 @@ d: 1h
 list:
   - x
 `))
+}
+
+func TestMarshalCommented(t *testing.T) {
+	g := NewWithT(t)
+	type item struct {
+		ID   string   `json:"id"`
+		Tags []string `json:"tags"`
+	}
+	type doc struct {
+		Name  string         `json:"name"`
+		Empty string         `json:"empty"`
+		Items []item         `json:"items"`
+		Child map[string]int `json:"child"`
+		None  []string       `json:"none"`
+	}
+	marked := map[string]bool{"empty": true, "items": true, "items[0].id": true, "items[0].tags[1]": true, "child": true, "child.n": true, "none": true}
+	out, err := MarshalCommented(doc{Name: "x", Items: []item{{ID: "a", Tags: []string{"t", "u"}}}, Child: map[string]int{"n": 1}, None: []string{}},
+		func(path string) string {
+			if marked[path] {
+				return "default"
+			}
+			return ""
+		})
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(string(out)).To(Equal(`name: x
+empty: ""
+items: # default
+  - id: a # default
+    tags:
+      - t
+      - u # default
+child: # default
+  n: 1 # default
+none: []
+`))
+	plain, err := MarshalCommented(doc{Name: "x"}, nil)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(string(plain)).NotTo(ContainSubstring("#"))
 }

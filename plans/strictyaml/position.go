@@ -16,6 +16,9 @@ type Location struct {
 	Value Position
 	// Scalar is true when the value is a single value rather than a mapping or a list.
 	Scalar bool
+	// Null is true when the value is null (null, ~ or nothing after the colon): the field is
+	// placed, but counts as left out.
+	Null bool
 }
 
 // Locations records where each field of one document was written, by field path
@@ -37,6 +40,13 @@ func (l *Locations) Set(path string, loc Location) { l.byPath[path] = loc }
 func (l *Locations) Get(path string) (Location, bool) {
 	loc, ok := l.byPath[path]
 	return loc, ok
+}
+
+// Written reports whether the field at path was written with a value. A field left out, or
+// written as null, was not: it takes its default.
+func (l *Locations) Written(path string) bool {
+	loc, ok := l.byPath[path]
+	return ok && !loc.Null
 }
 
 // Start returns the position where the document starts.

@@ -1,4 +1,4 @@
-package agent
+package status
 
 import (
 	"context"
@@ -52,29 +52,34 @@ type PassStatus struct {
 	Errors   []string  `json:"errors,omitempty"`
 }
 
-// statusStore holds the latest status and serves it as JSON.
-type statusStore struct {
+// Store holds the latest status and serves it as JSON. Its zero value serves an empty status
+// of a replica that does not lead.
+type Store struct {
 	mu sync.RWMutex
 	st Status
 }
 
-func newStatusStore() *statusStore { return &statusStore{} }
-
-func (s *statusStore) set(st Status) {
+// Set replaces the status with the leader's newest.
+func (s *Store) Set(st Status) {
 	st.Leading = true
 	s.mu.Lock()
 	s.st = st
 	s.mu.Unlock()
 }
 
-func (s *statusStore) get() Status {
+// Get returns the status last set. Plans is an empty list, never null, before the first pass.
+func (s *Store) Get() Status {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.st
+	st := s.st
+	if st.Plans == nil {
+		st.Plans = []planner.PlanReport{}
+	}
+	return st
 }
 
 // ServeHTTP serves the status as JSON.
-func (s *statusStore) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (s *Store) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet {
 		w.Header().Set("Allow", http.MethodGet)
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
@@ -83,12 +88,12 @@ func (s *statusStore) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	_ = enc.Encode(s.get())
+	_ = enc.Encode(s.Get())
 }
 
-// FetchStatus reads a running agent's status from its status listener addr (HOST:PORT; an
+// Fetch reads a running agent's status from its status listener addr (HOST:PORT; an
 // unspecified host means this machine), returning it decoded and as served.
-func FetchStatus(ctx context.Context, addr string) (Status, []byte, error) {
+func Fetch(ctx context.Context, addr string) (Status, []byte, error) {
 	var st Status
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {

@@ -1,0 +1,61 @@
+package agent
+
+import (
+	"context"
+	"time"
+
+	"github.com/go-logr/logr"
+
+	"github.com/drplan/drplan/internal/cluster"
+	"github.com/drplan/drplan/internal/observed"
+	"github.com/drplan/drplan/internal/planner"
+	"github.com/drplan/drplan/plans"
+)
+
+// observer gathers what a decision reads from the clusters. Its decide is the one
+// gather-and-decide path of the agent: the loop, the pull-request preview and `drplan diff`
+// all call it, so they see the same states and the same gates.
+type observer struct {
+	clusters  map[string]*cluster.Cluster
+	namespace string
+	owner     string
+}
+
+// decide observes every cluster (the caches, plus the failover gates the caches do not hold)
+// and decides the plans of one revision. set is nil before any revision was read.
+func (o observer) decide(ctx context.Context, set *plans.Set, revision string) planner.Result {
+	in := planner.Input{Plans: set, Revision: revision, Now: time.Now(), Namespace: o.namespace, Owner: o.owner, Clusters: o.states(ctx)}
+	o.readFailoverGates(ctx, in)
+	return planner.Decide(in)
+}
+
+// states reads every cluster from its cache; a cluster whose cache cannot be read counts as not
+// observed.
+func (o observer) states(ctx context.Context) map[string]*observed.State {
+	out := make(map[string]*observed.State, len(o.clusters))
+	for name, c := range o.clusters {
+		s, err := c.State(ctx)
+		if err != nil {
+			logr.FromContextOrDiscard(ctx).Error(err, "read cluster state", "cluster", name)
+			s = &observed.State{Name: name}
+		}
+		out[name] = s
+	}
+	return out
+}
+
+// readFailoverGates reads the failover gates the caches do not hold (only while a failover runs)
+// into the states the decision reads.
+func (o observer) readFailoverGates(ctx context.Context, in planner.Input) {
+	for name, refs := range planner.FailoverReads(in) {
+		c, s := o.clusters[name], in.Clusters[name]
+		if c == nil || s == nil {
+			continue
+		}
+		objs, err := c.ReadObjects(ctx, refs)
+		if err != nil {
+			logr.FromContextOrDiscard(ctx).Error(err, "read failover gates", "cluster", name)
+		}
+		s.Objects = objs
+	}
+}

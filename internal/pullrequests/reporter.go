@@ -1,0 +1,327 @@
+package pullrequests
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/go-logr/logr"
+	"k8s.io/utils/clock"
+
+	"github.com/drplan/drplan/internal/forge"
+	"github.com/drplan/drplan/internal/planner"
+	"github.com/drplan/drplan/internal/report"
+	"github.com/drplan/drplan/plans"
+)
+
+// Defaults of Options.
+const (
+	// DefaultProgressEvery bounds how often a failover's progress comment is edited.
+	DefaultProgressEvery = 10 * time.Second
+	// DefaultBackoff is the least wait after the forge failed.
+	DefaultBackoff = 30 * time.Second
+)
+
+// Forge is what the reporter needs of a forge to write.
+type Forge interface {
+	Kind() forge.Kind
+	MaxCommentLen() int
+	PullRequestForCommit(ctx context.Context, sha string) (*forge.PullRequest, error)
+	UpsertComment(ctx context.Context, number int, marker string, render forge.Render) (forge.Comment, error)
+	SetCommitStatus(ctx context.Context, sha string, st forge.Status) error
+	CommentOnCommit(ctx context.Context, sha, marker string, render forge.Render) (forge.Comment, error)
+}
+
+// Lister lists the open pull requests into base that touch the plans (forge.PathFilter).
+type Lister interface {
+	OpenPullRequests(ctx context.Context, base string) ([]forge.PullRequest, error)
+}
+
+var (
+	_ Forge  = forge.Forge(nil)
+	_ Lister = (*forge.PathFilter)(nil)
+)
+
+// Decision is the planner's decision for the plans of one revision.
+type Decision struct {
+	// Revision is the plans' commit.
+	Revision string
+	// Problems are the validation problems of the plans at Revision.
+	Problems []plans.Problem
+	// Result is what the planner decided against the live clusters.
+	Result planner.Result
+}
+
+// PreviewFunc decides the plans at a pull request's head against the live clusters, changing
+// nothing.
+type PreviewFunc func(ctx context.Context, pr forge.PullRequest) (Decision, error)
+
+// Pass is what one pass of the loop decided and carried out.
+type Pass struct {
+	Decision
+	Outcomes []report.Outcome
+}
+
+// Options configure a Reporter.
+type Options struct {
+	// Forge is written to; PullRequests lists the pull requests to preview. Required.
+	Forge        Forge
+	PullRequests Lister
+	// Base is the tracked branch; with none (a tag or a commit is tracked) there are no pull
+	// requests to preview.
+	Base string
+	// Preview decides a pull request's head. Required.
+	Preview PreviewFunc
+	// Interval is how often open pull requests are listed without a webhook. Required.
+	Interval time.Duration
+	// ProgressEvery bounds how often progress is written; DefaultProgressEvery when zero.
+	ProgressEvery time.Duration
+	// Clock is the clock; the real one when nil.
+	Clock clock.WithTicker
+	// Log receives what the reporter did; Start adds the forge kind.
+	Log logr.Logger
+}
+
+// Reporter keeps pull requests informed. Its zero value is not usable: see New.
+type Reporter struct {
+	o     Options
+	clock clock.WithTicker
+	log   logr.Logger
+
+	mu      sync.Mutex
+	pending *Pass
+	wake    chan struct{}
+	prs     chan struct{}
+
+	// previewed is the head each pull request was last previewed at.
+	previewed map[int]string
+	// applied is the revision whose applied comment was written, and appliedPR where.
+	applied      string
+	appliedPR    *forge.PullRequest
+	lastProgress string
+	progressAt   time.Time
+	retryAt      time.Time
+}
+
+// New builds a Reporter.
+func New(o Options) *Reporter {
+	if o.ProgressEvery == 0 {
+		o.ProgressEvery = DefaultProgressEvery
+	}
+	c := o.Clock
+	if c == nil {
+		c = clock.RealClock{}
+	}
+	return &Reporter{o: o, clock: c, log: o.Log, wake: make(chan struct{}, 1), prs: make(chan struct{}, 1), previewed: map[int]string{}}
+}
+
+// SetLogger sets the logger once it is known (the agent's comes with Run's context).
+func (r *Reporter) SetLogger(log logr.Logger) { r.o.Log = log }
+
+// NeedLeaderElection is true: only the leader comments.
+func (r *Reporter) NeedLeaderElection() bool { return true }
+
+// PassDone hands over a pass without blocking; only the newest is kept.
+func (r *Reporter) PassDone(p Pass) {
+	r.mu.Lock()
+	r.pending = &p
+	r.mu.Unlock()
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// PullRequestEvent asks for previews now (a webhook said a pull request changed).
+func (r *Reporter) PullRequestEvent() {
+	select {
+	case r.prs <- struct{}{}:
+	default:
+	}
+}
+
+// Start runs until ctx ends.
+func (r *Reporter) Start(ctx context.Context) error {
+	r.log = r.o.Log.WithValues("forge", r.o.Forge.Kind())
+	ctx = logr.NewContext(ctx, r.log)
+	tick := r.clock.NewTicker(r.o.Interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C():
+			r.previews(ctx)
+			r.report(ctx)
+		case <-r.prs:
+			r.previews(ctx)
+		case <-r.wake:
+			r.report(ctx)
+		}
+	}
+}
+
+// backoff remembers how long the forge asked to be left alone.
+func (r *Reporter) backoff(err error) {
+	wait := DefaultBackoff
+	if d, ok := forge.RetryAfter(err); ok && d > wait {
+		wait = d
+	}
+	r.retryAt = r.clock.Now().Add(wait)
+	r.log.Error(err, "forge request failed; retrying later", "retryIn", wait)
+}
+
+func (r *Reporter) backingOff() bool { return r.clock.Now().Before(r.retryAt) }
+
+// previews writes a preview for every open pull request whose head was not previewed yet.
+func (r *Reporter) previews(ctx context.Context) {
+	if r.backingOff() || r.o.Base == "" {
+		return
+	}
+	prs, err := r.o.PullRequests.OpenPullRequests(ctx, r.o.Base)
+	if err != nil {
+		r.backoff(err)
+		return
+	}
+	for _, pr := range prs {
+		if r.previewed[pr.Number] == pr.HeadSHA {
+			continue
+		}
+		if err := r.preview(ctx, pr); err != nil {
+			if errors.Is(err, forge.ErrRateLimited) || errors.Is(err, forge.ErrUnavailable) {
+				r.backoff(err)
+				return
+			}
+			r.log.Error(err, "preview pull request", "pr", pr.Number)
+			continue
+		}
+		r.previewed[pr.Number] = pr.HeadSHA
+	}
+}
+
+// preview decides the pull request's head (read-only) and writes the comment and the commit
+// status.
+func (r *Reporter) preview(ctx context.Context, pr forge.PullRequest) error {
+	d, err := r.o.Preview(ctx, pr)
+	if err != nil {
+		return fmt.Errorf("preview pull request %d: %w", pr.Number, err)
+	}
+	in := report.PreviewInput{Revision: d.Revision, Problems: problemStrings(d.Problems), Report: d.Result.Report, Actions: d.Result.Actions}
+	c, err := r.o.Forge.UpsertComment(ctx, pr.Number, report.Marker, r.compose(report.Preview(in)))
+	if err != nil {
+		return fmt.Errorf("preview comment on pull request %d: %w", pr.Number, err)
+	}
+	ok, line := in.Valid()
+	state := forge.StateSuccess
+	if !ok {
+		state = forge.StateFailure
+	}
+	if err := r.o.Forge.SetCommitStatus(ctx, d.Revision, forge.Status{Context: forge.ValidateContext, State: state, Description: line, TargetURL: c.URL}); err != nil {
+		return fmt.Errorf("validate status on pull request %d: %w", pr.Number, err)
+	}
+	r.log.Info("pull request previewed", "pr", pr.Number, "head", d.Revision, "valid", ok, "comment", c.Result)
+	return nil
+}
+
+// report writes what the newest pass applied, once per revision, then the failover's progress.
+func (r *Reporter) report(ctx context.Context) {
+	r.mu.Lock()
+	p := r.pending
+	r.mu.Unlock()
+	if p == nil || p.Revision == "" || r.backingOff() {
+		return
+	}
+	rev := p.Revision
+	if rev != r.applied {
+		if err := r.reportApplied(ctx, p); err != nil {
+			r.backoff(err)
+			return
+		}
+		r.applied = rev
+		r.lastProgress, r.progressAt = "", time.Time{}
+	}
+	fos := report.Failovers(p.Result.Report, rev)
+	if len(fos) == 0 || r.clock.Since(r.progressAt) < r.o.ProgressEvery {
+		return
+	}
+	content := report.Progress(report.ProgressInput{Revision: rev, Now: r.clock.Now(), Failovers: fos})
+	if content == r.lastProgress {
+		return
+	}
+	if err := r.write(ctx, rev, content); err != nil {
+		r.backoff(err)
+		return
+	}
+	r.lastProgress, r.progressAt = content, r.clock.Now()
+}
+
+func (r *Reporter) reportApplied(ctx context.Context, p *Pass) error {
+	rev := p.Revision
+	pr, err := r.o.Forge.PullRequestForCommit(ctx, rev)
+	if err != nil {
+		return fmt.Errorf("find the pull request of %s: %w", rev, err)
+	}
+	r.appliedPR = pr
+	failed := 0
+	for _, o := range p.Outcomes {
+		if o.Err != nil {
+			failed++
+		}
+	}
+	content := report.Applied(report.AppliedInput{Revision: rev, Problems: problemStrings(p.Problems), Report: p.Result.Report,
+		Outcomes: p.Outcomes, Failovers: report.Failovers(p.Result.Report, rev)})
+	if err := r.write(ctx, rev, content); err != nil {
+		return err
+	}
+	if pr == nil {
+		state, line := forge.StateSuccess, fmt.Sprintf("applied: %d change(s)", len(p.Outcomes))
+		if failed > 0 || len(p.Problems) > 0 {
+			state, line = forge.StateFailure, fmt.Sprintf("applied with %d failed change(s) and %d problem(s)", failed, len(p.Problems))
+		}
+		if err := r.o.Forge.SetCommitStatus(ctx, rev, forge.Status{Context: forge.ValidateContext, State: state, Description: line}); err != nil {
+			return fmt.Errorf("status on %s: %w", rev, err)
+		}
+	}
+	r.log.Info("applied revision reported", "revision", rev, "pr", prNumber(pr), "changes", len(p.Outcomes))
+	return nil
+}
+
+// write puts content on the pull request the revision came from, or on the commit.
+func (r *Reporter) write(ctx context.Context, rev, content string) error {
+	if r.appliedPR != nil {
+		if _, err := r.o.Forge.UpsertComment(ctx, r.appliedPR.Number, report.Marker, r.compose(content)); err != nil {
+			return fmt.Errorf("comment on pull request %d: %w", r.appliedPR.Number, err)
+		}
+		return nil
+	}
+	_, err := r.o.Forge.CommentOnCommit(ctx, rev, report.CommitMarker, func(prev string) string {
+		return report.Compose(report.CommitMarker, prev, content, r.o.Forge.MaxCommentLen())
+	})
+	if err != nil && !errors.Is(err, forge.ErrNotSupported) {
+		return fmt.Errorf("comment on commit %s: %w", rev, err)
+	}
+	return nil
+}
+
+func (r *Reporter) compose(content string) forge.Render {
+	return func(prev string) string {
+		return report.Compose(report.Marker, prev, content, r.o.Forge.MaxCommentLen())
+	}
+}
+
+func problemStrings(ps []plans.Problem) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.String()
+	}
+	return out
+}
+
+func prNumber(pr *forge.PullRequest) int {
+	if pr == nil {
+		return 0
+	}
+	return pr.Number
+}
