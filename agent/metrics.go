@@ -127,7 +127,7 @@ func b2f(b bool) float64 {
 var (
 	requestsDesc = prometheus.NewDesc("drplan_cluster_requests_total",
 		"HTTP requests the agent sent to the cluster's API server, watch streams aside: lists, reads, writes, events.",
-		[]string{"cluster"}, nil)
+		[]string{"cluster", "verb"}, nil)
 	watchesDesc = prometheus.NewDesc("drplan_cluster_watches_total",
 		"Watch streams the agent's caches opened on the cluster's API server: one per kind at start, then one each time the server ends one (every 5 to 10 minutes) or the connection drops.",
 		[]string{"cluster"}, nil)
@@ -143,7 +143,9 @@ func (r requestCounts) Describe(ch chan<- *prometheus.Desc) {
 
 func (r requestCounts) Collect(ch chan<- prometheus.Metric) {
 	for name, c := range r.a.clusters {
-		ch <- prometheus.MustNewConstMetric(requestsDesc, prometheus.CounterValue, float64(c.Requests()), name)
+		for verb, n := range c.RequestsByVerb() {
+			ch <- prometheus.MustNewConstMetric(requestsDesc, prometheus.CounterValue, float64(n), name, verb)
+		}
 		ch <- prometheus.MustNewConstMetric(watchesDesc, prometheus.CounterValue, float64(c.Watches()), name)
 	}
 }

@@ -314,7 +314,15 @@ func TestFailoverDegradedHoldsWaveThenRevert(t *testing.T) {
 
 // plans -------------------------------------------------------------------------------------------
 
-type foVolume struct{ name, wave, pvcNamespace, pvcName string }
+type foVolume struct{ name, wave, pvcNamespace, pvcName, standby string }
+
+// standbyName is the volume's standby volume's name: its own unless the plan names another.
+func (v foVolume) standbyName() string {
+	if v.standby != "" {
+		return v.standby
+	}
+	return v.name
+}
 
 type foWorkload struct {
 	kind, name string
@@ -371,6 +379,9 @@ spec:
 `, p.name, p.failover, p.allowDegraded, p.catchUp)
 	for _, v := range p.volumes {
 		fmt.Fprintf(&b, "    - {name: %s, replicas: 2, wave: %s", v.name, v.wave)
+		if v.standby != "" {
+			fmt.Fprintf(&b, ", standbyName: %s", v.standby)
+		}
 		if v.pvcName != "" {
 			fmt.Fprintf(&b, ", pvc: {namespace: %s, name: %s}", v.pvcNamespace, v.pvcName)
 		}
@@ -447,9 +458,16 @@ func protectForFailover(t *testing.T, lab *drlab.Lab, east, west *drlab.Cluster,
 		o = opts[0]
 	}
 	out.agent = startAgent(t, lab, out.repo, o)
-	g.Eventually(func() error {
+	// The job runs once every source volume is bound to it: run earlier, it would back up only
+	// the volumes the agent labelled so far.
+	g.Eventually(func(g Gomega) {
+		for _, v := range p.volumes {
+			src := &longhorn.Volume{}
+			g.Expect(east.Client.Get(ctx, key(v.name), src)).To(Succeed())
+			g.Expect(src.Labels).To(HaveKeyWithValue("recurring-job.longhorn.io/drplan-"+p.name, "enabled"))
+		}
 		_, err := east.Sim.RunRecurringJob(ctx, "drplan-"+p.name)
-		return err
+		g.Expect(err).NotTo(HaveOccurred())
 	}).WithTimeout(time.Minute).WithPolling(500 * time.Millisecond).Should(Succeed())
 	for _, v := range p.volumes {
 		waitStandbyRestored(t, west, v.name, out.data[v.name], 90*time.Second)

@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/base64"
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -10,9 +11,12 @@ import (
 	"code.gitea.io/sdk/gitea"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	longhorn "github.com/drplan/drplan/internal/longhorn"
+	"github.com/drplan/drplan/internal/longhornsim"
 	"github.com/drplan/drplan/internal/planner"
 )
 
@@ -99,4 +103,153 @@ func waveGate(g Gomega, fs *planner.FailoverReport, wave string) planner.GateRep
 	}
 	g.Expect(fs.Steps).To(ContainElement(HaveField("Wave", wave)))
 	return planner.GateReport{}
+}
+
+// TestFailoverBlockedWithoutStandby: a plan is merged with failover: true before any of its
+// standby volumes exists. The preview says merging cannot succeed and its status fails; once
+// merged, nothing is written in either cluster and status says blocked, with the volumes. A
+// later commit (failover back to false, then true once the standbys caught up) lets it proceed.
+func TestFailoverBlockedWithoutStandby(t *testing.T) {
+	lab := requireLab(t)
+	t.Parallel()
+	g := NewWithT(t)
+	ctx := t.Context()
+	east, west := lab.Clusters["east"], lab.Clusters["west"]
+	p := foPlan{name: "fb", catchUp: "1m", failover: true,
+		waves:   []foWave{{name: "db"}},
+		volumes: []foVolume{{name: "fb-a", wave: "db"}, {name: "fb-b", wave: "db"}}}
+	data := map[string][]byte{}
+	for _, v := range p.volumes {
+		data[v.name] = randomBytes(t, 64<<10)
+		sourceVolume(t, east, v.name, data[v.name])
+	}
+	repo := newPlanRepo(t, lab, p.name)
+	repo.commit(t, "start", map[string]string{"README.md": "plans\n"})
+	a := startAgent(t, lab, repo, agentOpts{forge: true})
+	api, err := lab.Gitea.Client(ctx)
+	g.Expect(err).NotTo(HaveOccurred())
+	owner := lab.Gitea.Admin
+
+	t.Log("the preview of a pull request adding the plan with failover: true says it cannot succeed")
+	add := gitFile(t, api, owner, repo.Name, "fb-now", "fb.yaml", p.yaml(), "")
+	pr := openPR(t, api, owner, repo.Name, "fb-now", "Fail over fb now")
+	body := waitComment(t, api, owner, repo.Name, pr.Index, add.Commit.SHA)
+	g.Expect(body).To(ContainSubstring("merging cannot fail over `fb`"))
+	g.Expect(body).To(ContainSubstring("nothing to activate in cluster west for every volume (volume fb-a has no standby volume; volume fb-b has no standby volume)"))
+	waitStatus(t, api, owner, repo.Name, add.Commit.SHA, gitea.StatusFailure)
+
+	t.Log("merged anyway: blocked, and nothing is written in either cluster")
+	_, _, err = api.MergePullRequest(owner, repo.Name, pr.Index, gitea.MergePullRequestOption{Style: gitea.MergeStyleMerge})
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Eventually(func(g Gomega) {
+		st, err := a.getStatus()
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(st.Plans).To(HaveLen(1))
+		fs := st.Plans[0].FailoverStatus
+		g.Expect(fs).NotTo(BeNil())
+		g.Expect(fs.Phase).To(Equal(planner.FailoverBlocked))
+		g.Expect(fs.Waiting).To(ContainSubstring("volume fb-a has no standby volume; volume fb-b has no standby volume"))
+	}).WithTimeout(time.Minute).WithPolling(poll).Should(Succeed())
+	g.Consistently(func(g Gomega) {
+		g.Expect(apierrors.IsNotFound(west.Client.Get(ctx, key(planner.RecordName(p.name)), &corev1.ConfigMap{}))).To(BeTrue(), "no failover record")
+		g.Expect(apierrors.IsNotFound(east.Client.Get(ctx, key("drplan-fb"), &longhorn.RecurringJob{}))).To(BeTrue(), "no recurring job")
+		for _, v := range p.volumes {
+			g.Expect(apierrors.IsNotFound(west.Client.Get(ctx, key(v.name), &longhorn.Volume{}))).To(BeTrue(), "no standby volume %s", v.name)
+			src := &longhorn.Volume{}
+			g.Expect(east.Client.Get(ctx, key(v.name), src)).To(Succeed())
+			g.Expect(src.Labels).NotTo(HaveKey("recurring-job.longhorn.io/drplan-fb"), "source %s untouched", v.name)
+		}
+		st, err := a.getStatus()
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(st.LastPass.Actions).To(BeZero())
+	}).WithTimeout(4 * time.Second).WithPolling(500 * time.Millisecond).Should(Succeed())
+	out, _ := runCLI(t, "status", "--config", a.config)
+	g.Expect(out).To(ContainSubstring("Failover BLOCKED"))
+
+	t.Log("the way out: failover false until the standby volumes caught up, then true again")
+	p.failover = false
+	repo.pull(t)
+	repo.commit(t, "protect fb first", map[string]string{"fb.yaml": p.yaml()})
+	g.Eventually(func(g Gomega) {
+		for _, v := range p.volumes {
+			src := &longhorn.Volume{}
+			g.Expect(east.Client.Get(ctx, key(v.name), src)).To(Succeed())
+			g.Expect(src.Labels).To(HaveKeyWithValue("recurring-job.longhorn.io/drplan-fb", "enabled"))
+		}
+		_, err := east.Sim.RunRecurringJob(ctx, "drplan-fb")
+		g.Expect(err).NotTo(HaveOccurred())
+	}).WithTimeout(time.Minute).WithPolling(500 * time.Millisecond).Should(Succeed())
+	for _, v := range p.volumes {
+		waitStandbyRestored(t, west, v.name, data[v.name], 90*time.Second)
+		g.Expect(east.Sim.Detach(ctx, v.name)).To(Succeed(), "the application on east is stopped")
+	}
+	p.failover = true
+	repo.commit(t, "fail over fb", map[string]string{"fb.yaml": p.yaml()})
+	waitFailoverDone(t, west, p.name, 2*time.Minute)
+	for _, v := range p.volumes {
+		want, err := east.Sim.ReadVolume(ctx, v.name)
+		g.Expect(err).NotTo(HaveOccurred())
+		got, err := west.Sim.ReadVolume(ctx, v.name)
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(got).To(Equal(want), "volume %s on west holds east's data", v.name)
+	}
+}
+
+// TestActivatedOutsideDrplan: a standby volume is activated by hand (the Longhorn docs' way)
+// while the plan's failover is false. Status says so, not "reverted"; a commit setting failover
+// to true adopts it (no second activation), activates the others and fences the old primary.
+func TestActivatedOutsideDrplan(t *testing.T) {
+	lab := requireLab(t)
+	t.Parallel()
+	g := NewWithT(t)
+	ctx := t.Context()
+	east, west := lab.Clusters["east"], lab.Clusters["west"]
+	p := foPlan{name: "fh", catchUp: "1m",
+		waves:   []foWave{{name: "db"}},
+		volumes: []foVolume{{name: "fh-a", wave: "db"}, {name: "fh-b", wave: "db"}}}
+	setup := protectForFailover(t, lab, east, west, p)
+	repo, a := setup.repo, setup.agent
+
+	t.Log("a person activates fh-a by hand")
+	vol := &longhorn.Volume{}
+	g.Expect(west.Client.Get(ctx, key("fh-a"), vol)).To(Succeed())
+	patch := client.MergeFrom(vol.DeepCopy())
+	vol.Spec.Standby = false
+	vol.Spec.Frontend = longhorn.VolumeFrontendBlockDev
+	g.Expect(west.Client.Patch(ctx, vol, patch)).To(Succeed())
+	var activatedAt string
+	g.Eventually(func(g Gomega) {
+		st, err := a.getStatus()
+		g.Expect(err).NotTo(HaveOccurred())
+		fs := st.Plans[0].FailoverStatus
+		g.Expect(fs).NotTo(BeNil())
+		g.Expect(fs.Phase).To(Equal(planner.FailoverActivatedOutside))
+		g.Expect(st.Plans[0].Problems).To(ContainElement(And(ContainSubstring("standby volume fh-a in cluster west activated outside drplan"),
+			Not(ContainSubstring("set back to false")))))
+		v := &longhorn.Volume{}
+		g.Expect(west.Client.Get(ctx, key("fh-a"), v)).To(Succeed())
+		g.Expect(longhorn.ActivationSettled(v)).To(BeTrue())
+		activatedAt = v.Annotations[longhornsim.AnnotationActivationRequestedAt]
+	}).WithTimeout(time.Minute).WithPolling(poll).Should(Succeed())
+	out, _ := runCLI(t, "status", "--config", a.config)
+	g.Expect(out).To(ContainSubstring("Failover ACTIVATED-OUTSIDE"))
+	g.Expect(out).NotTo(ContainSubstring("REVERTED"))
+
+	t.Log("failover: true adopts it and fences the old primary")
+	for _, v := range p.volumes {
+		g.Expect(east.Sim.Detach(ctx, v.name)).To(Succeed(), "the application on east is stopped")
+	}
+	p.failover = true
+	repo.commit(t, "fail over fh: adopt what was activated", map[string]string{"fh.yaml": p.yaml()})
+	waitFailoverDone(t, west, p.name, 2*time.Minute)
+	v := &longhorn.Volume{}
+	g.Expect(west.Client.Get(ctx, key("fh-a"), v)).To(Succeed())
+	g.Expect(v.Annotations[longhornsim.AnnotationActivationRequestedAt]).To(Equal(activatedAt))
+	log, err := os.ReadFile(a.log)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(string(log)).NotTo(ContainSubstring("activate Volume longhorn-system/fh-a"), "fh-a is adopted, not activated a second time")
+	g.Expect(string(log)).To(ContainSubstring("activate Volume longhorn-system/fh-b"))
+	g.Expect(west.Client.Get(ctx, key("fh-b"), v)).To(Succeed())
+	g.Expect(longhorn.ActivationSettled(v)).To(BeTrue())
+	checkFenced(t, east, p)
 }

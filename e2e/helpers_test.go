@@ -119,6 +119,21 @@ func (p *planRepo) commit(t *testing.T, msg string, files map[string]string) str
 	return sha.String()
 }
 
+// pull brings the local clone to the remote main, after a merge made on the forge.
+func (p *planRepo) pull(t *testing.T) {
+	t.Helper()
+	g := NewWithT(t)
+	err := p.repo.FetchContext(t.Context(), &git.FetchOptions{Auth: p.auth, RefSpecs: []gitconfig.RefSpec{"+refs/heads/main:refs/remotes/origin/main"}})
+	if !errors.Is(err, git.NoErrAlreadyUpToDate) {
+		g.Expect(err).NotTo(HaveOccurred())
+	}
+	ref, err := p.repo.Reference("refs/remotes/origin/main", true)
+	g.Expect(err).NotTo(HaveOccurred())
+	wt, err := p.repo.Worktree()
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(wt.Reset(&git.ResetOptions{Commit: ref.Hash(), Mode: git.HardReset})).To(Succeed())
+}
+
 // agentProc is a drplan agent running as its own process.
 type agentProc struct {
 	t      *testing.T
@@ -258,23 +273,58 @@ func (a *agentProc) getStatus() (status.Status, error) {
 	return st, err
 }
 
-// metricValue reads one series' value from the agent's metrics endpoint (name and labels as
-// they appear in the exposition format, e.g. `drplan_cluster_requests_total{cluster="west"}`).
+// metricValue reads a series' value from the agent's metrics endpoint, given as its name and
+// some of its labels as they appear in the exposition format (e.g.
+// `drplan_cluster_requests_total{cluster="west"}`): the sum of every series of that name whose
+// labels include those.
 func (a *agentProc) metricValue(series string) (float64, error) {
 	resp, err := http.Get("http://" + a.metric + "/metrics")
 	if err != nil {
 		return 0, err
 	}
 	defer func() { _ = resp.Body.Close() }()
+	name, want, _ := strings.Cut(strings.TrimSuffix(series, "}"), "{")
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	var sum float64
+	found := false
 	for sc.Scan() {
 		line := sc.Text()
-		if strings.HasPrefix(line, series+" ") {
-			return strconv.ParseFloat(strings.TrimSpace(strings.TrimPrefix(line, series)), 64)
+		key, value, ok := strings.Cut(line, " ")
+		if !ok || strings.HasPrefix(line, "#") {
+			continue
+		}
+		n, labels, _ := strings.Cut(strings.TrimSuffix(key, "}"), "{")
+		if n != name || !hasLabels(labels, want) {
+			continue
+		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
+		if err != nil {
+			return 0, fmt.Errorf("series %s: %w", key, err)
+		}
+		sum, found = sum+v, true
+	}
+	if !found {
+		return 0, fmt.Errorf("series %s not found", series)
+	}
+	return sum, nil
+}
+
+// hasLabels reports whether the label list have (a="x",b="y") includes every pair of want.
+func hasLabels(have, want string) bool {
+	if want == "" {
+		return true
+	}
+	pairs := map[string]bool{}
+	for _, p := range strings.Split(have, ",") {
+		pairs[p] = true
+	}
+	for _, p := range strings.Split(want, ",") {
+		if !pairs[p] {
+			return false
 		}
 	}
-	return 0, fmt.Errorf("series %s not found", series)
+	return true
 }
 
 // runCLI runs the drplan binary and returns its stdout and exit code.

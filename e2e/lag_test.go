@@ -42,7 +42,7 @@ func TestReplicationLag(t *testing.T) {
 	sourceVolume(t, east, "lag-poll", randomBytes(t, 64<<10))
 
 	repo := newPlanRepo(t, lab, "lag")
-	repo.commit(t, "protect lag-plan", map[string]string{"plan.yaml": planYAML("lag", "* * * * *", "5m", "lag-plan")})
+	repo.commit(t, "protect lag-plan", map[string]string{"plan.yaml": strings.Replace(planYAML("lag", "* * * * *", "5m", "lag-plan"), "retain: 5}", "retain: 20}", 1)})
 	startAgent(t, lab, repo, agentOpts{})
 	// The team's job starts once the agent's first target sync is behind it, so that nothing but
 	// west's poll brings lag-poll's backups in.

@@ -34,15 +34,28 @@ func ParseCron(spec string) (cron.Schedule, error) {
 // schedule's fire times (see sampleStart); a schedule that fires fewer than twice in five years
 // is an error, since it is no recurring backup.
 func LargestBackupInterval(spec string) (time.Duration, error) {
+	r := backupIntervals(spec)
+	return r.largest, r.err
+}
+
+// SmallestBackupInterval returns the smallest time between two consecutive backups of the cron
+// schedule spec: how fast the primary's retention can prune a backup. It samples the schedule
+// as LargestBackupInterval does.
+func SmallestBackupInterval(spec string) (time.Duration, error) {
+	r := backupIntervals(spec)
+	return r.smallest, r.err
+}
+
+func backupIntervals(spec string) intervalResult {
 	intervals.Lock()
 	r, ok := intervals.bySpec[spec]
 	intervals.Unlock()
 	if ok {
-		return r.gap, r.err
+		return r
 	}
 	s, err := ParseCron(spec)
 	if err == nil {
-		r.gap, err = largestGap(s, sampleStart, sampleHorizon, maxSampledFires, spec)
+		r.smallest, r.largest, err = gaps(s, sampleStart, sampleHorizon, maxSampledFires, spec)
 	}
 	r.err = err
 	intervals.Lock()
@@ -51,7 +64,7 @@ func LargestBackupInterval(spec string) (time.Duration, error) {
 		clear(intervals.bySpec)
 	}
 	intervals.bySpec[spec] = r
-	return r.gap, r.err
+	return r
 }
 
 // intervals remembers LargestBackupInterval's answers: sampling an every-minute schedule takes
@@ -64,30 +77,35 @@ var intervals = struct {
 const maxCachedIntervals = 1024
 
 type intervalResult struct {
-	gap time.Duration
-	err error
+	smallest, largest time.Duration
+	err               error
 }
 
-func largestGap(s cron.Schedule, from time.Time, horizon time.Duration, maxFires int, spec string) (time.Duration, error) {
+// gaps samples the schedule's fire times from from for horizon (at most maxFires of them) and
+// returns the smallest and the largest time between two consecutive ones.
+func gaps(s cron.Schedule, from time.Time, horizon time.Duration, maxFires int, spec string) (smallest, largest time.Duration, err error) {
 	end := from.Add(horizon)
 	prev := s.Next(from)
 	if prev.IsZero() {
-		return 0, fmt.Errorf("cron expression %q never fires", spec)
+		return 0, 0, fmt.Errorf("cron expression %q never fires", spec)
 	}
-	var largest time.Duration
 	for fires := 1; fires < maxFires; fires++ {
 		next := s.Next(prev)
 		if next.IsZero() {
 			if fires == 1 {
-				return 0, fmt.Errorf("cron expression %q fires once at most every five years: not a recurring backup", spec)
+				return 0, 0, fmt.Errorf("cron expression %q fires once at most every five years: not a recurring backup", spec)
 			}
 			break
 		}
-		largest = max(largest, next.Sub(prev))
+		gap := next.Sub(prev)
+		largest = max(largest, gap)
+		if smallest == 0 || gap < smallest {
+			smallest = gap
+		}
 		prev = next
 		if fires >= 2 && prev.After(end) {
 			break
 		}
 	}
-	return largest, nil
+	return smallest, largest, nil
 }

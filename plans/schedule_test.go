@@ -56,7 +56,7 @@ func BenchmarkLargestBackupInterval(b *testing.B) {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		if _, err := largestGap(s, sampleStart, sampleHorizon, maxSampledFires, "* * * * 1-5"); err != nil {
+		if _, _, err := gaps(s, sampleStart, sampleHorizon, maxSampledFires, "* * * * 1-5"); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -83,12 +83,14 @@ type Schedule struct {
 
 // Volume is one Longhorn volume of the primary and its standby volume in the secondary.
 type Volume struct {
-	// Name is the name of the Longhorn volume in the primary (a DNS-1123 subdomain of at most
-	// 63 characters), and of its backup volume in the backup store.
-	Name string `json:"name" jsonschema:"required,minLength=1,maxLength=63,pattern=^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"`
-	// StandbyName is the name of the standby volume in the secondary. Longhorn recommends naming
-	// standby volumes like their sources. Default: the volume's name.
-	StandbyName string `json:"standbyName" jsonschema:"maxLength=63,pattern=^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"`
+	// Name is the name of the Longhorn volume in the primary, and of its backup volume in the
+	// backup store: a DNS-1123 label (no dots) of at most 40 characters, as Longhorn requires.
+	Name string `json:"name" jsonschema:"required,minLength=1,maxLength=40,pattern=^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"`
+	// StandbyName is the name of the standby volume in the secondary, a DNS-1123 label of at
+	// most 40 characters. Longhorn recommends naming standby volumes like their sources; a new
+	// name replaces a faulted standby (the old one is kept, labelled orphaned). Default: the
+	// volume's name.
+	StandbyName string `json:"standbyName" jsonschema:"maxLength=40,pattern=^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"`
 	// Replicas is the number of replicas of the standby volume (1 to 20, Longhorn's range). Default: `3`.
 	Replicas int `json:"replicas" jsonschema:"minimum=1,maximum=20"`
 	// Wave is the name of the wave that activates this volume on failover. Default: the first wave's name.

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"k8s.io/apimachinery/pkg/util/validation"
 
@@ -16,14 +17,19 @@ const (
 	// MaxPlanNameLength keeps names the agent derives from a plan's name (such as its Longhorn
 	// RecurringJob, at most 40 characters) within Kubernetes' and Longhorn's limits.
 	MaxPlanNameLength = 32
-	// MaxVolumeNameLength is the longest Longhorn volume name: Longhorn uses it as a label value.
-	MaxVolumeNameLength = 63
-	MinRetain           = 1
-	MaxRetain           = 100
-	MinConcurrency      = 1
-	MaxConcurrency      = 100
-	MinReplicas         = 1
-	MaxReplicas         = 20
+	// MaxVolumeNameLength is the longest Longhorn volume name: longhorn-manager's
+	// datastore.CheckVolume refuses a longer one (and its mutator rewrites it), so a standby of
+	// another name would be created.
+	MaxVolumeNameLength = 40
+	// LonghornPollInterval is Longhorn's default backupstore poll interval: how long a standby
+	// may take to even see a new backup when nobody asks for a sync.
+	LonghornPollInterval = 5 * time.Minute
+	MinRetain            = 1
+	MaxRetain            = 100
+	MinConcurrency       = 1
+	MaxConcurrency       = 100
+	MinReplicas          = 1
+	MaxReplicas          = 20
 	// MinScaleReplicas is the fewest replicas a wave scales a workload to.
 	MinScaleReplicas = 1
 )
@@ -81,6 +87,27 @@ func validateSchedule(f *findings, s *Spec, written fieldsWritten) {
 		f.Add("spec.rpo", "%s can never be met: backups are up to %s apart (cron %q); make it longer than that",
 			s.RPO, Duration{Duration: gap}, s.Schedule.Cron)
 	}
+	if min, minGap, ok := SafeRetain(s.Schedule.Cron, s.Activation.CatchUpTimeout.Duration); ok && s.Schedule.Retain >= MinRetain && s.Schedule.Retain < min {
+		f.Add("spec.schedule.retain", "%d is too small: with backups as little as %s apart (cron %q) the primary prunes a backup %s after it is taken, "+
+			"but a standby may still be restoring it then (Longhorn's poll interval %s plus the catch-up timeout %s), and a standby whose backup is pruned faults; the smallest safe value is %d",
+			s.Schedule.Retain, Duration{Duration: minGap}, s.Schedule.Cron, Duration{Duration: time.Duration(s.Schedule.Retain) * minGap},
+			Duration{Duration: LonghornPollInterval}, s.Activation.CatchUpTimeout, min)
+	}
+}
+
+// SafeRetain is the smallest retain that keeps every backup of the cron schedule spec in the
+// store while a standby may still be restoring it: Longhorn's poll interval plus the catch-up
+// timeout, at the schedule's smallest interval between two backups. Longhorn's guard against
+// pruning a backup being restored sees only volumes of the same cluster, so a standby in the
+// secondary whose backup the primary prunes faults (longhorn-manager
+// isBackupNotBeingUsedForVolumeRestore). ok is false when the schedule cannot be read.
+func SafeRetain(spec string, catchUp time.Duration) (retain int, smallestGap time.Duration, ok bool) {
+	gap, err := SmallestBackupInterval(spec)
+	if err != nil || gap <= 0 {
+		return 0, 0, false
+	}
+	window := LonghornPollInterval + catchUp
+	return max(MinRetain, int((window+gap-1)/gap)), gap, true
 }
 
 func validateWaves(f *findings, waves []Wave, written fieldsWritten) {
@@ -131,12 +158,12 @@ func validateVolumes(f *findings, s *Spec) {
 	for i, v := range s.Volumes {
 		path := fmt.Sprintf("spec.volumes[%d]", i)
 		nameDup := false
-		if f.name(path+".name", v.Name, validation.IsDNS1123Subdomain, MaxVolumeNameLength) {
+		if f.name(path+".name", v.Name, IsLonghornVolumeName, 0) {
 			nameDup = !f.unique(names, v.Name, path+".name", "volume %q is already listed at %s")
 		}
 		// A volume listed twice also repeats its standby name when that defaults to the name:
 		// one problem is enough.
-		if f.name(path+".standbyName", v.StandbyName, validation.IsDNS1123Subdomain, MaxVolumeNameLength) &&
+		if f.name(path+".standbyName", v.StandbyName, IsLonghornVolumeName, 0) &&
 			!(nameDup && v.StandbyName == v.Name) {
 			f.unique(standbys, v.StandbyName, path+".standbyName", "standby volume %q is already used at %s")
 		}
@@ -161,6 +188,24 @@ func validateVolumes(f *findings, s *Spec) {
 			}
 		}
 	}
+}
+
+// IsLonghornVolumeName checks a name as longhorn-manager's datastore.CheckVolume does: a
+// DNS-1123 label (no dots) of at most MaxVolumeNameLength characters. Longhorn refuses any
+// other name, or its mutator rewrites it (util.AutoCorrectName), and the volume would not be
+// where drplan looks for it. It returns what is wrong, nothing when the name is valid.
+func IsLonghornVolumeName(name string) []string {
+	var out []string
+	if strings.Contains(name, ".") {
+		out = append(out, "must not contain dots (Longhorn volume names are DNS-1123 labels)")
+	}
+	if len(name) > MaxVolumeNameLength {
+		out = append(out, fmt.Sprintf("must be no more than %d characters (Longhorn's limit for a volume name)", MaxVolumeNameLength))
+	}
+	if len(out) == 0 {
+		out = validation.IsDNS1123Label(name)
+	}
+	return out
 }
 
 var accessModes = []AccessMode{ReadWriteOnce, ReadWriteOncePod, ReadOnlyMany, ReadWriteMany}

@@ -1,6 +1,7 @@
 package plans
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -83,11 +84,25 @@ func TestValidatePlan(t *testing.T) {
 		{name: "replicas out of range", mutate: func(p *DRPlan) { p.Spec.Volumes[1].Replicas = 21 }, want: []strictyaml.FieldError{
 			{Path: "spec.volumes[1].replicas", Message: "must be 1 to 20, got 21"},
 		}},
-		{name: "volume name too long for a label value", mutate: func(p *DRPlan) {
+		{name: "volume name with dots, too long for Longhorn", mutate: func(p *DRPlan) {
 			p.Spec.Volumes[1].Name = "v.abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijab"
 			p.Spec.Volumes[1].StandbyName = "web"
 		}, want: []strictyaml.FieldError{
-			{Path: "spec.volumes[1].name", Message: `invalid name "v.abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijab": must be no more than 63 characters`},
+			{Path: "spec.volumes[1].name", Message: `invalid name "v.abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijab": must not contain dots (Longhorn volume names are DNS-1123 labels); must be no more than 40 characters (Longhorn's limit for a volume name)`},
+		}},
+		{name: "volume name of 40 characters is Longhorn's longest", mutate: func(p *DRPlan) {
+			p.Spec.Volumes[1].Name = strings.Repeat("a", 40)
+			p.Spec.Volumes[1].StandbyName = "web"
+		}},
+		{name: "standby name of 41 characters", mutate: func(p *DRPlan) {
+			p.Spec.Volumes[1].StandbyName = strings.Repeat("b", 41)
+		}, want: []strictyaml.FieldError{
+			{Path: "spec.volumes[1].standbyName", Message: `invalid name "` + strings.Repeat("b", 41) + `": must be no more than 40 characters (Longhorn's limit for a volume name)`},
+		}},
+		{name: "retain too small for the catch-up window", mutate: func(p *DRPlan) {
+			p.Spec.Schedule = Schedule{Cron: "*/5 * * * *", Retain: 2, Concurrency: 1}
+		}, want: []strictyaml.FieldError{
+			{Path: "spec.schedule.retain", Message: `2 is too small: with backups as little as 5m apart (cron "*/5 * * * *") the primary prunes a backup 10m after it is taken, but a standby may still be restoring it then (Longhorn's poll interval 5m plus the catch-up timeout 10m), and a standby whose backup is pruned faults; the smallest safe value is 3`},
 		}},
 		{name: "unknown wave with a suggestion", mutate: func(p *DRPlan) { p.Spec.Volumes[1].Wave = "aps" }, want: []strictyaml.FieldError{
 			{Path: "spec.volumes[1].wave", Message: `no wave named "aps" in spec.waves; did you mean "apps"?`},

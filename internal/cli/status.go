@@ -128,7 +128,11 @@ func printStatus(w io.Writer, st status.Status, now time.Time) error {
 		}
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "  VOLUME\tSTANDBY\tSTATE\tLAST BACKUP\tLAG\tRPO\tREASON")
-		for _, v := range p.Volumes {
+		for i, v := range p.Volumes {
+			if i == maxRows {
+				fmt.Fprintf(tw, "  ... and %d more (%s; drplan status -o json lists every volume)\n", len(p.Volumes)-maxRows, volumeStates(p.Volumes[maxRows:]))
+				break
+			}
 			age, lag, rpo := "-", "-", "ok"
 			if v.LastBackup != "" {
 				age = short(v.BackupAge.Duration) + " ago"
@@ -199,7 +203,7 @@ func printFailover(w io.Writer, f *planner.FailoverReport) error {
 				detail = s.Waiting
 			}
 			if detail == "" && len(s.Volumes) > 0 {
-				detail = "volumes " + strings.Join(s.Volumes, ", ")
+				detail = plural(len(s.Volumes), "volume") + ": " + firstNames(s.Volumes, maxNames)
 			}
 			fmt.Fprintf(tw, "    %s\t%s\t%s\t%s\t%s\n", s.Name, s.State, started, took, detail)
 			for _, g := range s.Gates {
@@ -220,7 +224,17 @@ func printFailover(w io.Writer, f *planner.FailoverReport) error {
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	if len(f.Volumes) > 0 {
 		fmt.Fprintln(tw, "    VOLUME\tWAVE\tACTIVE\tRESTORED\tDATA LOSS")
-		for _, v := range f.Volumes {
+		for i, v := range f.Volumes {
+			if i == maxRows {
+				active := 0
+				for _, r := range f.Volumes[maxRows:] {
+					if r.Active {
+						active++
+					}
+				}
+				fmt.Fprintf(tw, "    ... and %d more (%d active; drplan status -o json lists every volume)\n", len(f.Volumes)-maxRows, active)
+				break
+			}
 			loss := "-"
 			switch {
 			case v.FinalBackup:
@@ -266,4 +280,36 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// At scale a table of every volume is unreadable: the tables show the first maxRows volumes and
+// count the rest, a wave's detail names the first maxNames; -o json has them all.
+const (
+	maxRows  = 20
+	maxNames = 5
+)
+
+// firstNames is "a, b, c and 7 more".
+func firstNames(names []string, n int) string {
+	if len(names) <= n {
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(names[:n], ", "), len(names)-n)
+}
+
+// volumeStates counts volumes by state: "180 caught-up, 20 restoring".
+func volumeStates(vs []planner.VolumeReport) string {
+	n := map[planner.StandbyState]int{}
+	var order []planner.StandbyState
+	for _, v := range vs {
+		if n[v.State] == 0 {
+			order = append(order, v.State)
+		}
+		n[v.State]++
+	}
+	parts := make([]string, 0, len(order))
+	for _, st := range order {
+		parts = append(parts, fmt.Sprintf("%d %s", n[st], st))
+	}
+	return strings.Join(parts, ", ")
 }

@@ -56,7 +56,7 @@ type Cluster struct {
 	client   client.Client
 	cache    cache.Cache
 	probe    *rest.RESTClient
-	requests atomic.Int64
+	requests requestCounters
 	watches  atomic.Int64
 	probes   atomic.Int64
 	log      atomic.Pointer[logr.Logger]
@@ -211,7 +211,11 @@ func (c *Cluster) Reader() client.Reader { return c.cache }
 
 // Requests is how many HTTP requests the agent has sent to this cluster so far, watch streams
 // aside: lists, reads, writes, events.
-func (c *Cluster) Requests() int64 { return c.requests.Load() }
+func (c *Cluster) Requests() int64 { return c.requests.total() }
+
+// RequestsByVerb is Requests by the Kubernetes verb of each request (get, list, create,
+// update, patch, delete, deletecollection), as the API server's audit log names them.
+func (c *Cluster) RequestsByVerb() map[string]int64 { return c.requests.byVerb() }
 
 // Watches is how many watch streams the caches have opened on this cluster so far: one per
 // watched kind at start, then one each time the API server ends one (every 5 to 10 minutes)
@@ -301,7 +305,7 @@ func (t countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if watch {
 		t.c.watches.Add(1)
 	} else {
-		t.c.requests.Add(1)
+		t.c.requests.add(Verb(r.Method, r.URL.Path))
 	}
 	if log := t.c.log.Load(); log != nil {
 		log.V(1).Info("API request", "method", r.Method, "path", r.URL.Path, "query", r.URL.RawQuery, "watch", watch)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -114,6 +115,18 @@ func (e *Executor) do(ctx context.Context, a planner.Action) error {
 		err = applyJob(ctx, c.Client(), a.Job)
 	case *planner.PatchVolumeLabels:
 		obj, reason = &longhorn.Volume{ObjectMeta: metav1.ObjectMeta{Name: a.Volume, Namespace: a.Namespace}}, "VolumeLabelled"
+		if a.Claim != nil {
+			// The claim first: with recurring-job.longhorn.io/source=enabled it owns the volume's
+			// job labels, and Longhorn copies them from it onto the volume.
+			pvc := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: a.Claim.Name, Namespace: a.Claim.Namespace}}
+			if err = patchLabels(ctx, c.Client(), pvc, a.Set, a.Remove); apierrors.IsNotFound(err) {
+				err = nil // gone since Longhorn saw it: the volume's labels are all there is
+			}
+			if err != nil {
+				err = fmt.Errorf("claim %s/%s: %w", a.Claim.Namespace, a.Claim.Name, err)
+				break
+			}
+		}
 		err = patchLabels(ctx, c.Client(), obj, a.Set, a.Remove)
 	case *planner.CreateStandbyVolume:
 		obj, reason = a.Volume.DeepCopy(), "StandbyVolumeCreated"

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -121,6 +123,30 @@ func TestExecute(t *testing.T) {
 	g.Expect(gotSrc.Labels).To(Equal(map[string]string{"team": "db"}))
 	g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(job), &gotJob)).To(Succeed())
 	g.Expect(gotJob.ResourceVersion).To(Equal(rv), "an unchanged apply is a no-op")
+
+	// A source volume with a claim: the claim's job labels change with the volume's (a claim
+	// labelled recurring-job.longhorn.io/source=enabled owns them in Longhorn); a claim that is
+	// gone is no error.
+	pvc := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "data-pg-0", Namespace: ns,
+		Labels: map[string]string{"recurring-job.longhorn.io/source": "enabled", "recurring-job-group.longhorn.io/default": "enabled"}}}
+	pvc.Spec.AccessModes = []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce}
+	pvc.Spec.Resources.Requests = corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}
+	g.Expect(k8s.Create(ctx, pvc)).To(Succeed())
+	outcomes = ex.Execute(ctx, []planner.Action{
+		&planner.PatchVolumeLabels{Target: target, Namespace: ns, Volume: "pg-data", Claim: &planner.ClaimRef{Namespace: ns, Name: "data-pg-0"},
+			Set: map[string]string{"recurring-job.longhorn.io/drplan-payments": "enabled", "recurring-job-group.longhorn.io/default": "disabled"}},
+	})
+	g.Expect(executor.Errors(outcomes)).To(Succeed())
+	g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(pvc), pvc)).To(Succeed())
+	g.Expect(pvc.Labels).To(Equal(map[string]string{"recurring-job.longhorn.io/source": "enabled",
+		"recurring-job.longhorn.io/drplan-payments": "enabled", "recurring-job-group.longhorn.io/default": "disabled"}))
+	g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(src), &gotSrc)).To(Succeed())
+	g.Expect(gotSrc.Labels).To(HaveKeyWithValue("recurring-job.longhorn.io/drplan-payments", "enabled"))
+	outcomes = ex.Execute(ctx, []planner.Action{
+		&planner.PatchVolumeLabels{Target: target, Namespace: ns, Volume: "pg-data", Claim: &planner.ClaimRef{Namespace: ns, Name: "gone"},
+			Remove: []string{"recurring-job.longhorn.io/drplan-payments"}},
+	})
+	g.Expect(executor.Errors(outcomes)).To(Succeed())
 
 	// An unknown cluster is an error for that action only.
 	outcomes = ex.Execute(ctx, []planner.Action{

@@ -41,6 +41,24 @@ type BackupSpec struct {
 	Labels map[string]string `json:"labels,omitempty"`
 	// BackupMode is full or incremental.
 	BackupMode BackupMode `json:"backupMode,omitempty"`
+	// BackupBlockSize is the store's block size for the backup: 0 for the legacy 2 MiB, and
+	// BackupBlockSizeInvalid when Longhorn could not read the backup's config when it pulled it
+	// (REFERENCE §10.11); a standby created from such a backup is refused. A string on the
+	// wire.
+	//
+	// +kubebuilder:validation:Type=string
+	BackupBlockSize int64 `json:"backupBlockSize,string,omitempty"`
+}
+
+// BackupBlockSizeInvalid is BackupSpec.BackupBlockSize of a backup whose config Longhorn could
+// not read.
+const BackupBlockSizeInvalid int64 = -1
+
+// Usable reports whether a standby volume can be created from the backup: it is completed (a
+// backup still being written is listed with an empty state, REFERENCE §10.10) and its block
+// size was read (§10.11).
+func (b *Backup) Usable() bool {
+	return b.IsCompleted() && b.Spec.BackupBlockSize != BackupBlockSizeInvalid
 }
 
 // BackupStatus is the part of Longhorn's BackupStatus that drplan uses (REFERENCE §3.1).

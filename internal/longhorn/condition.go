@@ -40,9 +40,3 @@ func FindCondition(conds []Condition, typ string) *Condition {
 	}
 	return nil
 }
-
-// IsConditionTrue reports whether conds holds condition typ with status True.
-func IsConditionTrue(conds []Condition, typ string) bool {
-	c := FindCondition(conds, typ)
-	return c != nil && c.Status == ConditionStatusTrue
-}

@@ -66,17 +66,6 @@ func IsRecurringJobLabel(key string) bool {
 	return strings.HasPrefix(key, RecurringJobLabelPrefix) || strings.HasPrefix(key, RecurringJobGroupLabelPrefix)
 }
 
-// HasRecurringJobLabels reports whether labels bind any job or group; Longhorn adds the default
-// group's label to volumes that have none.
-func HasRecurringJobLabels(labels map[string]string) bool {
-	for k := range labels {
-		if IsRecurringJobLabel(k) {
-			return true
-		}
-	}
-	return false
-}
-
 // SelectsVolume reports whether job runs for a volume with volumeLabels: the volume carries
 // RecurringJobLabel(job name) or RecurringJobGroupLabel(one of the job's groups), valued
 // LabelValueEnabled, as Longhorn's job runner selects volumes (REFERENCE §4). The job's name is
@@ -102,10 +91,4 @@ func (job *RecurringJob) SelectsVolume(volumeLabels map[string]string) bool {
 // not by name (REFERENCE §3.2).
 func BackupVolumeLabels(target, volume string) map[string]string {
 	return map[string]string{LabelBackupVolume: volume, LabelBackupTarget: target}
-}
-
-// DeletesCustomResourceOnly reports whether deleting an object with labels keeps the data in the
-// backup store.
-func DeletesCustomResourceOnly(labels map[string]string) bool {
-	return labels[LabelDeleteCustomResourceOnly] == "true"
 }

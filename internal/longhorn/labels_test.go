@@ -22,8 +22,6 @@ func TestRecurringJobLabels(t *testing.T) {
 	} {
 		g.Expect(longhorn.IsRecurringJobLabel(key)).To(Equal(want), key)
 	}
-	g.Expect(longhorn.HasRecurringJobLabels(map[string]string{"a": "b", longhorn.RecurringJobSourceLabel: "enabled"})).To(BeFalse())
-	g.Expect(longhorn.HasRecurringJobLabels(map[string]string{longhorn.RecurringJobGroupLabel("x"): "enabled"})).To(BeTrue())
 }
 
 func TestSelectsVolume(t *testing.T) {
@@ -54,10 +52,6 @@ func TestSelectsVolume(t *testing.T) {
 	}
 }
 
-func TestBackupVolumeLabelsAndDeletion(t *testing.T) {
-	g := NewWithT(t)
-	g.Expect(longhorn.BackupVolumeLabels("default", "pg-data")).To(Equal(map[string]string{"backup-volume": "pg-data", "backup-target": "default"}))
-	g.Expect(longhorn.DeletesCustomResourceOnly(map[string]string{"longhorn.io/delete-custom-resource-only": "true"})).To(BeTrue())
-	g.Expect(longhorn.DeletesCustomResourceOnly(map[string]string{"longhorn.io/delete-custom-resource-only": "false"})).To(BeFalse())
-	g.Expect(longhorn.DeletesCustomResourceOnly(nil)).To(BeFalse())
+func TestBackupVolumeLabels(t *testing.T) {
+	NewWithT(t).Expect(longhorn.BackupVolumeLabels("default", "pg-data")).To(Equal(map[string]string{"backup-volume": "pg-data", "backup-target": "default"}))
 }

@@ -87,7 +87,7 @@ func NewestCompletedBackup(backups []Backup, volume string) *Backup {
 	var newest *Backup
 	for i := range backups {
 		b := &backups[i]
-		if !b.IsCompleted() || b.BackupVolumeName() != volume {
+		if !b.Usable() || b.BackupVolumeName() != volume {
 			continue
 		}
 		if newest == nil || BackupNewer(b, newest) {

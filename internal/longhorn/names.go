@@ -1,10 +1,8 @@
 package longhorn
 
 import (
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"regexp"
 )
 
@@ -31,16 +29,6 @@ func BackupVolumeName(volume, target string) string {
 // LabelLonghornVolume label; with two, use the one with spec.active.
 func EngineName(volume string) string {
 	return volume + "-e-0"
-}
-
-// NewBackupName returns a fresh backup name like Longhorn's: "backup-" and 16 random hex digits
-// (REFERENCE §3.1). A backup keeps its name in every cluster that reads the store.
-func NewBackupName() (string, error) {
-	var b [8]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", fmt.Errorf("generate backup name: %w", err)
-	}
-	return BackupNamePrefix + hex.EncodeToString(b[:]), nil
 }
 
 // IsBackupName reports whether name has the form of a Longhorn backup name.

@@ -1,6 +1,8 @@
 package longhorn
 
 import (
+	"strings"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -89,4 +91,16 @@ type SnapshotList struct {
 	metav1.TypeMeta `json:",inline"`
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []Snapshot `json:"items"`
+}
+
+// SnapshotWaitingForAttachment is the end of the transient status.error longhorn-manager's
+// snapshot controller sets while a Snapshot CR of a detached volume waits for the attachment it
+// requested ("... engine not running. Waiting for the volume to be attached"); it is not a
+// failure (REFERENCE §10.9).
+const SnapshotWaitingForAttachment = "Waiting for the volume to be attached"
+
+// SnapshotWaitsForAttachment reports whether the snapshot's error is only that wait. Longhorn
+// says so in text alone, so the text is matched.
+func SnapshotWaitsForAttachment(s *Snapshot) bool {
+	return s != nil && strings.Contains(s.Status.Error, SnapshotWaitingForAttachment)
 }

@@ -12,7 +12,14 @@ type (
 	plainVolumeSpec   VolumeSpec
 	plainEngineSpec   EngineSpec
 	plainEngineStatus EngineStatus
+	plainBackupSpec   BackupSpec
 )
+
+// MarshalJSON encodes s with encoding/json, so that backupBlockSize stays a string everywhere.
+func (s BackupSpec) MarshalJSON() ([]byte, error) { return json.Marshal(plainBackupSpec(s)) }
+
+// UnmarshalJSON decodes s with encoding/json, so that backupBlockSize is read from its string.
+func (s *BackupSpec) UnmarshalJSON(b []byte) error { return json.Unmarshal(b, (*plainBackupSpec)(s)) }
 
 // MarshalJSON encodes s with encoding/json, so that size stays a string everywhere.
 func (s VolumeSpec) MarshalJSON() ([]byte, error) { return json.Marshal(plainVolumeSpec(s)) }

@@ -75,8 +75,10 @@ func TestDecodeLonghornObject(t *testing.T) {
 	g.Expect(v.Status.LastBackupAt.IsZero()).To(BeTrue())
 	g.Expect(v.Status.IsStandby).To(BeTrue())
 	g.Expect(v.Status.State).To(Equal(longhorn.VolumeStateAttached))
-	g.Expect(longhorn.IsConditionTrue(v.Status.Conditions, longhorn.VolumeConditionTypeRestore)).To(BeTrue())
-	g.Expect(longhorn.FindCondition(v.Status.Conditions, longhorn.VolumeConditionTypeRestore).LastTransitionTime.Equal(longhorn.NewTimestamp(fixtureTime))).To(BeTrue())
+	restore := longhorn.FindCondition(v.Status.Conditions, longhorn.VolumeConditionTypeRestore)
+	g.Expect(restore).NotTo(BeNil())
+	g.Expect(restore.Status).To(Equal(longhorn.ConditionStatusTrue))
+	g.Expect(restore.LastTransitionTime.Equal(longhorn.NewTimestamp(fixtureTime))).To(BeTrue())
 	g.Expect(longhorn.FindCondition(v.Status.Conditions, "Nope")).To(BeNil())
 }
 

@@ -112,6 +112,12 @@ type VolumeSpec struct {
 type VolumeStatus struct {
 	// OwnerID is the node whose longhorn-manager reconciles the volume.
 	OwnerID string `json:"ownerID,omitempty"`
+	// KubernetesStatus is the volume's PersistentVolume and claim as Longhorn sees them. A claim
+	// labelled recurring-job.longhorn.io/source=enabled owns the volume's recurring-job labels
+	// (REFERENCE §10.8).
+	//
+	// +optional
+	KubernetesStatus KubernetesStatus `json:"kubernetesStatus,omitzero"`
 	// State is attached for a healthy standby volume and detached once activation finished.
 	State VolumeState `json:"state,omitempty"`
 	// Robustness is healthy, degraded, faulted or unknown.
@@ -173,4 +179,12 @@ type VolumeList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	// Items are the volumes.
 	Items []Volume `json:"items"`
+}
+
+// KubernetesStatus is the part of Longhorn's KubernetesStatus that drplan uses.
+type KubernetesStatus struct {
+	PVName string `json:"pvName,omitempty"`
+	// Namespace and PVCName are the volume's claim; empty when it has none.
+	Namespace string `json:"namespace,omitempty"`
+	PVCName   string `json:"pvcName,omitempty"`
 }

@@ -2,7 +2,8 @@ package longhornsim
 
 import (
 	"context"
-	"encoding/json"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
@@ -12,7 +13,6 @@ import (
 	"github.com/google/uuid"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -42,7 +42,7 @@ func (s *Sim) createBackup(ctx context.Context, v *longhorn.Volume, job string, 
 	if !bt.Status.Available {
 		return "", refusal("backup target %s is not available", bt.Name)
 	}
-	name, err := longhorn.NewBackupName()
+	name, err := newBackupName()
 	if err != nil {
 		return "", err
 	}
@@ -82,9 +82,10 @@ func truncate(s string, n int) string {
 	return s
 }
 
-// reconcileBackup is BackupController.reconcile (REFERENCE §3.1, §3.5). A backup made in this
-// cluster (spec.snapshotName set) is uploaded: InProgress, blocks into the store, its config
-// after Latencies.Backup, then Completed, and its BackupVolume (or, before that exists, its
+// reconcileBackup is BackupController.reconcile (REFERENCE §3.1, §3.5, §10.9, §10.10). A backup
+// made in this cluster (spec.snapshotName set) is uploaded, its volume attached for it:
+// InProgress, its config in progress, blocks into the store, its config after Latencies.Backup,
+// then Completed, and its BackupVolume (or, before that exists, its
 // BackupTarget) is asked to sync at once, which is why the primary's volume.status.lastBackup
 // moves immediately (REFERENCE §2.1). A backup pulled from the store, or a completed one whose
 // sync is due, takes its status from the store: Completed, url, sizes, times. Deleting a Backup
@@ -109,6 +110,9 @@ func (s *Sim) reconcileBackup(ctx context.Context, req ctrl.Request) (ctrl.Resul
 			return ctrl.Result{}, fmt.Errorf("add finalizer to backup %s in cluster %s: %w", b.Name, s.opts.Cluster, err)
 		}
 	}
+	if b.Spec.SnapshotName != "" && backupFinal(b.Status.State) {
+		s.removeTicket(b.Labels[longhorn.LabelBackupVolume], ticketID(attacherBackupController, b.Name))
+	}
 	if b.Spec.SnapshotName != "" && b.Status.State != longhorn.BackupStateCompleted {
 		return s.reconcileUpload(ctx, &b)
 	}
@@ -124,10 +128,12 @@ func (s *Sim) reconcileBackup(ctx context.Context, req ctrl.Request) (ctrl.Resul
 		// The store is unreachable: Longhorn skips the backup volume's sync until it answers.
 		return ctrl.Result{}, nil //nolint:nilerr // not an error of the reconcile
 	}
-	sb, err := s.opts.Store.Backup(vol, b.Name)
+	sb, err := s.inspectBackup(vol, b.Name)
 	if err != nil {
+		// In progress in another cluster, or unreadable: the CR keeps its empty state until a
+		// later event or the informer's resync.
 		s.log.Info("backup sync skipped: cannot read backup config", "backup", b.Name, "error", err.Error())
-		return ctrl.Result{}, nil
+		return ctrl.Result{RequeueAfter: backupResync}, nil
 	}
 	cfg, _, err := s.opts.Store.Volume(vol)
 	if err != nil {
@@ -143,6 +149,26 @@ func (s *Sim) reconcileBackup(ctx context.Context, req ctrl.Request) (ctrl.Resul
 	}
 	return ctrl.Result{}, nil
 }
+
+// backupFinal reports whether a backup's state is final (backupInFinalState).
+func backupFinal(st longhorn.BackupState) bool {
+	return st == longhorn.BackupStateCompleted || st == longhorn.BackupStateError || st == longhorn.BackupStateUnknown
+}
+
+// inspectBackup is the backup target client's BackupGet from this cluster: the backup's config,
+// an error while it is in progress, or while SetBackupConfigsReadable(false) is in force.
+func (s *Sim) inspectBackup(volume, backup string) (*backupstore.Backup, error) {
+	if err := s.storeErr(); err != nil {
+		return nil, err
+	}
+	if s.backupConfigsUnreadable.Load() {
+		return nil, fmt.Errorf("failed to read the config of backup %v of volume %v: %w", backup, volume, errConfigUnreadable)
+	}
+	return s.opts.Store.InspectBackup(volume, backup)
+}
+
+// errConfigUnreadable is the error of a backup config read while SetBackupConfigsReadable(false).
+var errConfigUnreadable = errors.New("backup config unreadable (simulated)")
 
 // fillBackupStatus copies a backup's config into the CR's status as the backup controller does
 // once the store is the source of truth.
@@ -176,270 +202,6 @@ func (s *Sim) fillBackupStatus(b *longhorn.Backup, bt *longhorn.BackupTarget, sb
 	return nil
 }
 
-// reconcileUpload drives a backup this cluster makes: a new one starts uploading, one left
-// InProgress by a previous run of the simulator is marked Error.
-func (s *Sim) reconcileUpload(ctx context.Context, b *longhorn.Backup) (ctrl.Result, error) {
-	s.mu.Lock()
-	_, running := s.uploads[b.Name]
-	s.mu.Unlock()
-	switch b.Status.State {
-	case longhorn.BackupStateNew, longhorn.BackupStatePending:
-		if running {
-			return ctrl.Result{}, nil
-		}
-		return s.startUpload(ctx, b)
-	case longhorn.BackupStateInProgress:
-		if running {
-			return ctrl.Result{}, nil
-		}
-		return ctrl.Result{}, s.failBackup(ctx, b.Name, errors.New("backup interrupted: longhorn-manager restarted"))
-	default:
-		return ctrl.Result{}, nil
-	}
-}
-
-// Backup controller messages while it waits for the snapshot (backup_controller.go), and how
-// many reconciles it waits before giving up (maxCreationRetry).
-const (
-	msgTypeReconcileInfo        = "info"
-	msgFailedToGetSnapshot      = "Failed to get the Snapshot %v"
-	msgWaitForSnapshot          = "Waiting for the snapshot %v to be ready"
-	msgFailedWaitingForSnapshot = "Failed waiting for the snapshot %v to be ready"
-	maxCreationRetry            = 5
-	backupResync                = 30 * time.Second // Longhorn's informer resync period
-)
-
-// startUpload checks the backup's Snapshot CR (BackupController.checkMonitor), then uploads the
-// data the snapshot captured in the background. status.snapshotCreatedAt is the snapshot's
-// creation time.
-func (s *Sim) startUpload(ctx context.Context, b *longhorn.Backup) (ctrl.Result, error) {
-	vol := b.Labels[longhorn.LabelBackupVolume]
-	c := s.mgr.GetClient()
-	var v longhorn.Volume
-	if err := c.Get(ctx, client.ObjectKey{Namespace: s.opts.Namespace, Name: vol}, &v); err != nil {
-		if apierrors.IsNotFound(err) {
-			return ctrl.Result{}, s.failBackup(ctx, b.Name, fmt.Errorf("volume %v not found", vol))
-		}
-		return ctrl.Result{}, fmt.Errorf("get volume %s of backup %s in cluster %s: %w", vol, b.Name, s.opts.Cluster, err)
-	}
-	snapName := b.Spec.SnapshotName
-	var snap longhorn.Snapshot
-	if err := c.Get(ctx, client.ObjectKey{Namespace: s.opts.Namespace, Name: snapName}, &snap); err != nil {
-		if !apierrors.IsNotFound(err) {
-			return ctrl.Result{}, fmt.Errorf("get snapshot %s of backup %s in cluster %s: %w", snapName, b.Name, s.opts.Cluster, err)
-		}
-		msg := fmt.Sprintf(msgFailedToGetSnapshot, snapName)
-		return s.waitForSnapshot(ctx, b, msg, msg)
-	}
-	if !snap.Status.ReadyToUse {
-		return s.waitForSnapshot(ctx, b, fmt.Sprintf(msgWaitForSnapshot, snapName), fmt.Sprintf(msgFailedWaitingForSnapshot, snapName))
-	}
-	s.mu.Lock()
-	delete(s.snapshotWaits, b.Name)
-	s.mu.Unlock()
-	info, err := s.data.snapshot(snapName)
-	if err != nil {
-		return ctrl.Result{}, err
-	}
-	if info == nil {
-		return ctrl.Result{}, s.failBackup(ctx, b.Name, fmt.Errorf("failed to get snapshot %v: %s", snapName, snapshotErrorLost))
-	}
-	data, err := s.data.readSnapshot(snapName)
-	if err != nil {
-		return ctrl.Result{}, err
-	}
-	snapshotAt, err := time.Parse(time.RFC3339, info.Created)
-	if err != nil {
-		return ctrl.Result{}, fmt.Errorf("read creation time of snapshot %s in cluster %s: %w", snapName, s.opts.Cluster, err)
-	}
-	orig := b.DeepCopy()
-	b.Status.OwnerID = s.node
-	b.Status.State = longhorn.BackupStateInProgress
-	b.Status.Progress = 0
-	b.Status.SnapshotName = snapName
-	b.Status.SnapshotCreatedAt = longhorn.NewTimestamp(snapshotAt)
-	b.Status.VolumeName = vol
-	b.Status.BackupTargetName = b.Labels[longhorn.LabelBackupTarget]
-	if err := c.Status().Patch(ctx, b, client.MergeFrom(orig)); err != nil {
-		return ctrl.Result{}, fmt.Errorf("update status of backup %s in cluster %s: %w", b.Name, s.opts.Cluster, err)
-	}
-	s.mu.Lock()
-	if s.runCtx == nil {
-		s.mu.Unlock()
-		return ctrl.Result{}, nil
-	}
-	upCtx, cancel := context.WithCancel(s.runCtx)
-	s.uploads[b.Name] = &uploadJob{cancel: cancel}
-	s.mu.Unlock()
-	// The goroutine works on copies: the caller's objects are not its own.
-	name, backup, volume := b.Name, b.DeepCopy(), v.DeepCopy()
-	go func() {
-		defer func() {
-			cancel()
-			s.mu.Lock()
-			delete(s.uploads, name)
-			s.mu.Unlock()
-		}()
-		if err := s.upload(upCtx, backup, volume, data, snapshotAt); err != nil && upCtx.Err() == nil {
-			if ferr := s.failBackup(upCtx, name, err); ferr != nil {
-				s.log.Error(ferr, "mark backup failed", "backup", name)
-			}
-		}
-	}()
-	return ctrl.Result{}, nil
-}
-
-// waitForSnapshot is checkMonitor's wait for the backup's snapshot: the backup is Pending with
-// msg in status.messages["info"], and after maxCreationRetry reconciles in Error with
-// failMsg. Longhorn's backup controller does not watch snapshots: it looks again on the
-// backup's next event or informer resync (backupResync), which is what the requeue stands for.
-// status.messages is written as raw JSON: the API server drops it when the CRD does not hold
-// the field.
-func (s *Sim) waitForSnapshot(ctx context.Context, b *longhorn.Backup, msg, failMsg string) (ctrl.Result, error) {
-	s.mu.Lock()
-	s.snapshotWaits[b.Name]++
-	n := s.snapshotWaits[b.Name]
-	if n >= maxCreationRetry {
-		delete(s.snapshotWaits, b.Name)
-	}
-	s.mu.Unlock()
-	if n >= maxCreationRetry {
-		return ctrl.Result{}, s.failBackup(ctx, b.Name, errors.New(failMsg))
-	}
-	s.log.Info("backup waits for its snapshot", "backup", b.Name, "snapshot", b.Spec.SnapshotName, "retry", n, "message", msg)
-	status := map[string]any{
-		"ownerID": s.node, "state": longhorn.BackupStatePending,
-		"messages": map[string]string{msgTypeReconcileInfo: msg},
-	}
-	raw, err := json.Marshal(map[string]any{"status": status})
-	if err != nil {
-		return ctrl.Result{}, fmt.Errorf("update status of backup %s in cluster %s: %w", b.Name, s.opts.Cluster, err)
-	}
-	if err := s.api.Status().Patch(ctx, b, client.RawPatch(types.MergePatchType, raw)); err != nil {
-		return ctrl.Result{}, fmt.Errorf("update status of backup %s in cluster %s: %w", b.Name, s.opts.Cluster, err)
-	}
-	return ctrl.Result{RequeueAfter: backupResync}, nil
-}
-
-// upload writes the snapshot's blocks, waits out Latencies.Backup, commits the backup's config
-// and volume.cfg, completes the CR and asks the BackupVolume to sync (backup_controller.go
-// syncBackupVolume, REFERENCE §2.1).
-func (s *Sim) upload(ctx context.Context, b *longhorn.Backup, v *longhorn.Volume, data []byte, snapshotAt time.Time) error {
-	vol := v.Name
-	if err := s.storeErr(); err != nil {
-		return fmt.Errorf("failed to upload backup %s: %w", b.Name, err)
-	}
-	sb := &backupstore.Backup{
-		Name: b.Name, VolumeName: vol, SnapshotName: b.Spec.SnapshotName,
-		SnapshotCreatedAt: snapshotAt.UTC().Format(time.RFC3339),
-		Labels:            b.Spec.Labels,
-		Parameters:        map[string]string{"backup-block-size": strconv.FormatInt(s.opts.BlockSize, 10)},
-		IsIncremental:     true,
-		CompressionMethod: "none",
-		DataSize:          int64(len(data)),
-	}
-	for _, blk := range backupstore.SplitBlocks(data, s.opts.BlockSize) {
-		sum, fresh, err := s.opts.Store.PutBlock(vol, blk.Data)
-		if err != nil {
-			return fmt.Errorf("failed to upload backup %s: %w", b.Name, err)
-		}
-		sb.Blocks = append(sb.Blocks, backupstore.BlockMapping{Offset: blk.Offset, BlockChecksum: sum})
-		sb.Size += int64(len(blk.Data))
-		if fresh {
-			sb.NewlyUploadedDataSize += int64(len(blk.Data))
-		}
-	}
-	if err := s.sleep(ctx, s.currentLatencies().Backup); err != nil {
-		return err
-	}
-	if err := s.storeErr(); err != nil {
-		return fmt.Errorf("failed to upload backup %s: %w", b.Name, err)
-	}
-	sb.CreatedTime = s.opts.Clock.Now().UTC().Format(time.RFC3339)
-	cfg := backupstore.Volume{
-		Name: vol, Size: v.Spec.Size, CreatedTime: sb.CreatedTime,
-		Labels:            map[string]string{longhorn.LabelVolumeAccessMode: string(v.Spec.AccessMode)},
-		CompressionMethod: "none", DataEngine: string(longhorn.DataEngineV1),
-	}
-	if err := s.opts.Store.CommitBackup(cfg, sb); err != nil {
-		return fmt.Errorf("failed to upload backup %s: %w", b.Name, err)
-	}
-	stored, _, err := s.opts.Store.Volume(vol)
-	if err != nil {
-		return fmt.Errorf("failed to upload backup %s: %w", b.Name, err)
-	}
-	var bt longhorn.BackupTarget
-	target := b.Labels[longhorn.LabelBackupTarget]
-	if err := s.api.Get(ctx, client.ObjectKey{Namespace: s.opts.Namespace, Name: target}, &bt); err != nil {
-		return fmt.Errorf("get backup target %s of backup %s in cluster %s: %w", target, b.Name, s.opts.Cluster, err)
-	}
-	var cur longhorn.Backup
-	if err := s.api.Get(ctx, client.ObjectKey{Namespace: s.opts.Namespace, Name: b.Name}, &cur); err != nil {
-		return fmt.Errorf("get backup %s in cluster %s: %w", b.Name, s.opts.Cluster, err)
-	}
-	orig := cur.DeepCopy()
-	if err := s.fillBackupStatus(&cur, &bt, sb, stored); err != nil {
-		return err
-	}
-	if err := s.api.Status().Patch(ctx, &cur, client.MergeFrom(orig)); err != nil {
-		return fmt.Errorf("update status of backup %s in cluster %s: %w", b.Name, s.opts.Cluster, err)
-	}
-	s.log.Info("backup completed", "volume", vol, "backup", b.Name, "size", sb.Size, "newlyUploaded", sb.NewlyUploadedDataSize)
-	if err := s.syncAfterBackup(ctx, &bt, vol); err != nil {
-		return err
-	}
-	return s.deleteSnapshotAfterBackupCompleted(ctx, &cur)
-}
-
-// deleteSnapshotAfterBackupCompleted is the backup controller's function of that name: a
-// completed on-demand backup's Snapshot CR is deleted when the Setting
-// auto-cleanup-snapshot-after-on-demand-backup-completed is true (default false). A recurring
-// job's snapshots are the job's to clean up.
-func (s *Sim) deleteSnapshotAfterBackupCompleted(ctx context.Context, b *longhorn.Backup) error {
-	if _, ok := b.Status.Labels[recurringJobLabel]; ok {
-		return nil
-	}
-	cleanup, err := s.settingBool(ctx, settingAutoCleanupOnDemandBackupSnapshot)
-	if err != nil || !cleanup || b.Spec.SnapshotName == "" {
-		return err
-	}
-	return s.deleteSnapshotCR(ctx, b.Spec.SnapshotName)
-}
-
-// syncAfterBackup asks the volume's BackupVolume to sync, or the target when the BackupVolume
-// CR does not exist yet.
-func (s *Sim) syncAfterBackup(ctx context.Context, bt *longhorn.BackupTarget, vol string) error {
-	bv, err := s.findBackupVolume(ctx, s.api, bt.Name, vol)
-	if err != nil {
-		return fmt.Errorf("find backup volume %s in cluster %s: %w", vol, s.opts.Cluster, err)
-	}
-	if bv != nil {
-		return s.requestSync(ctx, bv)
-	}
-	patch := client.MergeFrom(bt.DeepCopy())
-	bt.Spec.SyncRequestedAt = s.now()
-	if err := s.api.Patch(ctx, bt, patch); err != nil {
-		return fmt.Errorf("request sync of backup target %s in cluster %s: %w", bt.Name, s.opts.Cluster, err)
-	}
-	return nil
-}
-
-func (s *Sim) failBackup(ctx context.Context, name string, cause error) error {
-	var b longhorn.Backup
-	if err := s.api.Get(ctx, client.ObjectKey{Namespace: s.opts.Namespace, Name: name}, &b); err != nil {
-		return client.IgnoreNotFound(err)
-	}
-	orig := b.DeepCopy()
-	b.Status.State = longhorn.BackupStateError
-	b.Status.Error = cause.Error()
-	b.Status.LastSyncedAt = s.now()
-	s.log.Info("backup failed", "backup", name, "error", cause.Error())
-	if err := s.api.Status().Patch(ctx, &b, client.MergeFrom(orig)); err != nil {
-		return fmt.Errorf("update status of backup %s in cluster %s: %w", name, s.opts.Cluster, err)
-	}
-	return nil
-}
-
 // finalizeBackup deletes a backup from the store when Longhorn would (REFERENCE §3.5) and drops
 // the finalizer.
 func (s *Sim) finalizeBackup(ctx context.Context, b *longhorn.Backup) (ctrl.Result, error) {
@@ -453,7 +215,8 @@ func (s *Sim) finalizeBackup(ctx context.Context, b *longhorn.Backup) (ctrl.Resu
 	delete(s.snapshotWaits, b.Name)
 	s.mu.Unlock()
 	target, vol := b.Labels[longhorn.LabelBackupTarget], b.Labels[longhorn.LabelBackupVolume]
-	if !longhorn.DeletesCustomResourceOnly(b.Labels) {
+	s.removeTicket(vol, ticketID(attacherBackupController, b.Name))
+	if !deletesCustomResourceOnly(b.Labels) {
 		c := s.mgr.GetClient()
 		var bt longhorn.BackupTarget
 		btErr := c.Get(ctx, client.ObjectKey{Namespace: s.opts.Namespace, Name: target}, &bt)
@@ -503,4 +266,20 @@ func (s *Sim) sleep(ctx context.Context, d time.Duration) error {
 		}
 	}
 	return ctx.Err()
+}
+
+// newBackupName returns a fresh backup name like Longhorn's: "backup-" and 16 random hex digits
+// (REFERENCE §3.1). A backup keeps its name in every cluster that reads the store.
+func newBackupName() (string, error) {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("generate backup name: %w", err)
+	}
+	return longhorn.BackupNamePrefix + hex.EncodeToString(b[:]), nil
+}
+
+// deletesCustomResourceOnly reports whether deleting an object with labels keeps the data in the
+// backup store.
+func deletesCustomResourceOnly(labels map[string]string) bool {
+	return labels[longhorn.LabelDeleteCustomResourceOnly] == "true"
 }

@@ -9,6 +9,8 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -142,27 +144,66 @@ func (s *Sim) patchBackupVolumeStatus(ctx context.Context, bv, orig *longhorn.Ba
 }
 
 // pullBackup creates the CR of a backup found in the store (BackupVolumeController, "backups to
-// pull"): name as in the store, labels backup-target and backup-volume, the access-mode label.
-// The Backup controller then reads its config and marks it Completed.
+// pull"): name as in the store, labels backup-target and backup-volume, the access-mode label,
+// and spec.backupBlockSize from the backup's config as read now (pulledBackupBlockSize): a
+// backup still in progress, or whose config cannot be read, gets "-1" for good (REFERENCE
+// §10.10, §10.11). The Backup controller then reads its config and marks it Completed, once it
+// can; until then its status.state is empty.
 func (s *Sim) pullBackup(ctx context.Context, bv *longhorn.BackupVolume, bt *longhorn.BackupTarget, name string) error {
 	spec := longhorn.BackupSpec{Labels: map[string]string{}}
-	if sb, err := s.opts.Store.Backup(bv.Spec.VolumeName, name); err == nil {
+	sb, err := s.inspectBackup(bv.Spec.VolumeName, name)
+	if err != nil {
+		s.log.Info("Failed to get backupInfo from remote backup target", "backup", name, "backupVolume", bv.Name, "error", err.Error())
+	}
+	if err == nil && sb.Labels != nil {
 		if m, ok := sb.Labels[longhorn.LabelVolumeAccessMode]; ok {
 			spec.Labels[longhorn.LabelVolumeAccessMode] = m
 		}
 	}
+	blockSize := strconv.FormatInt(s.pulledBackupBlockSize(sb, err), 10)
 	b := &longhorn.Backup{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: name, Namespace: s.opts.Namespace,
 			Labels:          longhorn.BackupVolumeLabels(bt.Name, bv.Spec.VolumeName),
+			Annotations:     map[string]string{AnnotationBackupBlockSize: blockSize},
 			OwnerReferences: []metav1.OwnerReference{ownerRef("BackupVolume", bv.Name, bv.UID)},
 		},
 		Spec: spec,
 	}
-	if err := s.api.Create(ctx, b); err != nil && !apierrors.IsAlreadyExists(err) {
+	raw, err := runtime.DefaultUnstructuredConverter.ToUnstructured(b)
+	if err != nil {
+		return fmt.Errorf("create backup %s in cluster %s: %w", name, s.opts.Cluster, err)
+	}
+	u := &unstructured.Unstructured{Object: raw}
+	u.SetGroupVersionKind(longhorn.SchemeGroupVersion.WithKind("Backup"))
+	if err := unstructured.SetNestedField(u.Object, blockSize, "spec", "backupBlockSize"); err != nil {
+		return fmt.Errorf("create backup %s in cluster %s: %w", name, s.opts.Cluster, err)
+	}
+	err = s.api.Create(ctx, u)
+	if invalidField(err, "spec.backupBlockSize") {
+		// The CRD does not take the field as Longhorn's does (a string): the annotation remains.
+		s.log.Info("backup CRD refuses spec.backupBlockSize as a string; created without it", "backup", name, "error", err.Error())
+		unstructured.RemoveNestedField(u.Object, "spec", "backupBlockSize")
+		err = s.api.Create(ctx, u)
+	}
+	if err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("create backup %s in cluster %s: %w", name, s.opts.Cluster, err)
 	}
 	return nil
+}
+
+// invalidField reports whether err is the API server's refusal of field as invalid.
+func invalidField(err error, field string) bool {
+	var se *apierrors.StatusError
+	if !apierrors.IsInvalid(err) || !errors.As(err, &se) || se.ErrStatus.Details == nil {
+		return false
+	}
+	for _, c := range se.ErrStatus.Details.Causes {
+		if c.Field == field {
+			return true
+		}
+	}
+	return false
 }
 
 // finalizeBackupVolume deletes the backup volume from the store unless the CR is labelled
@@ -173,7 +214,7 @@ func (s *Sim) finalizeBackupVolume(ctx context.Context, bv *longhorn.BackupVolum
 	if !controllerutil.ContainsFinalizer(bv, finalizer) {
 		return nil
 	}
-	if !longhorn.DeletesCustomResourceOnly(bv.Labels) && btFound && bt.Status.Available && s.probe(bt.Spec.BackupTargetURL) == nil {
+	if !deletesCustomResourceOnly(bv.Labels) && btFound && bt.Status.Available && s.probe(bt.Spec.BackupTargetURL) == nil {
 		if err := s.opts.Store.DeleteVolume(bv.Spec.VolumeName); err != nil && !errors.Is(err, backupstore.ErrNotFound) {
 			return fmt.Errorf("delete backup volume %s from store in cluster %s: %w", bv.Name, s.opts.Cluster, err)
 		}

@@ -4,12 +4,15 @@ import (
 	"context"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/drplan/drplan/internal/longhorn"
 )
@@ -40,6 +43,7 @@ func (s *Sim) setupControllers() error {
 		func() error {
 			return ctrl.NewControllerManagedBy(s.mgr).Named(name("snapshot")).
 				For(&longhorn.Snapshot{}).WithEventFilter(inNS).
+				Watches(&longhorn.Engine{}, handler.EnqueueRequestsFromMapFunc(s.snapshotsOfEngine)).
 				Complete(reconcile.Func(s.reconcileSnapshot))
 		},
 		func() error {
@@ -49,8 +53,11 @@ func (s *Sim) setupControllers() error {
 		},
 		func() error {
 			return ctrl.NewControllerManagedBy(s.mgr).Named(name("volume")).
-				For(&longhorn.Volume{}).WithEventFilter(inNS).
+				For(&longhorn.Volume{}, builder.WithPredicates(inNS)).
 				Watches(&longhorn.Engine{}, handler.EnqueueRequestsFromMapFunc(s.volumeOfEngine)).
+				Watches(&corev1.PersistentVolume{}, handler.EnqueueRequestsFromMapFunc(s.volumeOfPV)).
+				Watches(&corev1.PersistentVolumeClaim{}, handler.EnqueueRequestsFromMapFunc(s.volumeOfPVC)).
+				WatchesRawSource(source.Channel(s.volumeEvents, &handler.EnqueueRequestForObject{})).
 				Watches(&longhorn.BackupVolume{}, handler.EnqueueRequestsFromMapFunc(s.volumesOfBackupVolume)).
 				Watches(&longhorn.Backup{}, handler.EnqueueRequestsFromMapFunc(s.volumesOfBackup)).
 				Watches(&longhorn.Setting{}, handler.EnqueueRequestsFromMapFunc(s.restoringVolumes)).
@@ -151,6 +158,28 @@ func (s *Sim) restoringVolumes(ctx context.Context, o client.Object) []reconcile
 	for _, v := range list.Items {
 		if v.Status.RestoreRequired {
 			out = append(out, s.request(v.Name))
+		}
+	}
+	return out
+}
+
+// snapshotsOfEngine wakes the Snapshot CRs still to be taken of an engine's volume when the
+// engine changes (it starts running once the volume is attached), as Longhorn's snapshot
+// controller watches engines.
+func (s *Sim) snapshotsOfEngine(ctx context.Context, o client.Object) []reconcile.Request {
+	v := o.GetLabels()[longhorn.LabelLonghornVolume]
+	if v == "" || o.GetNamespace() != s.opts.Namespace {
+		return nil
+	}
+	var list longhorn.SnapshotList
+	if err := s.mgr.GetClient().List(ctx, &list, client.InNamespace(s.opts.Namespace),
+		client.MatchingLabels{longhorn.LabelSnapshotVolume: v}); err != nil {
+		return nil
+	}
+	var out []reconcile.Request
+	for _, snap := range list.Items {
+		if snap.Spec.CreateSnapshot && snap.Status.CreationTime == "" {
+			out = append(out, s.request(snap.Name))
 		}
 	}
 	return out

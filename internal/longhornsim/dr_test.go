@@ -78,7 +78,7 @@ func TestStandbyFollowsAndActivates(t *testing.T) {
 	g.Expect(v.Status.IsStandby).To(BeTrue())
 	g.Expect(v.Status.RestoreRequired).To(BeTrue())
 	g.Expect(v.Status.State).To(Equal(longhorn.VolumeStateAttached))
-	g.Expect(longhorn.IsConditionTrue(v.Status.Conditions, longhorn.VolumeConditionTypeRestore)).To(BeTrue())
+	g.Expect(isConditionTrue(v.Status.Conditions, longhorn.VolumeConditionTypeRestore)).To(BeTrue())
 
 	t.Log("a new backup with one changed block: an incremental restore moves one block")
 	copy(data[testBlockSize:], randomBytes(t, testBlockSize))

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -14,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	goldenfile "github.com/drplan/drplan/internal/golden"
 	"github.com/drplan/drplan/internal/longhorn"
 )
 
@@ -25,20 +25,7 @@ const (
 // golden compares got with testdata/<name>; UPDATE_GOLDEN=1 rewrites the file.
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if os.Getenv("UPDATE_GOLDEN") != "" {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden file (UPDATE_GOLDEN=1 writes it): %v", err)
-	}
-	NewWithT(t).Expect(string(got)).To(Equal(string(want)), "golden file %s (UPDATE_GOLDEN=1 rewrites it)", path)
+	goldenfile.Assert(t, filepath.Join("testdata", name), got)
 }
 
 // ctxOf is the test's context, or a background one in cleanups (after the test's ends).

@@ -70,7 +70,7 @@ func StandbyRefusal(op Operation, v *longhorn.Volume) error {
 // volume whose Restore condition is True "is restoring data", one that still requires a
 // restore "is pending restoring".
 func refuseWhileRestoring(v *longhorn.Volume) error {
-	if longhorn.IsConditionTrue(v.Status.Conditions, longhorn.VolumeConditionTypeRestore) {
+	if isConditionTrue(v.Status.Conditions, longhorn.VolumeConditionTypeRestore) {
 		return refusal("volume %v is restoring data", v.Name)
 	}
 	if v.Status.RestoreRequired {
@@ -95,4 +95,10 @@ func activationRefusal(v *longhorn.Volume, frontend longhorn.VolumeFrontend) err
 		return refusal("unable to activate volume %v: %v", v.Name, err)
 	}
 	return nil
+}
+
+// isConditionTrue reports whether conds holds condition typ with status True.
+func isConditionTrue(conds []longhorn.Condition, typ string) bool {
+	c := longhorn.FindCondition(conds, typ)
+	return c != nil && c.Status == longhorn.ConditionStatusTrue
 }

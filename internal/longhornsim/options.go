@@ -52,7 +52,9 @@ type Options struct {
 type Latencies struct {
 	// Backup is the upload time of a backup, from InProgress to Completed.
 	Backup time.Duration
-	// Attach is the time a restore or standby volume spends attaching.
+	// Attach is the time a volume spends attaching: a restore or standby volume, one a workload
+	// attaches, and a detached one a Snapshot or Backup CR attaches for itself (REFERENCE
+	// §10.9); zero attaches on the next reconcile. SetLatencies changes it.
 	Attach time.Duration
 	// Detach is the time an activated volume spends detaching.
 	Detach time.Duration

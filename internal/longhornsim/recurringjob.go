@@ -165,7 +165,7 @@ func (s *Sim) runJob(ctx context.Context, name string) ([]string, error) {
 	var vols []*longhorn.Volume
 	for i := range list.Items {
 		v := &list.Items[i]
-		if !job.SelectsVolume(v.Labels) {
+		if !jobSelectsVolume(&job, v.Labels) {
 			continue
 		}
 		switch {

@@ -14,65 +14,76 @@ import (
 	"github.com/drplan/drplan/internal/longhornsim/backupstore"
 )
 
-// restoreRetry is how long a failed restore waits before the next attempt.
-const restoreRetry = 2 * time.Second
-
-// restoreJob is one restore under way, by volume.
+// restoreJob is one restore under way, by volume. A failed one stays until the volume
+// controller sees its errors in the engine's status (its cache may lag), so that no new restore
+// starts meanwhile.
 type restoreJob struct {
 	backup string
 	cancel context.CancelFunc
+	failed bool
 }
 
-// startRestore is the engine monitor's restore step (REFERENCE §1.6 step 5): when the engine's
-// requestedBackupRestore differs from its lastRestoredBackup and no restore runs, restore the
-// requested backup in the background. It returns how long to wait before trying again after a
-// failure.
-func (s *Sim) startRestore(v *longhorn.Volume, e *longhorn.Engine) time.Duration {
+// startRestore is the engine monitor's restore step (REFERENCE §1.6 step 5,
+// engine_controller.go restoreBackup): when the engine's requestedBackupRestore differs from its
+// lastRestoredBackup and no restore runs, restore the requested backup in the background on the
+// replicas that are RW. An error is reported by each of those replicas in the engine's
+// restoreStatus, and the volume controller then marks them failed (replicasFailedByRestore):
+// nothing retries it (REFERENCE §10.1).
+func (s *Sim) startRestore(v *longhorn.Volume, e *longhorn.Engine) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.runCtx == nil || s.restores[v.Name] != nil {
-		return 0
-	}
-	if t, ok := s.restoreFailed[v.Name]; ok {
-		if rest := restoreRetry - s.opts.Clock.Since(t); rest > 0 {
-			return rest
-		}
-		delete(s.restoreFailed, v.Name)
+		return
 	}
 	u, err := longhorn.ParseBackupURL(v.Spec.FromBackup)
 	if err != nil {
 		s.log.Error(err, "restore impossible", "volume", v.Name)
-		return 0
+		return
 	}
 	ctx, cancel := context.WithCancel(s.runCtx)
 	job := &restoreJob{backup: e.Spec.RequestedBackupRestore, cancel: cancel}
 	s.restores[v.Name] = job
-	replicas := make([]string, 0, len(e.Status.ReplicaModeMap))
-	for r, mode := range e.Status.ReplicaModeMap {
-		if mode == longhorn.ReplicaModeRW {
-			replicas = append(replicas, r)
-		}
-	}
+	replicas := rwReplicas(e)
 	// The reconciler goes on using v and e (decoding into them) while the restore runs: the
 	// goroutine only reads copies of what it needs.
 	volume, engine := v.Name, e.Name
 	go func() {
 		defer cancel()
 		err := s.restore(ctx, volume, engine, u.VolumeName, job.backup, u.TargetURL, replicas)
-		s.mu.Lock()
-		delete(s.restores, volume)
-		if err != nil {
-			s.restoreFailed[volume] = s.opts.Clock.Now()
-		}
-		s.mu.Unlock()
-		if err != nil && ctx.Err() == nil {
-			s.log.Info("restore failed", "volume", volume, "backup", job.backup, "error", err.Error())
+		failed := err != nil && ctx.Err() == nil
+		if failed {
+			s.log.Info("restore failed", "volume", volume, "backup", job.backup, "replicas", len(replicas), "error", err.Error())
 			s.setRestoreStatus(context.WithoutCancel(ctx), engine, replicas, func(st *longhorn.RestoreStatus) {
-				st.IsRestoring, st.Error, st.State = false, err.Error(), "error"
+				st.IsRestoring, st.Error, st.State = false, err.Error(), restoreStateError
 			}, "")
 		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if failed && s.restores[volume] == job {
+			job.failed = true
+			return
+		}
+		if s.restores[volume] == job {
+			delete(s.restores, volume)
+		}
 	}()
-	return 0
+}
+
+// dropFailedRestore forgets a failed restore once its errors are in the engine's status.
+func (s *Sim) dropFailedRestore(volume string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r := s.restores[volume]; r != nil && r.failed {
+		delete(s.restores, volume)
+	}
+}
+
+// restoring reports whether a restore of the volume runs, or failed and its errors are not
+// seen yet.
+func (s *Sim) restoring(volume string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.restores[volume] != nil
 }
 
 // restore restores backup into the volume's data: it moves from the store only the blocks
@@ -83,10 +94,13 @@ func (s *Sim) restore(ctx context.Context, volume, engine, storeVolume, backup, 
 	s.setRestoreStatus(ctx, engine, replicas, func(st *longhorn.RestoreStatus) {
 		st.IsRestoring, st.CurrentRestoringBackup, st.Progress, st.Error, st.State, st.BackupURL = true, backup, 0, "", "in_progress", backupURL
 	}, "")
+	if err := s.restoreFault(volume); err != nil {
+		return fmt.Errorf("restore backup %s into volume %s: %w", backup, volume, err)
+	}
 	if err := s.storeErr(); err != nil {
 		return fmt.Errorf("restore backup %s into volume %s: %w", backup, volume, err)
 	}
-	sb, err := s.opts.Store.Backup(storeVolume, backup)
+	sb, err := s.opts.Store.InspectBackup(storeVolume, backup)
 	if err != nil {
 		return fmt.Errorf("restore backup %s into volume %s: %w", backup, volume, err)
 	}
@@ -102,6 +116,9 @@ func (s *Sim) restore(ctx context.Context, volume, engine, storeVolume, backup, 
 	for _, st := range steps {
 		if err := s.sleep(ctx, 0); err != nil { // holds while paused
 			return err
+		}
+		if err := s.restoreFault(volume); err != nil {
+			return fmt.Errorf("restore backup %s into volume %s: %w", backup, volume, err)
 		}
 		buf := make([]byte, st.Length)
 		if st.BlockChecksum != "" {
@@ -186,7 +203,10 @@ func (s *Sim) setRestoreStatus(ctx context.Context, engine string, replicas []st
 func (s *Sim) restoringFrom(storeVolume string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for name := range s.restores {
+	for name, r := range s.restores {
+		if r.failed {
+			continue
+		}
 		var v longhorn.Volume
 		if err := s.mgr.GetClient().Get(context.Background(), client.ObjectKey{Namespace: s.opts.Namespace, Name: name}, &v); err == nil &&
 			v.Labels[longhorn.LabelBackupVolume] == storeVolume {

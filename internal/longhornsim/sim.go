@@ -18,6 +18,7 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -42,7 +43,12 @@ type Sim struct {
 
 	paused           atomic.Bool
 	storeUnreachable atomic.Bool
-	restoreRate      atomic.Int64
+	// backupConfigsUnreadable makes this cluster's reads of backup configs fail
+	// (SetBackupConfigsReadable).
+	backupConfigsUnreadable atomic.Bool
+	restoreRate             atomic.Int64
+	// volumeEvents wakes the volume controller for a volume (an attachment ticket changed).
+	volumeEvents chan event.GenericEvent
 
 	mu        sync.Mutex
 	latencies Latencies
@@ -56,8 +62,10 @@ type Sim struct {
 	snapshotWaits map[string]int          // Backup name
 	workloads     map[string]workloadSeen // kind/namespace/name
 
-	restoreFailed map[string]time.Time // volume name: when its last restore failed
-	transitions   map[string]time.Time // volume name: when attaching or detaching began
+	transitions   map[string]time.Time        // volume name: when attaching or detaching began
+	restoreFaults map[string]string           // volume name: the error FailRestore armed
+	tickets       map[string]map[string]bool  // volume name: its attachment tickets
+	kubeStatus    map[string]kubernetesStatus // volume name: the kubernetesStatus last written
 }
 
 // New validates opts and builds the simulator; Start runs it.
@@ -110,8 +118,11 @@ func New(opts Options) (*Sim, error) {
 		snapshotWaits: map[string]int{},
 		workloads:     map[string]workloadSeen{},
 
-		restoreFailed: map[string]time.Time{},
 		transitions:   map[string]time.Time{},
+		restoreFaults: map[string]string{},
+		tickets:       map[string]map[string]bool{},
+		kubeStatus:    map[string]kubernetesStatus{},
+		volumeEvents:  make(chan event.GenericEvent, 256),
 	}
 	s.restoreRate.Store(opts.RestoreRate)
 	return s, nil

@@ -15,13 +15,18 @@ import (
 	"github.com/drplan/drplan/internal/longhorn"
 )
 
+// snapshotReadyTimeout is how long a recurring job waits for its snapshot
+// (app/recurringjob SnapshotReadyTimeout, 390 one-second polls).
+const snapshotReadyTimeout = 390 * time.Second
+
 // snapshotErrorLost is the snapshot controller's status.error for a snapshot the engine no
 // longer knows (snapshot_controller.go snapshotErrorLost).
 const snapshotErrorLost = "lost track of the corresponding snapshot info inside volume engine"
 
 // reconcileSnapshot is SnapshotController.reconcile. A Snapshot CR with spec.createSnapshot and
 // no status.creationTime is taken (handleSnapshotCreate): the volume's data as of now is
-// captured, after Latencies.Snapshot from the CR's creation. The status then mirrors what the
+// captured, after Latencies.Snapshot from the CR's creation, once the volume is attached (a
+// detached volume is attached for it, see syncSnapshot). The status then mirrors what the
 // engine knows (syncSnapshotWithSnapshotInfo): creationTime, size, restoreSize, userCreated,
 // labels, readyToUse. A CR whose snapshot the engine does not know is not ready, with
 // snapshotErrorLost when it was taken before or never asked for. Deleting the CR drops the
@@ -59,16 +64,23 @@ func (s *Sim) reconcileSnapshot(ctx context.Context, req ctrl.Request) (ctrl.Res
 	return ctrl.Result{}, s.syncSnapshot(ctx, &snap)
 }
 
+// snapshotErrorNotRunning is the snapshot controller's transient status.error while the
+// volume's engine does not run (snapshot_controller.go reconcile).
+const snapshotErrorNotRunning = "failed to take snapshot because the volume engine %v is not running. Waiting for the volume to be attached"
+
 // syncSnapshot takes the snapshot when the CR asks for it and the engine does not have it yet,
 // then writes the CR's status from the engine's info. A volume that is missing fails the
-// reconcile without touching the status, as Longhorn's getTheOnlyEngineCRforSnapshotRO does; a
-// faulted one, whose engine cannot run, gets Longhorn's status.error.
+// reconcile without touching the status, as Longhorn's getTheOnlyEngineCRforSnapshotRO does.
+// Until the snapshot is taken the CR holds an attachment ticket on its volume (attachment.go);
+// while the volume's engine does not run (detached, attaching, faulted) the CR carries Longhorn's
+// transient status.error snapshotErrorNotRunning, cleared once the snapshot is taken.
 func (s *Sim) syncSnapshot(ctx context.Context, snap *longhorn.Snapshot) error {
 	info, err := s.data.snapshot(snap.Name)
 	if err != nil {
 		return err
 	}
 	orig := snap.DeepCopy()
+	ticket := ticketID(attacherSnapshotController, snap.Name)
 	if info == nil && snap.Spec.CreateSnapshot && snap.Status.CreationTime == "" {
 		var v longhorn.Volume
 		if err := s.api.Get(ctx, client.ObjectKey{Namespace: s.opts.Namespace, Name: snap.Spec.Volume}, &v); err != nil {
@@ -77,8 +89,13 @@ func (s *Sim) syncSnapshot(ctx context.Context, snap *longhorn.Snapshot) error {
 			}
 			return fmt.Errorf("take snapshot %s in cluster %s: get volume %s: %w", snap.Name, s.opts.Cluster, snap.Spec.Volume, err)
 		}
-		if failedReplicas(&v) >= max(v.Spec.NumberOfReplicas, 1) {
-			snap.Status.Error = fmt.Sprintf("failed to take snapshot because the volume engine %v is not running. Waiting for the volume to be attached", longhorn.EngineName(v.Name))
+		s.addTicket(v.Name, ticket)
+		running, err := s.engineRunning(ctx, v.Name)
+		if err != nil {
+			return fmt.Errorf("take snapshot %s in cluster %s: %w", snap.Name, s.opts.Cluster, err)
+		}
+		if !running {
+			snap.Status.Error = fmt.Sprintf(snapshotErrorNotRunning, longhorn.EngineName(v.Name))
 			return s.patchSnapshotStatus(ctx, snap, orig)
 		}
 		info, err = s.data.takeSnapshot(v.Name, snap.Name, snapshotInfo{
@@ -92,6 +109,7 @@ func (s *Sim) syncSnapshot(ctx context.Context, snap *longhorn.Snapshot) error {
 		}
 		s.log.Info("snapshot taken", "snapshot", snap.Name, "volume", v.Name, "size", info.Size, "created", info.Created)
 	}
+	s.removeTicket(snap.Spec.Volume, ticket)
 	if info == nil {
 		if !snap.Spec.CreateSnapshot || snap.Status.CreationTime != "" {
 			snap.Status.Error = snapshotErrorLost
@@ -123,6 +141,7 @@ func (s *Sim) patchSnapshotStatus(ctx context.Context, snap, orig *longhorn.Snap
 // in the engine and purges it first, attaching the volume if needed; the simulator does not
 // model either.
 func (s *Sim) finalizeSnapshot(ctx context.Context, snap *longhorn.Snapshot) error {
+	s.removeTicket(snap.Spec.Volume, ticketID(attacherSnapshotController, snap.Name))
 	if !controllerutil.ContainsFinalizer(snap, finalizer) {
 		return nil
 	}
@@ -139,10 +158,11 @@ func (s *Sim) finalizeSnapshot(ctx context.Context, snap *longhorn.Snapshot) err
 }
 
 // createSnapshotCR is the REST snapshotCRCreate action followed by the wait for readiness
-// that callers of it do (app/recurringjob waitForSnaphotReady): a Snapshot CR asking for a
-// new snapshot of the volume, taken at once. The wait reads the manager's cache, as the REST
-// API reads the datastore's informers, so the Backup webhook and controller see the snapshot
-// ready afterwards.
+// that callers of it do (app/recurringjob waitForSnaphotReady, at most SnapshotReadyTimeout): a
+// Snapshot CR asking for a new snapshot of the volume, taken at once when the volume is
+// attached, after an attachment otherwise. The wait reads the manager's cache, as the REST API
+// reads the datastore's informers, so the Backup webhook and controller see the snapshot ready
+// afterwards.
 func (s *Sim) createSnapshotCR(ctx context.Context, v *longhorn.Volume, name string, labels map[string]string) error {
 	snap := &longhorn.Snapshot{}
 	snap.Name, snap.Namespace = name, s.opts.Namespace
@@ -154,6 +174,7 @@ func (s *Sim) createSnapshotCR(ctx context.Context, v *longhorn.Volume, name str
 	if err := s.syncSnapshot(ctx, snap); err != nil {
 		return err
 	}
+	deadline := s.opts.Clock.Now().Add(snapshotReadyTimeout)
 	for {
 		var cached longhorn.Snapshot
 		err := s.mgr.GetClient().Get(ctx, client.ObjectKey{Namespace: s.opts.Namespace, Name: name}, &cached)
@@ -162,6 +183,9 @@ func (s *Sim) createSnapshotCR(ctx context.Context, v *longhorn.Volume, name str
 		}
 		if err == nil && cached.Status.ReadyToUse {
 			return nil
+		}
+		if s.opts.Clock.Now().After(deadline) {
+			return fmt.Errorf("timeouted waiting for the the snapshot %v of volume %v to be ready", name, v.Name)
 		}
 		select {
 		case <-ctx.Done():

@@ -23,7 +23,13 @@ func standbyFromEast(t *testing.T, name string) ([]byte, *longhorn.Backup) {
 	sourceVolume(t, env.east, name, name, data)
 	b := backupNow(t, env.east, name)
 	requestTargetSync(t, env.west)
-	waitBackup(t, env.west, b.Name, 5*time.Second)
+	if got := waitBackup(t, env.west, b.Name, 5*time.Second); got.Annotations[AnnotationBackupBlockSize] == "-1" {
+		// West's poll pulled it while it uploaded (REFERENCE §10.11): no standby can be made
+		// from it, as in Longhorn. A rare race here; take the next backup.
+		b = backupNow(t, env.east, name)
+		requestTargetSync(t, env.west)
+		waitBackup(t, env.west, b.Name, 5*time.Second)
+	}
 	// The admission webhook reads Backups through its informer cache, as Longhorn's does: right
 	// after the Backup completed it may not see it yet, and denies; a client retries.
 	g.Eventually(func() error {

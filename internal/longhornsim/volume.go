@@ -2,6 +2,7 @@ package longhornsim
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -25,19 +26,25 @@ const (
 // events that wake it.
 const waitRequeue = 2 * time.Second
 
-// reconcileVolume is the volume controller (REFERENCE §1.6, §1.7, §1.2, §2.1) for what drplan
-// observes:
+// reconcileVolume is the volume controller (REFERENCE §1.6, §1.7, §1.2, §2.1, §10) for what
+// drplan observes:
+//   - the recurring-job labels: synced from the volume's PVC when it asks for it, and the
+//     default group (updateRecurringJobs, see recurringjob_labels.go);
 //   - restore init of a volume created from a backup (checkAndInitVolumeRestore): isStandby,
 //     restoreRequired, restoreInitiated, actualSize;
 //   - status.lastBackup/lastBackupAt from the BackupVolume (ReconcileBackupVolumeState): the
 //     one named by the backup-volume label while restoring, the volume's own name after;
 //   - the engine's requestedBackupRestore follows status.lastBackup for a standby volume
 //     (updateRequestedBackupForVolumeRestore);
-//   - attach while restoring (the restore controller's attachment, frontend disabled) or when
-//     spec.nodeID is set, detach otherwise, with Latencies.Attach/Detach;
-//   - robustness from the replicas (AnnotationFailedReplicas), the Restore condition;
-//   - the incremental restore (engine monitor), see restore.go;
-//   - the activation gate (checkAndFinishVolumeRestore, activationGate) and then detached.
+//   - replicas that report a restore error are failed (ReconcileEngineReplicaState), and
+//     robustness follows the replicas (AnnotationFailedReplicas); a faulted restore or DR
+//     volume is never salvaged;
+//   - attach while restoring (the restore controller's attachment, frontend disabled), when
+//     spec.nodeID is set or while a Snapshot or Backup holds an attachment ticket, detach
+//     otherwise, with Latencies.Attach/Detach; the Restore condition;
+//   - the incremental restore (engine monitor) after checkSizeBeforeRestoration, see
+//     restore.go and restore_fault.go;
+//   - the activation gate (checkAndFinishVolumeRestore, gate.go) and then detached.
 func (s *Sim) reconcileVolume(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	if s.paused.Load() {
 		return ctrl.Result{RequeueAfter: pausedRequeue}, nil
@@ -54,8 +61,12 @@ func (s *Sim) reconcileVolume(ctx context.Context, req ctrl.Request) (ctrl.Resul
 	if v.DeletionTimestamp != nil {
 		return ctrl.Result{}, s.finalizeVolume(ctx, &v)
 	}
-	if fixed, err := s.fixupVolumeMetadata(ctx, &v); err != nil || fixed {
+	pvc, err := s.syncKubernetesStatus(ctx, &v)
+	if err != nil {
 		return ctrl.Result{}, err
+	}
+	if s.fixupVolumeMetadata(ctx, &v, pvc) {
+		return ctrl.Result{}, nil
 	}
 	eng, err := s.ensureEngine(ctx, &v)
 	if err != nil {
@@ -83,8 +94,12 @@ func (s *Sim) reconcileVolume(ctx context.Context, req ctrl.Request) (ctrl.Resul
 	}
 
 	failed := failedReplicas(&v)
+	if n := s.replicasFailedByRestore(&v, eng, failed); n > failed {
+		failed = n
+		notes[AnnotationFailedReplicas] = strconv.Itoa(n)
+	}
 	faulted := failed >= max(v.Spec.NumberOfReplicas, 1)
-	wantAttached := !faulted && (v.Status.RestoreRequired || v.Spec.NodeID != "")
+	wantAttached := !faulted && (v.Status.RestoreRequired || v.Spec.NodeID != "" || s.hasTickets(v.Name))
 	if wait := s.stepAttachment(&v, wantAttached, now, notes); wait > 0 {
 		result.RequeueAfter = wait
 	}
@@ -104,10 +119,17 @@ func (s *Sim) reconcileVolume(ctx context.Context, req ctrl.Request) (ctrl.Resul
 		}
 	}
 
+	if restoreErrored(eng) {
+		s.dropFailedRestore(v.Name)
+	}
 	if attached && v.Status.RestoreRequired && eng.Spec.RequestedBackupRestore != "" &&
-		eng.Spec.RequestedBackupRestore != eng.Status.LastRestoredBackup {
-		if wait := s.startRestore(&v, eng); wait > 0 && (result.RequeueAfter == 0 || wait < result.RequeueAfter) {
-			result.RequeueAfter = wait
+		eng.Spec.RequestedBackupRestore != eng.Status.LastRestoredBackup && !restoreErrored(eng) && !s.restoring(v.Name) {
+		switch ok, err := s.checkSizeBeforeRestoration(ctx, &v, eng); {
+		case err != nil:
+			s.log.Info("pre-restore check failed", "volume", v.Name, "error", err.Error())
+			failPreRestoreCheck(eng, err)
+		case ok:
+			s.startRestore(&v, eng)
 		}
 	}
 
@@ -115,12 +137,12 @@ func (s *Sim) reconcileVolume(ctx context.Context, req ctrl.Request) (ctrl.Resul
 		notes[AnnotationActivationRequestedAt] = s.stamp()
 		s.log.Info("activation requested", "volume", v.Name, "frontend", v.Spec.Frontend)
 	}
+	var gateErr error
 	if v.Spec.FromBackup != "" && v.Status.RestoreRequired {
 		finish, why, err := s.gate(ctx, &v, eng)
-		if err != nil {
-			return ctrl.Result{}, fmt.Errorf("check restore of volume %s in cluster %s: %w", v.Name, s.opts.Cluster, err)
-		}
 		switch {
+		case err != nil:
+			gateErr = fmt.Errorf("check restore of volume %s in cluster %s: %w", v.Name, s.opts.Cluster, err)
 		case finish:
 			s.log.Info("Restore/DR volume finished with the last restored backup", "volume", v.Name, "backup", eng.Status.LastRestoredBackup)
 			v.Status.IsStandby = false
@@ -134,7 +156,21 @@ func (s *Sim) reconcileVolume(ctx context.Context, req ctrl.Request) (ctrl.Resul
 			}
 		}
 	}
-	return result, s.writeVolume(ctx, &v, orig, eng, origEng, notes)
+	// Longhorn writes what the sync changed even when it fails (syncVolume's deferred update).
+	if err := s.writeVolume(ctx, &v, orig, eng, origEng, notes); err != nil {
+		return ctrl.Result{}, errors.Join(err, gateErr)
+	}
+	return result, gateErr
+}
+
+// gate gathers the inputs of checkAndFinishVolumeRestore and evaluates the simulator's port of
+// it (gate.go).
+func (s *Sim) gate(ctx context.Context, v *longhorn.Volume, e *longhorn.Engine) (bool, string, error) {
+	g, err := s.gatherRestoreGate(ctx, v, e)
+	if err != nil {
+		return false, "", err
+	}
+	return finishRestore(g)
 }
 
 // writeVolume writes what the reconcile changed: annotations first (a reader that sees the new
@@ -166,30 +202,6 @@ func (s *Sim) writeVolume(ctx context.Context, v, orig *longhorn.Volume, eng, or
 		}
 	}
 	return nil
-}
-
-// fixupVolumeMetadata adds what Longhorn's mutator and volume controller put on every volume
-// when it is missing (the mutator is absent when the simulator runs without webhooks): the
-// longhorn.io finalizer, the longhornvolume label, and the default recurring-job group label
-// on a volume bound to no job or group (FixupRecurringJob, REFERENCE §1.4). It reports whether
-// it patched.
-func (s *Sim) fixupVolumeMetadata(ctx context.Context, v *longhorn.Volume) (bool, error) {
-	cur := v.DeepCopy()
-	controllerutil.AddFinalizer(cur, finalizer)
-	if cur.Labels == nil {
-		cur.Labels = map[string]string{}
-	}
-	cur.Labels[longhorn.LabelLonghornVolume] = v.Name
-	if !longhorn.HasRecurringJobLabels(cur.Labels) {
-		cur.Labels[longhorn.RecurringJobGroupLabel(longhorn.DefaultRecurringJobGroup)] = longhorn.LabelValueEnabled
-	}
-	if equalJSON(cur.ObjectMeta, v.ObjectMeta) {
-		return false, nil
-	}
-	if err := s.api.Patch(ctx, cur, client.MergeFrom(v)); err != nil {
-		return false, fmt.Errorf("label volume %s in cluster %s: %w", v.Name, s.opts.Cluster, err)
-	}
-	return true, nil
 }
 
 // ensureEngine returns the volume's engine, creating "<volume>-e-0" when missing. A volume from
@@ -380,45 +392,18 @@ func replicaName(volume string, i int) string {
 	return volume + "-r-" + strconv.Itoa(i)
 }
 
-// gate gathers the inputs of checkAndFinishVolumeRestore (REFERENCE §1.7) and evaluates it
-// with longhorn.ActivationGate: the simulator finishes activation exactly when the agent's
-// predicate says Longhorn would.
-func (s *Sim) gate(ctx context.Context, v *longhorn.Volume, e *longhorn.Engine) (bool, string, error) {
-	c := s.mgr.GetClient()
-	in := longhorn.DRView{Volume: v, Engine: e}
-	if v.Status.IsStandby {
-		u, err := longhorn.ParseBackupURL(v.Spec.FromBackup)
-		if err != nil {
-			return false, "", fmt.Errorf("failed to get backup name from volume %s backup URL %v: %w", v.Name, v.Spec.FromBackup, err)
-		}
-		bv, err := s.findBackupVolume(ctx, c, v.Spec.BackupTargetName, u.VolumeName)
-		if err != nil {
-			return false, "", err
-		}
-		in.BackupVolume = bv
-		if bv != nil && bv.Status.LastBackupName != "" {
-			var b longhorn.Backup
-			err := c.Get(ctx, client.ObjectKey{Namespace: s.opts.Namespace, Name: bv.Status.LastBackupName}, &b)
-			switch {
-			case err == nil:
-				in.LatestBackup = &b
-			case !apierrors.IsNotFound(err):
-				return false, "", err
-			}
-		}
-	}
-	allow, err := s.settingBool(ctx, longhorn.SettingAllowDegradedAvailability)
-	if err != nil {
-		return false, "", err
-	}
-	in.AllowDegraded = allow
-	ok, why := longhorn.ActivationGate(in)
-	return ok, why, nil
-}
-
-// finalizeVolume stops the volume's restore, deletes its engine, data and Snapshot CRs, and
-// drops the finalizer.
+// finalizeVolume is syncVolume's deletion: status.state deleting, then it stops the volume's
+// restore, deletes its engine, data and Snapshot CRs, and drops the finalizer. Dropping the
+// finalizer is an update the admission webhooks see: for a standby volume whose fromBackup
+// Backup CR is gone they deny it, and the volume stays in deletion (REFERENCE §10.3).
 func (s *Sim) finalizeVolume(ctx context.Context, v *longhorn.Volume) error {
+	if v.Status.State != longhorn.VolumeStateDeleting {
+		orig := v.DeepCopy()
+		v.Status.State = longhorn.VolumeStateDeleting
+		if err := s.mgr.GetClient().Status().Patch(ctx, v, client.MergeFrom(orig)); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("update status of volume %s in cluster %s: %w", v.Name, s.opts.Cluster, err)
+		}
+	}
 	s.forgetVolume(v.Name)
 	e := &longhorn.Engine{}
 	e.Name, e.Namespace = longhorn.EngineName(v.Name), s.opts.Namespace
@@ -448,6 +433,10 @@ func (s *Sim) forgetVolume(name string) {
 	defer s.mu.Unlock()
 	if r := s.restores[name]; r != nil {
 		r.cancel()
+		delete(s.restores, name)
 	}
 	delete(s.transitions, name)
+	delete(s.restoreFaults, name)
+	delete(s.tickets, name)
+	delete(s.kubeStatus, name)
 }

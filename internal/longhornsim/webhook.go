@@ -248,6 +248,11 @@ func (l clientLookup) snapshot(ctx context.Context, name string) (*longhorn.Snap
 	return getNamed[longhorn.Snapshot](ctx, l, "snapshot", name)
 }
 
+// groupResource returns a GroupResource of the Longhorn group, for API errors.
+func groupResource(resource string) schema.GroupResource {
+	return longhorn.SchemeGroupVersion.WithResource(resource).GroupResource()
+}
+
 // getNamed reads one object of Longhorn's namespace; its NotFound names the singular resource,
 // as the lister's does.
 func getNamed[T any, PT interface {
@@ -257,7 +262,7 @@ func getNamed[T any, PT interface {
 	obj := PT(new(T))
 	if err := l.c.Get(ctx, client.ObjectKey{Namespace: l.ns, Name: name}, obj); err != nil {
 		if apierrors.IsNotFound(err) {
-			return nil, apierrors.NewNotFound(longhorn.Resource(resource), name)
+			return nil, apierrors.NewNotFound(groupResource(resource), name)
 		}
 		return nil, err
 	}

@@ -4,9 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 
 	"gomodules.xyz/jsonpatch/v2"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -63,12 +63,16 @@ type lookup interface {
 }
 
 // mutateVolumeCreate is volumeMutator.Create (REFERENCE §1.5, mutator.go:88) for the fields
-// drplan's types hold: a volume from a backup is admitted only when its Backup and BackupVolume
-// exist in this cluster, and takes its size, backup target and labels from them.
+// drplan's types hold: the name is corrected with util.AutoCorrectName (lower case, at most 40
+// characters, REFERENCE §10.4); a volume from a backup is admitted only when its Backup and
+// BackupVolume exist in this cluster, and takes its size, backup target and labels from them.
 func mutateVolumeCreate(ctx context.Context, lk lookup, v *longhorn.Volume) ([]jsonpatch.JsonPatchOperation, *admitError) {
 	var ops []jsonpatch.JsonPatchOperation
 	add := func(path string, value any) {
 		ops = append(ops, jsonpatch.NewOperation("add", path, value))
+	}
+	if name := autoCorrectName(v.Name, nameMaximumLength); name != v.Name {
+		ops = append(ops, jsonpatch.NewOperation("replace", "/metadata/name", name))
 	}
 	if v.Spec.NumberOfReplicas == 0 {
 		add("/spec/numberOfReplicas", defaultReplicaCount)
@@ -119,7 +123,7 @@ func mutateVolumeCreate(ctx context.Context, lk lookup, v *longhorn.Volume) ([]j
 	add("/spec/backupTargetName", target)
 	add("/spec/size", strconv.FormatInt(roundUpSize(size), 10))
 	add("/spec/image", defaultEngineImage)
-	common, aerr := mutateVolumeCommon(ctx, lk, v, more)
+	common, aerr := mutateVolumeCommon(ctx, lk, v, more, true)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -127,8 +131,10 @@ func mutateVolumeCreate(ctx context.Context, lk lookup, v *longhorn.Volume) ([]j
 }
 
 // mutateVolumeUpdate is volumeMutator.Update: it relabels the backup target when it changes
-// and runs the common part, whose Backup lookup for a standby volume can deny the update
-// (REFERENCE §9 note 6).
+// and runs the common part, whose Backup lookup for a standby volume denies every update,
+// finalizer removal included, once that Backup CR is gone (REFERENCE §10.2, §10.3). The one
+// exception is the simulator's own: an update that changes nothing but its records
+// (AnnotationPrefix annotations), which Longhorn keeps in objects of its own.
 func mutateVolumeUpdate(ctx context.Context, lk lookup, old, v *longhorn.Volume) ([]jsonpatch.JsonPatchOperation, *admitError) {
 	var ops []jsonpatch.JsonPatchOperation
 	if v.Spec.AccessMode == "" {
@@ -138,7 +144,7 @@ func mutateVolumeUpdate(ctx context.Context, lk lookup, old, v *longhorn.Volume)
 	if old.Spec.BackupTargetName != v.Spec.BackupTargetName {
 		more[longhorn.LabelBackupTarget] = v.Spec.BackupTargetName
 	}
-	common, aerr := mutateVolumeCommon(ctx, lk, v, more)
+	common, aerr := mutateVolumeCommon(ctx, lk, v, more, !onlyRecordsChanged(old, v))
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -146,8 +152,9 @@ func mutateVolumeUpdate(ctx context.Context, lk lookup, old, v *longhorn.Volume)
 }
 
 // mutateVolumeCommon is volumeMutator.mutate: the longhorn.io finalizer, the data engine
-// default, the Backup of a standby volume (whose block size Longhorn copies), and the labels.
-func mutateVolumeCommon(ctx context.Context, lk lookup, v *longhorn.Volume, more map[string]string) ([]jsonpatch.JsonPatchOperation, *admitError) {
+// default, the Backup of a standby volume (whose block size Longhorn copies; inspectBackup false
+// skips it for the simulator's own records), and the labels.
+func mutateVolumeCommon(ctx context.Context, lk lookup, v *longhorn.Volume, more map[string]string, inspectBackup bool) ([]jsonpatch.JsonPatchOperation, *admitError) {
 	var ops []jsonpatch.JsonPatchOperation
 	if v.DeletionTimestamp == nil && !slices.Contains(v.Finalizers, finalizer) {
 		ops = append(ops, jsonpatch.NewOperation("add", "/metadata/finalizers", append(slices.Clone(v.Finalizers), finalizer)))
@@ -155,8 +162,7 @@ func mutateVolumeCommon(ctx context.Context, lk lookup, v *longhorn.Volume, more
 	if v.Spec.DataEngine == "" {
 		ops = append(ops, jsonpatch.NewOperation("add", "/spec/dataEngine", longhorn.DataEngineV1))
 	}
-	if v.Spec.Standby && v.DeletionTimestamp == nil {
-		// A deleting volume is let through, or a pruned backup would keep it forever.
+	if v.Spec.Standby && inspectBackup {
 		u, err := longhorn.ParseBackupURL(v.Spec.FromBackup)
 		if err != nil {
 			return nil, invalid("spec.fromBackup", "failed to get backup name from backup URL %s: %s", v.Spec.FromBackup, err)
@@ -172,17 +178,37 @@ func mutateVolumeCommon(ctx context.Context, lk lookup, v *longhorn.Volume, more
 	for k, val := range more {
 		labels[k] = val
 	}
-	labels[longhorn.LabelLonghornVolume] = v.Name
+	labels[longhorn.LabelLonghornVolume] = autoCorrectName(v.Name, nameMaximumLength)
 	ops = append(ops, jsonpatch.NewOperation("add", "/metadata/labels", labels))
 	return ops, nil
 }
 
-// nameRE is backupstore's util.ValidateName, which the validator applies to volume names.
-var nameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
+// onlyRecordsChanged reports whether an update changes the simulator's records and nothing else.
+func onlyRecordsChanged(old, v *longhorn.Volume) bool {
+	records := func(in *longhorn.Volume) (rest *longhorn.Volume, recs map[string]string) {
+		rest, recs = in.DeepCopy(), map[string]string{}
+		rest.ResourceVersion, rest.ManagedFields, rest.Generation = "", nil, 0
+		for k, val := range rest.Annotations {
+			if strings.HasPrefix(k, AnnotationPrefix) {
+				recs[k] = val
+				delete(rest.Annotations, k)
+			}
+		}
+		if len(rest.Annotations) == 0 {
+			rest.Annotations = nil
+		}
+		return rest, recs
+	}
+	a, ra := records(old)
+	b, rb := records(v)
+	return !equalJSON(ra, rb) && equalJSON(a.ObjectMeta, b.ObjectMeta) && equalJSON(a.Spec, b.Spec)
+}
 
 // validateVolumeCreate is volumeValidator.Create for the fields drplan's types hold. It runs
-// after the mutator, on the mutated object. The frontend is checked only for a volume that is
-// not standby (REFERENCE §1.5).
+// after the mutator, on the mutated object. The backup block size is the one the mutator gives
+// the volume (a standby volume's is its fromBackup Backup's, "-1" for a Backup pulled while its
+// config could not be read, REFERENCE §10.11). The frontend is checked only for a volume that is
+// not standby (REFERENCE §1.5). The name must pass datastore.CheckVolume (§10.4).
 func validateVolumeCreate(ctx context.Context, lk lookup, v *longhorn.Volume) *admitError {
 	if !nameRE.MatchString(v.Name) {
 		return invalid("", "invalid name %v", v.Name)
@@ -192,6 +218,15 @@ func validateVolumeCreate(ctx context.Context, lk lookup, v *longhorn.Volume) *a
 	}
 	if err := validateReplicaCount(v.Spec.NumberOfReplicas); err != nil {
 		return err
+	}
+	var fromBackup *longhorn.Backup
+	if v.Spec.Standby {
+		if u, err := longhorn.ParseBackupURL(v.Spec.FromBackup); err == nil {
+			fromBackup, _ = lk.backup(ctx, u.BackupName)
+		}
+	}
+	if err := validateBackupBlockSize(v.Spec.Size, volumeBackupBlockSize(v, fromBackup)); err != nil {
+		return invalid("spec.backupBlockSize", "%v", err)
 	}
 	if v.Spec.Image == "" {
 		return invalid("", "BUG: Invalid empty Setting.EngineImage")
@@ -208,6 +243,9 @@ func validateVolumeCreate(ctx context.Context, lk lookup, v *longhorn.Volume) *a
 			}
 		}
 	}
+	if err := checkVolume(v); err != nil {
+		return err
+	}
 	return validateBackupTargetName(ctx, lk, "", v.Spec.BackupTargetName)
 }
 
@@ -221,6 +259,9 @@ func validateVolumeUpdate(ctx context.Context, lk lookup, old, v *longhorn.Volum
 	}
 	if v.Spec.AccessMode != longhorn.AccessModeReadWriteOnce && v.Spec.AccessMode != longhorn.AccessModeReadWriteMany {
 		return invalid("spec.accessMode", "invalid access mode: %v", v.Spec.AccessMode)
+	}
+	if err := checkVolume(v); err != nil {
+		return err
 	}
 	if old.Spec.DataEngine != "" && old.Spec.DataEngine != v.Spec.DataEngine {
 		return invalid("spec.dataEngine", "changing data engine for volume %v is not supported", old.Name)

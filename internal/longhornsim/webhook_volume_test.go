@@ -30,7 +30,7 @@ func (f *fakeLookup) backup(_ context.Context, name string) (*longhorn.Backup, e
 	if b, ok := f.backups[name]; ok {
 		return b, nil
 	}
-	return nil, apierrors.NewNotFound(longhorn.Resource("backup"), name)
+	return nil, apierrors.NewNotFound(groupResource("backup"), name)
 }
 
 func (f *fakeLookup) backupVolume(_ context.Context, target, volume string) (*longhorn.BackupVolume, error) {
@@ -51,7 +51,7 @@ func (f *fakeLookup) backupTarget(_ context.Context, name string) (*longhorn.Bac
 	if bt, ok := f.targets[name]; ok {
 		return bt, nil
 	}
-	return nil, apierrors.NewNotFound(longhorn.Resource("backuptarget"), name)
+	return nil, apierrors.NewNotFound(groupResource("backuptarget"), name)
 }
 
 func (f *fakeLookup) standbyVolumes(context.Context) ([]string, error) { return f.standbys, nil }
@@ -60,14 +60,14 @@ func (f *fakeLookup) volume(_ context.Context, name string) (*longhorn.Volume, e
 	if v, ok := f.volumes[name]; ok {
 		return v, nil
 	}
-	return nil, apierrors.NewNotFound(longhorn.Resource("volume"), name)
+	return nil, apierrors.NewNotFound(groupResource("volume"), name)
 }
 
 func (f *fakeLookup) snapshot(_ context.Context, name string) (*longhorn.Snapshot, error) {
 	if snap, ok := f.snapshots[name]; ok {
 		return snap, nil
 	}
-	return nil, apierrors.NewNotFound(longhorn.Resource("snapshot"), name)
+	return nil, apierrors.NewNotFound(groupResource("snapshot"), name)
 }
 
 const backupURL = "nfs://store:/backups?backup=backup-00000000000000aa&volume=pg-data"
@@ -164,8 +164,12 @@ func TestMutateVolumeCreate(t *testing.T) {
 	}
 }
 
-// On update the common part still reads the Backup of a standby volume (REFERENCE §9 note 6).
+// On update the common part still reads the Backup of a standby volume (volumeMutator.mutate,
+// REFERENCE §10.2, §10.3): every update of a standby whose fromBackup Backup CR is gone is
+// denied, a deleting one's (finalizer removal) included; only the simulator's own records pass.
 func TestMutateVolumeUpdate(t *testing.T) {
+	pruned := func(f *fakeLookup) { delete(f.backups, "backup-00000000000000aa") }
+	denied := `failed to inspect the backup config ` + backupURL + `: backup.longhorn.io "backup-00000000000000aa" not found`
 	tests := []struct {
 		name   string
 		lookup func(*fakeLookup)
@@ -173,18 +177,34 @@ func TestMutateVolumeUpdate(t *testing.T) {
 		denied string
 	}{
 		{name: "standby, backup present", old: standby(nil), v: standby(nil)},
+		{name: "standby, backup pruned", lookup: pruned, old: standby(nil), v: standby(nil), denied: denied},
 		{
-			name: "standby, backup pruned", lookup: func(f *fakeLookup) { delete(f.backups, "backup-00000000000000aa") },
-			old: standby(nil), v: standby(nil),
-			denied: `failed to inspect the backup config ` + backupURL + `: backup.longhorn.io "backup-00000000000000aa" not found`,
+			name: "label change, backup pruned", lookup: pruned,
+			old: standby(nil), v: standby(func(v *longhorn.Volume) { v.Labels["team"] = "other" }),
+			denied: denied,
 		},
 		{
-			name: "activation, backup pruned", lookup: func(f *fakeLookup) { delete(f.backups, "backup-00000000000000aa") },
+			name: "activation, backup pruned", lookup: pruned,
 			old: standby(nil), v: standby(func(v *longhorn.Volume) { v.Spec.Standby = false; v.Spec.Frontend = "blockdev" }),
 		},
 		{
-			name: "standby being deleted, backup pruned", lookup: func(f *fakeLookup) { delete(f.backups, "backup-00000000000000aa") },
-			old: standby(nil), v: standby(func(v *longhorn.Volume) { v.DeletionTimestamp = &metav1.Time{} }),
+			// Longhorn has no exemption for a deleting volume: the simulator used to let it through.
+			name: "standby being deleted, backup pruned", lookup: pruned,
+			old:    standby(func(v *longhorn.Volume) { v.DeletionTimestamp = &metav1.Time{}; v.Finalizers = []string{finalizer} }),
+			v:      standby(func(v *longhorn.Volume) { v.DeletionTimestamp = &metav1.Time{} }),
+			denied: denied,
+		},
+		{
+			name: "simulator records only, backup pruned", lookup: pruned,
+			old: standby(nil), v: standby(func(v *longhorn.Volume) { v.Annotations = map[string]string{AnnotationFailedReplicas: "3"} }),
+		},
+		{
+			name: "records and a label, backup pruned", lookup: pruned,
+			old: standby(nil), v: standby(func(v *longhorn.Volume) {
+				v.Annotations = map[string]string{AnnotationFailedReplicas: "3"}
+				v.Labels["team"] = "other"
+			}),
+			denied: denied,
 		},
 	}
 	for _, tt := range tests {

@@ -114,9 +114,11 @@ func (s *State) Backup(name string) *longhorn.Backup {
 	})[name]
 }
 
-// NewestCompletedBackup returns the newest completed backup (Backup.IsCompleted) of volume, its
-// name in the store (Backup.BackupVolumeName), whatever its backup target: by snapshot time,
-// then upload time, then name (longhorn.BackupNewer); nil when there is none.
+// NewestCompletedBackup returns the newest completed backup of volume that a standby can be
+// created from (Backup.Usable: not one still being written, listed with an empty state, nor one
+// whose block size Longhorn could not read), by its name in the store
+// (Backup.BackupVolumeName), whatever its backup target: by snapshot time, then upload time,
+// then name (longhorn.BackupNewer); nil when there is none.
 func (s *State) NewestCompletedBackup(volume string) *longhorn.Backup {
 	if s == nil {
 		return nil
@@ -128,7 +130,7 @@ func (s *State) newestBackups() map[string]*longhorn.Backup {
 	m := make(map[string]*longhorn.Backup, max(len(s.Volumes), len(s.BackupVolumes)))
 	for i := range s.Backups {
 		b := &s.Backups[i]
-		if !b.IsCompleted() {
+		if !b.Usable() {
 			continue
 		}
 		v := b.BackupVolumeName()

@@ -37,6 +37,8 @@ func TestNewestCompletedBackup(t *testing.T) {
 	byStatus := backupOf("backup-s", "", longhorn.BackupStateCompleted, 4*time.Hour, 4*time.Hour)
 	byStatus.Labels = nil
 	byStatus.Status.VolumeName = "other"
+	badBlockSize := backupOf("backup-x", volume, longhorn.BackupStateCompleted, 6*time.Hour, 6*time.Hour)
+	badBlockSize.Spec.BackupBlockSize = longhorn.BackupBlockSizeInvalid
 	otherTarget := backupOf("backup-t", volume, longhorn.BackupStateCompleted, 5*time.Hour, 5*time.Hour)
 	otherTarget.Labels = longhorn.BackupVolumeLabels("other-target", volume)
 	cases := []struct {
@@ -55,6 +57,13 @@ func TestNewestCompletedBackup(t *testing.T) {
 			backupOf("backup-b", volume, longhorn.BackupStateInProgress, time.Hour, 0),
 			backupOf("backup-c", volume, longhorn.BackupStateError, time.Hour, 0),
 			deleting,
+		}},
+		{name: "listed while written (empty state) skipped", volume: volume, want: "backup-a", backups: []longhorn.Backup{
+			backupOf("backup-a", volume, longhorn.BackupStateCompleted, 0, 0),
+			backupOf("backup-w", volume, longhorn.BackupStateNew, 2*time.Hour, 0),
+		}},
+		{name: "block size Longhorn could not read skipped", volume: volume, want: "backup-a", backups: []longhorn.Backup{
+			backupOf("backup-a", volume, longhorn.BackupStateCompleted, 0, 0), badBlockSize,
 		}},
 		{name: "only incomplete ones: none", volume: volume, want: "", backups: []longhorn.Backup{
 			backupOf("backup-b", volume, longhorn.BackupStateInProgress, time.Hour, 0), deleting,

@@ -58,6 +58,26 @@ type PatchVolumeLabels struct {
 	Volume    string            `json:"volume"`
 	Set       map[string]string `json:"set,omitempty"`
 	Remove    []string          `json:"remove,omitempty"`
+	// Claim, when set, is the volume's PersistentVolumeClaim, patched with the same recurring-job
+	// labels first: a claim labelled recurring-job.longhorn.io/source=enabled owns the volume's
+	// job labels, and Longhorn would otherwise put its own back on the volume (REFERENCE §10.8).
+	Claim *ClaimRef `json:"claim,omitempty"`
+}
+
+// ClaimRef names a PersistentVolumeClaim.
+type ClaimRef struct {
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+}
+
+// sourceClaim is the claim of a source volume whose recurring-job labels drplan changes, nil
+// when Longhorn shows none.
+func sourceClaim(v *longhorn.Volume) *ClaimRef {
+	ks := v.Status.KubernetesStatus
+	if ks.PVCName == "" || ks.Namespace == "" {
+		return nil
+	}
+	return &ClaimRef{Namespace: ks.Namespace, Name: ks.PVCName}
 }
 
 func (a *PatchVolumeLabels) String() string {
@@ -68,7 +88,11 @@ func (a *PatchVolumeLabels) String() string {
 	for _, k := range a.Remove {
 		parts = append(parts, "-"+k)
 	}
-	return fmt.Sprintf("label Volume %s/%s %s", a.Namespace, a.Volume, strings.Join(parts, " "))
+	claim := ""
+	if a.Claim != nil {
+		claim = fmt.Sprintf(" (and its claim %s/%s)", a.Claim.Namespace, a.Claim.Name)
+	}
+	return fmt.Sprintf("label Volume %s/%s%s %s", a.Namespace, a.Volume, claim, strings.Join(parts, " "))
 }
 
 // CreateStandbyVolume creates a standby volume restoring from a backup. Its spec is never applied

@@ -30,6 +30,8 @@ type failoverRun struct {
 	now       time.Time
 	// volumes are the plan's volume reports, where each standby stands now.
 	volumes []VolumeReport
+	// plan is the plan's report, for the problems a failover finds.
+	plan *PlanReport
 	// steps are the step reports built while deciding, by step name.
 	steps map[string]*FailoverStepReport
 }
@@ -47,7 +49,7 @@ type stepResult struct {
 
 // failover decides a valid plan with failover: true. No normal protection runs for it.
 func (d *decider) failover(p *plans.Plan, prim, sec *observed.State, r *PlanReport) {
-	f := &failoverRun{d: d, p: p, prim: prim, sec: sec, now: d.in.Now, steps: map[string]*FailoverStepReport{}, volumes: r.Volumes,
+	f := &failoverRun{d: d, p: p, prim: prim, sec: sec, now: d.in.Now, steps: map[string]*FailoverStepReport{}, volumes: r.Volumes, plan: r,
 		rep: &FailoverReport{Phase: FailoverPending, Steps: []FailoverStepReport{}, Volumes: []FailoverVolumeReport{}}}
 	r.FailoverStatus = f.rep
 	defer f.report()
@@ -93,6 +95,17 @@ func (f *failoverRun) start() {
 		f.rep.Waiting = fmt.Sprintf("cluster %s: caches not synced yet; the failover starts once it is known whether %s answers", s.Primary, s.Primary)
 		return
 	}
+	if missing := f.missingStandbys(); len(missing) > 0 {
+		f.rep.Phase = FailoverBlocked
+		why := fmt.Sprintf("the failover cannot start, there is nothing to activate in cluster %s for every volume (%s); nothing was changed in either cluster",
+			s.Secondary, joinFirst(missing, 5))
+		f.rep.Waiting = why
+		f.rep.Notes = append(f.rep.Notes, why+". Standby volumes are created (and a faulted one replaced, under a new spec.volumes[].standbyName) only while failover is false. "+
+			"Either set failover back to false, wait until drplan status shows every standby volume caught up, and set it to true again; "+
+			"or, to fail over without the data of those volumes, remove them from the plan in the same commit that keeps failover true. The failover starts by itself once every volume has a usable standby volume.")
+		f.plan.Problems = append(f.plan.Problems, why)
+		return
+	}
 	planned := prim.Observed()
 	rec := &FailoverRecord{Plan: f.p.Name(), Primary: s.Primary, Secondary: s.Secondary, Revision: f.d.in.Revision,
 		StartedAt: f.now, Planned: planned}
@@ -111,6 +124,22 @@ func (f *failoverRun) start() {
 	f.d.add(f.recordWrite(rec, "", "failover started: "+kind))
 	f.rep.Planned = planned
 	f.rep.Waiting = fmt.Sprintf("writing the failover record to cluster %s", s.Secondary)
+}
+
+// missingStandbys are the plan's volumes without a usable standby volume in the secondary: none
+// at all, or a faulted one (Longhorn never activates it). A failover would have nothing to
+// activate for them.
+func (f *failoverRun) missingStandbys() []string {
+	var out []string
+	for _, v := range f.p.Spec.Volumes {
+		switch vol := f.sec.Volume(v.StandbyName); {
+		case vol == nil:
+			out = append(out, "volume "+v.Name+" has no standby volume")
+		case vol.Spec.Standby && vol.Status.Robustness == longhorn.VolumeRobustnessFaulted:
+			out = append(out, "the standby volume "+v.StandbyName+" of volume "+v.Name+" is faulted")
+		}
+	}
+	return out
 }
 
 func downSince(s *observed.State) string {

@@ -82,8 +82,12 @@ func (d *decider) failedOver(p *plans.Plan, prim, sec *observed.State) (rec *Fai
 // recurring job on the old primary), and fencing goes on.
 func (d *decider) reverted(p *plans.Plan, prim, sec *observed.State, rec *FailoverRecord, r *PlanReport) {
 	f := &failoverRun{d: d, p: p, prim: prim, sec: sec, rec: rec, now: d.in.Now, steps: map[string]*FailoverStepReport{},
-		rep: &FailoverReport{Phase: FailoverReverted, Steps: []FailoverStepReport{}, Volumes: []FailoverVolumeReport{}}}
+		rep: &FailoverReport{Phase: FailoverReverted, Steps: []FailoverStepReport{}, Volumes: []FailoverVolumeReport{}}, plan: r}
 	r.FailoverStatus = f.rep
+	if rec == nil {
+		d.activatedOutside(f, r)
+		return
+	}
 	msg := fmt.Sprintf("failover was set back to false after the failover began: nothing is undone (activation is one-way) and protection does not resume; failback is a new plan with the roles swapped (primary %s, secondary %s)",
 		p.Spec.Secondary, p.Spec.Primary)
 	r.Problems = append(r.Problems, msg)
@@ -94,6 +98,33 @@ func (d *decider) reverted(p *plans.Plan, prim, sec *observed.State, rec *Failov
 	f.report()
 }
 
+// activatedOutside reports a plan whose failover is false in Git and was never started by
+// drplan, but some of whose standby volumes are active: someone activated them by hand. Nothing
+// is undone; the way to make Git match is a commit setting failover to true, which adopts the
+// active volumes (they are not activated again) and fences the old primary.
+func (d *decider) activatedOutside(f *failoverRun, r *PlanReport) {
+	f.rep.Phase = FailoverActivatedOutside
+	var active []string
+	for _, v := range f.p.Spec.Volumes {
+		if vol := f.sec.Volume(v.StandbyName); vol != nil && owned(d.in.Owner, vol.Labels) && vol.Labels[LabelPlan] == f.p.Name() && !vol.Spec.Standby {
+			active = append(active, v.StandbyName)
+		}
+	}
+	msg := fmt.Sprintf("standby %s %s in cluster %s activated outside drplan (failover is false in Git and drplan never started one): the old primary %s still backs up into the backup volumes they came from. "+
+		"To make Git match, commit failover: true: drplan adopts the volumes already active (it does not activate them again), activates the rest wave by wave and fences %s",
+		plural(len(active), "volume", "volumes"), joinFirst(active, 5), f.sec.Name, f.p.Spec.Primary, f.p.Spec.Primary)
+	r.Problems = append(r.Problems, msg)
+	f.rep.Notes = append(f.rep.Notes, msg)
+	f.report()
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
 // fenceLabels is the label patch that keeps a fenced source volume out of every backup job,
 // or nil when it needs none. The plan's job label comes off; every other job or group label
 // that is enabled becomes disabled; and the default group's label is set to disabled, because
@@ -101,7 +132,7 @@ func (d *decider) reverted(p *plans.Plan, prim, sec *observed.State, rec *Failov
 // (longhorn-manager datastore.labelRecurringJobDefault): a default-group backup job would then
 // upload the volume's stale data into the backup volume the new primary writes to.
 func fenceLabels(v *longhorn.Volume, planJobLabel string) *PatchVolumeLabels {
-	p := &PatchVolumeLabels{Namespace: v.Namespace, Volume: v.Name, Set: map[string]string{}}
+	p := &PatchVolumeLabels{Namespace: v.Namespace, Volume: v.Name, Set: map[string]string{}, Claim: sourceClaim(v)}
 	if hasKey(v.Labels, planJobLabel) {
 		p.Remove = []string{planJobLabel}
 	}

@@ -90,13 +90,16 @@ func TestFailoverFenceGolden(t *testing.T) {
 			},
 		},
 		{
-			name: "failover-reverted-active-by-hand",
+			name: "failover-activated-outside-drplan",
 			plan: failoverPlan(func(d *plans.DRPlan) { d.Spec.Failover = false }),
 			east: f.east(),
 			west: f.west(activated(f.pgData, true), f.pgDataEngine, f.pgWal, f.pgWalEngine),
 			expect: func(g Gomega, res Result) {
-				g.Expect(res.Actions).To(BeEmpty(), "without a record there is nothing to fence with; protection stays off")
-				g.Expect(res.Report.Plans[0].FailoverStatus.Phase).To(Equal(FailoverReverted))
+				g.Expect(res.Actions).To(BeEmpty(), "nothing is undone, and protection stays off")
+				p := res.Report.Plans[0]
+				g.Expect(p.FailoverStatus.Phase).To(Equal(FailoverActivatedOutside))
+				g.Expect(p.Problems).To(ConsistOf(And(ContainSubstring("standby volume pg-data in cluster west activated outside drplan"),
+					ContainSubstring("commit failover: true"), Not(ContainSubstring("set back to false")))))
 			},
 		},
 		{

@@ -26,6 +26,13 @@ const (
 	// FailoverReverted: failover was set back to false after the failover began; nothing is
 	// undone.
 	FailoverReverted FailoverPhase = "reverted"
+	// FailoverBlocked: failover is true in Git but cannot start: a volume has no standby volume
+	// in the secondary. Nothing is written in either cluster until that changes.
+	FailoverBlocked FailoverPhase = "blocked"
+	// FailoverActivatedOutside: failover is false in Git but standby volumes of the plan were
+	// activated outside drplan (by hand, the Longhorn docs' way). Nothing is undone; a commit
+	// setting failover to true adopts them.
+	FailoverActivatedOutside FailoverPhase = "activated-outside"
 )
 
 // StepState is where one step of a failover stands.

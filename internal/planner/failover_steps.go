@@ -16,12 +16,17 @@ func (f *failoverRun) catchUpDeadline() time.Time {
 	return f.rec.StartedAt.Add(f.p.Spec.Activation.CatchUpTimeout.Duration)
 }
 
+// FinalBackupAttachAllowance is added to the catch-up timeout for the final backup: Longhorn
+// takes a snapshot and a backup of a detached volume only after attaching it (one attach and
+// detach cycle for each, REFERENCE §10.9), and the volumes were just detached.
+const FinalBackupAttachAllowance = time.Minute
+
 // finalBackup is the planned switchover's first step: the plan's workloads on the primary
 // scaled to zero, the source volumes detached, one final backup of each, and each seen in the
 // secondary. Zero data loss. Waiting is bounded by the catch-up deadline: after it the step
 // ends with what it has, and says so.
 func (f *failoverRun) finalBackup() stepResult {
-	deadline := f.catchUpDeadline()
+	deadline := f.catchUpDeadline().Add(FinalBackupAttachAllowance)
 	late := !f.now.Before(deadline)
 	wait := func(why string) stepResult {
 		if late {
@@ -68,6 +73,8 @@ func (f *failoverRun) finalBackup() stepResult {
 		case b == nil && snap == nil:
 			f.d.add(&CreateSnapshot{Target: Target{prim.Name, f.p.Name()}, Snapshot: f.finalSnapshotCR(v, snapName), Reason: "final snapshot of a planned switchover"})
 			waiting = append(waiting, fmt.Sprintf("final snapshot %s of volume %s requested", snapName, v.Name))
+		case b == nil && longhorn.SnapshotWaitsForAttachment(snap):
+			waiting = append(waiting, fmt.Sprintf("final snapshot %s of volume %s waits for Longhorn to attach the detached volume in cluster %s (each snapshot and backup of a detached volume costs an attach and a detach)", snapName, v.Name, prim.Name))
 		case b == nil && snap.Status.Error != "":
 			failed = append(failed, fmt.Sprintf("final snapshot %s of volume %s failed: %s (delete that Snapshot CR in cluster %s to take it again)", snapName, v.Name, snap.Status.Error, prim.Name))
 		case b == nil && !snap.Status.ReadyToUse:

@@ -91,6 +91,18 @@ func TestFailoverFinalBackupGolden(t *testing.T) {
 			},
 		},
 		{
+			name: "failover-final-backup-snapshot-waits-for-attachment",
+			east: f.fencedEast(f.planned(step(StepFinalBackup, 3*time.Minute, -1)), finalSnapshot("pg-data", true, ""),
+				finalSnapshot("pg-wal", false, "failed to get engine for snapshot: engine not running. Waiting for the volume to be attached")),
+			west: f.west(f.withStandbys(recordCM(f.planned(step(StepFinalBackup, 3*time.Minute, -1))))...),
+			expect: func(g Gomega, res Result) {
+				g.Expect(kinds(res)).To(ConsistOf("*planner.CreateBackup"), "pg-data goes on")
+				w := res.Report.Plans[0].FailoverStatus.Waiting
+				g.Expect(w).To(ContainSubstring("final snapshot " + FinalSnapshotName("payments", "pg-wal", rev) + " of volume pg-wal waits for Longhorn to attach the detached volume"))
+				g.Expect(w).NotTo(ContainSubstring("failed"), "Longhorn's transient wait is no failure")
+			},
+		},
+		{
 			name: "failover-final-backup-in-secondary-requests-sync",
 			// pg-data's final backup completed in this very second.
 			east: f.fencedEast(f.planned(step(StepFinalBackup, 3*time.Minute, -1)), func() longhorn.Backup {
@@ -185,6 +197,15 @@ func TestFailoverCatchUpGolden(t *testing.T) {
 					g.Expect(v.FinalBackup).To(BeTrue())
 					g.Expect(v.DataLoss.Duration).To(BeZero())
 				}
+			},
+		},
+		{
+			name: "failover-catch-up-adopts-active-volume",
+			east: f.fencedEast(f.planned(f.finalDone, f.catchUp), f.finalData, f.finalWal),
+			west: f.caughtUpWest(recordCM(f.planned(f.finalDone, f.catchUp)), activated(f.pgData, true), f.fWal),
+			expect: func(g Gomega, res Result) {
+				g.Expect(kinds(res)).To(Equal([]string{"*planner.WriteFailoverRecord"}), "a volume activated by hand is caught up as it is")
+				g.Expect(res.Actions[0].(*WriteFailoverRecord).Record.Volumes).To(HaveLen(2), "its data-loss window is recorded like the others'")
 			},
 		},
 		{

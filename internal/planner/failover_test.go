@@ -410,6 +410,34 @@ func TestFailoverStartGolden(t *testing.T) {
 			},
 		},
 		{
+			name: "failover-start-blocked-without-standby",
+			east: f.east(), west: f.west(f.pgData, f.pgDataEngine),
+			expect: func(g Gomega, res Result) {
+				g.Expect(res.Actions).To(BeEmpty(), "nothing is written in either cluster")
+				p := res.Report.Plans[0]
+				g.Expect(p.FailoverStatus.Phase).To(Equal(FailoverBlocked))
+				g.Expect(p.FailoverStatus.Waiting).To(ContainSubstring("nothing to activate in cluster west for every volume (volume pg-wal has no standby volume)"))
+				g.Expect(p.Problems).To(ContainElement(ContainSubstring("the failover cannot start")))
+			},
+		},
+		{
+			name: "failover-start-blocked-by-faulted-standby",
+			east: f.east(), west: f.west(withRobustness(f.pgData, longhorn.VolumeRobustnessFaulted), f.pgDataEngine, f.pgWal, f.pgWalEngine),
+			expect: func(g Gomega, res Result) {
+				g.Expect(res.Actions).To(BeEmpty(), "nothing is written in either cluster")
+				fs := res.Report.Plans[0].FailoverStatus
+				g.Expect(fs.Phase).To(Equal(FailoverBlocked))
+				g.Expect(fs.Waiting).To(ContainSubstring("the standby volume pg-data of volume pg-data is faulted"))
+			},
+		},
+		{
+			name: "failover-start-adopts-volumes-active-already",
+			east: f.east(), west: f.west(activated(f.pgData, true), f.pgDataEngine, f.pgWal, f.pgWalEngine),
+			expect: func(g Gomega, res Result) {
+				g.Expect(kinds(res)).To(Equal([]string{"*planner.WriteFailoverRecord"}), "a volume activated by hand does not block the failover, which adopts it")
+			},
+		},
+		{
 			name: "failover-start-waits-for-primary-cache",
 			east: &observed.State{Name: "east", Health: observed.Health{Reachable: true}}, west: f.west(f.withStandbys()...),
 			expect: func(g Gomega, res Result) { g.Expect(res.Actions).To(BeEmpty()) },

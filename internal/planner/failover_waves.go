@@ -70,7 +70,7 @@ func (f *failoverRun) activate(w plans.Wave, vols []plans.Volume) (stepResult, b
 				continue
 			}
 			acts = append(acts, a)
-		case !longhorn.ActivationSettled(vol):
+		case !longhorn.ActivationSettled(vol) && !f.inUse(w, v, vol):
 			settling = append(settling, f.activationWait(v, vol, allowed))
 		}
 	}
@@ -90,6 +90,25 @@ func (f *failoverRun) activate(w plans.Wave, vols []plans.Volume) (stepResult, b
 	return stepResult{}, false
 }
 
+// inUse reports whether an activated volume was settled already and is now attached by the
+// wave's own workloads: once activation finished, the wave creates the volume's PV and claim
+// and scales its workloads up, and their pods attach the volume, as a node does before its
+// containers start. Waiting for it to be detached again would hold the wave forever.
+func (f *failoverRun) inUse(w plans.Wave, v plans.Volume, vol *longhorn.Volume) bool {
+	if !longhorn.ActivationFinished(vol) {
+		return false
+	}
+	if v.PV != nil && f.sec.PersistentVolume(v.PV.Name) != nil {
+		return true // created only once the volume was settled
+	}
+	for _, sc := range w.Scale {
+		if replicas, found, _ := workloadReplicas(f.sec, sc.APIVersion, sc.Kind, sc.Namespace, sc.Name); found && replicas > 0 {
+			return true // scaled up only once every volume of the wave was settled
+		}
+	}
+	return false
+}
+
 // holdActivation says why a standby volume must not be activated now, "" when it may: a
 // degraded volume needs both the plan's allowDegraded and Longhorn's setting (else Longhorn
 // would leave it stuck attached and half-activated), a faulted one never.
@@ -105,7 +124,8 @@ func (f *failoverRun) holdActivation(vol *longhorn.Volume, settingAllows bool, s
 			return fmt.Sprintf("volume %s is degraded and Longhorn's setting %s is false in cluster %s", vol.Name, longhorn.SettingAllowDegradedAvailability, f.sec.Name)
 		}
 	case longhorn.VolumeRobustnessFaulted:
-		return fmt.Sprintf("volume %s is faulted", vol.Name)
+		return fmt.Sprintf("volume %s is faulted (every replica failed; Longhorn never activates it): a person must decide whether to fail over without its data; "+
+			"to do so, remove its volume from the plan (the faulted standby is kept, untouched) and the wave goes on", vol.Name)
 	}
 	return ""
 }

@@ -117,6 +117,23 @@ func TestFailoverWavesGolden(t *testing.T) {
 			expect: func(g Gomega, res Result) { g.Expect(res.Actions).To(BeEmpty()) },
 		},
 		{
+			name: "failover-wave-volume-attached-by-its-workload",
+			east: f.fencedEast(f.withVolumes(f.planned(f.finalDone, f.catchUpDone, f.dbWave)), f.finalData, f.finalWal),
+			west: func() *observed.State {
+				inUse := f.dbActive
+				inUse.Status.State = longhorn.VolumeStateAttached // the scaled-up workload's pod mounts it
+				s := f.caughtUpWest(recordCM(f.withVolumes(f.planned(f.finalDone, f.catchUpDone, f.dbWave))), inUse, f.fWal,
+					ourPV("pg-data"), ourPVC("prod", "data-postgres-0"))
+				s.StatefulSets[0] = statefulSet("postgres", 3, false)
+				return s
+			}(),
+			expect: func(g Gomega, res Result) {
+				g.Expect(res.Actions).To(BeEmpty())
+				g.Expect(res.Report.Plans[0].FailoverStatus.Waiting).To(ContainSubstring("StatefulSet prod/postgres"),
+					"the wave waits for its gate, not for its volume to detach again")
+			},
+		},
+		{
 			name: "failover-wave-gate-timeout-stalls",
 			east: f.fencedEast(f.withVolumes(f.planned(f.finalDone, f.catchUpDone, step(WaveStep("db"), 11*time.Minute, -1))), f.finalData, f.finalWal),
 			west: func() *observed.State {

@@ -7,6 +7,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	longhorn "github.com/drplan/drplan/internal/longhorn"
 	"github.com/drplan/drplan/internal/observed"
 	"github.com/drplan/drplan/plans"
 )
@@ -25,13 +26,28 @@ func (d *decider) orphans(p *plans.Plan, sec *observed.State) []string {
 			continue
 		}
 		out = append(out, v.Name)
-		if v.Labels[LabelOrphaned] != "true" {
+		if v.Labels[LabelOrphaned] != "true" && updatable(sec, v) {
 			d.add(&PatchVolumeLabels{Target: Target{sec.Name, p.Name()}, Namespace: v.Namespace, Volume: v.Name,
 				Set: map[string]string{LabelOrphaned: "true"}})
 		}
 	}
 	sort.Strings(out)
 	return out
+}
+
+// updatable reports whether Longhorn admits an update of the volume: its volume mutator denies
+// every update of a standby volume whose fromBackup Backup CR is gone (REFERENCE §10.3), such as
+// a standby that faulted because the primary pruned the backup it restored. Such a volume is
+// still reported as an orphan, but not labelled: every pass would be refused again.
+func updatable(s *observed.State, v *longhorn.Volume) bool {
+	if !v.Spec.Standby || v.Spec.FromBackup == "" {
+		return true
+	}
+	u, err := longhorn.ParseBackupURL(v.Spec.FromBackup)
+	if err != nil || u.BackupName == "" {
+		return true
+	}
+	return s.Backup(u.BackupName) != nil
 }
 
 // orphanedPlans reports, and labels, drplan's standby volumes whose plan is no longer in Git at
@@ -57,7 +73,7 @@ func (d *decider) orphanedPlans() []PlanReport {
 				byPlan[plan] = r
 			}
 			r.Orphans = append(r.Orphans, name+"/"+v.Name)
-			if v.Labels[LabelOrphaned] != "true" {
+			if v.Labels[LabelOrphaned] != "true" && updatable(s, v) {
 				d.add(&PatchVolumeLabels{Target: Target{name, plan}, Namespace: v.Namespace, Volume: v.Name,
 					Set: map[string]string{LabelOrphaned: "true"}})
 			}

@@ -146,6 +146,9 @@ func (d *decider) plan(p *plans.Plan) PlanReport {
 func finish(r PlanReport) PlanReport {
 	for _, v := range r.Volumes {
 		r.RPOBreach = r.RPOBreach || v.RPOBreach
+		if v.State == StandbyFaulted {
+			r.Problems = append(r.Problems, v.Reason)
+		}
 	}
 	return r
 }
@@ -170,10 +173,10 @@ func (d *decider) primary(p *plans.Plan, prim *observed.State) {
 		switch {
 		case inPlan[v.Name] && !bound:
 			d.add(&PatchVolumeLabels{Target: Target{prim.Name, p.Name()}, Namespace: v.Namespace, Volume: v.Name,
-				Set: map[string]string{label: longhorn.LabelValueEnabled}})
+				Set: map[string]string{label: longhorn.LabelValueEnabled}, Claim: sourceClaim(v)})
 		case !inPlan[v.Name] && hasKey(v.Labels, label):
 			d.add(&PatchVolumeLabels{Target: Target{prim.Name, p.Name()}, Namespace: v.Namespace, Volume: v.Name,
-				Remove: []string{label}})
+				Remove: []string{label}, Claim: sourceClaim(v)})
 		}
 	}
 }

@@ -212,6 +212,18 @@ func TestDecideGolden(t *testing.T) {
 			},
 		},
 		{
+			name:  "source-volume-claim-labelled-too",
+			plans: []*plans.Plan{p},
+			clusters: map[string]*observed.State{
+				"east": state("east", tgt, func() longhorn.Volume {
+					v := sourceVolume("pg-data", nil)
+					v.Status.KubernetesStatus = longhorn.KubernetesStatus{Namespace: "prod", PVCName: "data-postgres-0"}
+					return v
+				}(), sourceVolume("pg-wal", nil)),
+				"west": state("west", tgt),
+			},
+		},
+		{
 			name:  "backup-not-yet-in-secondary",
 			plans: []*plans.Plan{p},
 			clusters: map[string]*observed.State{
@@ -264,6 +276,17 @@ func TestDecideGolden(t *testing.T) {
 			},
 		},
 		{
+			name:  "standby-faulted-needs-replacing",
+			plans: []*plans.Plan{p},
+			clusters: map[string]*observed.State{
+				"east": steadyEast(),
+				"west": state("west", tgt, backup("backup-b2", "pg-data", 5*time.Minute), backup("backup-w1", "pg-wal", 5*time.Minute),
+					backupVolume("pg-data", "backup-b2", nil), backupVolume("pg-wal", "backup-w1", nil),
+					func() longhorn.Volume { v := pgData; v.Status.Robustness = longhorn.VolumeRobustnessFaulted; return v }(), pgDataEngine, pgWal, pgWalEngine),
+			},
+			noActions: true,
+		},
+		{
 			name:  "backup-target-mismatch",
 			plans: []*plans.Plan{p},
 			clusters: map[string]*observed.State{
@@ -287,6 +310,23 @@ func TestDecideGolden(t *testing.T) {
 				d.Spec.Volumes = []plans.Volume{{Name: "pg-data"}}
 			})},
 			clusters: map[string]*observed.State{"east": steadyEast(), "west": steadyWest()},
+		},
+		{
+			name: "faulted-standby-replaced-old-one-not-updatable",
+			plans: []*plans.Plan{plan("payments", func(d *plans.DRPlan) {
+				d.Spec.Volumes = []plans.Volume{{Name: "pg-data", StandbyName: "pg-data-2"}, {Name: "pg-wal"}}
+			})},
+			clusters: map[string]*observed.State{"east": steadyEast(), "west": state("west", tgt,
+				// backup-b2, which the faulted standby pg-data restored, was pruned: Longhorn refuses
+				// any update of pg-data, so it is reported as an orphan but not labelled.
+				backup("backup-b3", "pg-data", time.Minute), backup("backup-w1", "pg-wal", 5*time.Minute),
+				backupVolume("pg-data", "backup-b3", nil), backupVolume("pg-wal", "backup-w1", nil),
+				func() longhorn.Volume {
+					v := pgData
+					v.Spec.FromBackup, _ = longhorn.EncodeBackupURL("backup-b2", "pg-data", "s3://x")
+					v.Status.Robustness = longhorn.VolumeRobustnessFaulted
+					return v
+				}(), pgDataEngine, pgWal, pgWalEngine)},
 		},
 		{
 			name:     "plan-removed-from-git",

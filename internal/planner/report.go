@@ -56,6 +56,7 @@ const (
 	StandbyRestoring StandbyState = "restoring" // restoring a backup it has not finished
 	StandbyCaughtUp  StandbyState = "caught-up" // restored the newest backup, ready to activate
 	StandbyFailed    StandbyState = "failed"    // Longhorn reports a restore failure
+	StandbyFaulted   StandbyState = "faulted"   // every replica failed: Longhorn never salvages a standby; it must be replaced
 	StandbyActive    StandbyState = "active"    // activated: no longer a standby volume
 	StandbyConflict  StandbyState = "conflict"  // a volume of that name exists and is not drplan's standby
 )

@@ -175,6 +175,8 @@ func (d *decider) volumeReport(p *plans.Plan, v plans.Volume, prim, sec *observe
 	switch {
 	case !vol.Spec.Standby && !vol.Status.IsStandby:
 		r.State = StandbyActive
+	case vol.Status.Robustness == longhorn.VolumeRobustnessFaulted:
+		r.State, r.Reason = StandbyFaulted, faultedReason(p, v, sec.Name)
 	case restoreFailed(vol):
 		r.State, r.Reason = StandbyFailed, restoreFailure(vol)
 	default:
@@ -189,6 +191,23 @@ func (d *decider) volumeReport(p *plans.Plan, v plans.Volume, prim, sec *observe
 		r.RPOBreach = (r.LagKnown && r.Lag.Duration > rpo) || (!r.LagKnown && newest != nil && r.BackupAge.Duration > rpo)
 	}
 	return r
+}
+
+// faultedReason says why a faulted standby needs a person, and what to do: longhorn-manager
+// fails a replica on a restore error and never salvages a standby (REFERENCE §10.1).
+func faultedReason(p *plans.Plan, v plans.Volume, cluster string) string {
+	return fmt.Sprintf("standby volume %s in cluster %s is faulted: every replica failed while restoring (the backup it restored was pruned, the store was unreachable, "+
+		"or it could not grow to a larger backup) and Longhorn never repairs a standby; it cannot be activated. Replace it: set spec.volumes[%d].standbyName to a new name, "+
+		"and drplan creates a new standby from the newest backup and keeps this one, labelled orphaned", v.StandbyName, cluster, volumeIndex(p, v.Name))
+}
+
+func volumeIndex(p *plans.Plan, name string) int {
+	for i, v := range p.Spec.Volumes {
+		if v.Name == name {
+			return i
+		}
+	}
+	return -1
 }
 
 func restoreFailed(v *longhorn.Volume) bool {

@@ -103,7 +103,15 @@ type Reporter struct {
 	lastProgress string
 	progressAt   time.Time
 	retryAt      time.Time
+	// firstSeen is when the revision not yet applied was first seen without a pull request.
+	firstSeen map[string]time.Time
 }
+
+// PullRequestGrace is how long a new revision that no merged pull request names yet is given
+// before it is reported as a commit pushed without one.
+const PullRequestGrace = 15 * time.Second
+
+var errNoPullRequestYet = errors.New("no merged pull request names the revision yet")
 
 // New builds a Reporter.
 func New(o Options) *Reporter {
@@ -235,7 +243,9 @@ func (r *Reporter) report(ctx context.Context) {
 	}
 	rev := p.Revision
 	if rev != r.applied {
-		if err := r.reportApplied(ctx, p); err != nil {
+		if err := r.reportApplied(ctx, p); errors.Is(err, errNoPullRequestYet) {
+			return // the next pass asks again
+		} else if err != nil {
 			r.backoff(err)
 			return
 		}
@@ -262,6 +272,16 @@ func (r *Reporter) reportApplied(ctx context.Context, p *Pass) error {
 	pr, err := r.o.Forge.PullRequestForCommit(ctx, rev)
 	if err != nil {
 		return fmt.Errorf("find the pull request of %s: %w", rev, err)
+	}
+	if pr == nil {
+		// A forge may record a merge a moment after the merge commit is on the branch: a
+		// revision seen for the first time is given PullRequestGrace to be found as a merge.
+		if r.firstSeen[rev].IsZero() {
+			r.firstSeen = map[string]time.Time{rev: r.clock.Now()}
+		}
+		if r.clock.Since(r.firstSeen[rev]) < PullRequestGrace {
+			return errNoPullRequestYet
+		}
 	}
 	r.appliedPR = pr
 	failed := 0

@@ -38,12 +38,13 @@ func failovers(ps []planner.PlanReport) []failover {
 }
 
 // Failovers are the plans of a pass' report whose failover the comment of revision rev shows:
-// those it turned on (or that run without a recorded revision yet), reverted ones left out.
+// those it turned on (or that run without a recorded revision yet, or are blocked), reverted
+// ones and volumes activated outside drplan left out.
 func Failovers(rep planner.Report, rev string) []planner.PlanReport {
 	var out []planner.PlanReport
 	for _, p := range rep.Plans {
 		fs := p.FailoverStatus
-		if fs == nil || fs.Phase == planner.FailoverReverted || (fs.Revision != "" && fs.Revision != rev) {
+		if fs == nil || fs.Phase == planner.FailoverReverted || fs.Phase == planner.FailoverActivatedOutside || (fs.Revision != "" && fs.Revision != rev) {
 			continue
 		}
 		out = append(out, p)
@@ -52,11 +53,11 @@ func Failovers(rep planner.Report, rev string) []planner.PlanReport {
 }
 
 // onMerge are the plans whose failover a preview's decision would start: failover is on at the
-// head and no failover of the plan has started.
+// head and no failover of the plan has started (pending), or could not start (blocked).
 func onMerge(rep planner.Report) []failover {
 	var out []failover
 	for _, p := range rep.Plans {
-		if p.FailoverStatus != nil && p.FailoverStatus.Phase == planner.FailoverPending {
+		if fs := p.FailoverStatus; fs != nil && (fs.Phase == planner.FailoverPending || fs.Phase == planner.FailoverBlocked) {
 			out = append(out, newFailover(p))
 		}
 	}
@@ -122,6 +123,10 @@ func (f failover) waves() int {
 	}
 	return n
 }
+
+// maxCellVolumes is how many volumes a wave's table cell names; the rest are counted (a wave
+// of 200 volumes in one cell is unreadable; drplan status -o json lists them all).
+const maxCellVolumes = 8
 
 // stepLabel is how a step other than a wave is named in a comment.
 func stepLabel(name string) string {
@@ -206,7 +211,12 @@ func previewSection(f failover) string {
 		}
 		n++
 		var vols, gates []string
-		for _, v := range f.stepVolumes(s) {
+		sv := f.stepVolumes(s)
+		for i, v := range sv {
+			if i == maxCellVolumes {
+				vols = append(vols, fmt.Sprintf("and %d more", len(sv)-i))
+				break
+			}
 			vols = append(vols, codeCell(v.Name)+" "+lagText(v, f.RPO.Duration))
 		}
 		for _, g := range s.Gates {
@@ -257,7 +267,18 @@ func progressSection(f failover) string {
 			state += ": " + text(s.Note)
 		}
 		var vols, gates []string
-		for _, v := range f.stepVolumes(s) {
+		sv := f.stepVolumes(s)
+		for i, v := range sv {
+			if i == maxCellVolumes {
+				active := 0
+				for _, r := range sv[i:] {
+					if r.Active {
+						active++
+					}
+				}
+				vols = append(vols, fmt.Sprintf("and %d more (%d active)", len(sv)-i, active))
+				break
+			}
 			c := codeCell(v.Name)
 			if v.Active {
 				c += " ✅"
@@ -354,7 +375,7 @@ func phaseIcon(p planner.FailoverPhase) string {
 	switch p {
 	case planner.FailoverComplete:
 		return "✅"
-	case planner.FailoverStalled:
+	case planner.FailoverStalled, planner.FailoverBlocked:
 		return "⛔"
 	case planner.FailoverReverted:
 		return "↩️"

@@ -89,6 +89,19 @@ func TestPreviewGolden(t *testing.T) {
 			valid: true, status: "valid: 1 plan, no change to the clusters, failover on merge",
 		},
 		{
+			name: "preview-failover-blocked",
+			in: func() PreviewInput {
+				p := payments(12 * time.Minute)
+				p.Failover, p.FailoverStatus = true, paymentsFailover(12*time.Minute, 0, false)
+				p.FailoverStatus.Phase = planner.FailoverBlocked
+				p.FailoverStatus.Waiting = "the failover cannot start: volume uploads has no standby volume in cluster west, so there is nothing to activate; nothing was changed in either cluster"
+				p.FailoverStatus.Notes = []string{p.FailoverStatus.Waiting + ". Standby volumes are created only while failover is false."}
+				p.Problems = []string{p.FailoverStatus.Waiting}
+				return PreviewInput{Revision: sha2, Report: planner.Report{Now: now, Clusters: bothUp(), Plans: []planner.PlanReport{p}}}
+			}(),
+			valid: false, status: "merging cannot fail over payments: volume uploads has no standby volume in cluster west, so there is nothing to activate; nothing was changed in either cluster",
+		},
+		{
 			name: "preview-during-failover",
 			in: PreviewInput{Revision: sha2, Report: planner.Report{Now: now, Clusters: bothUp(), Plans: []planner.PlanReport{runningFailover(true), billing()}},
 				Actions: []planner.Action{recurringJob("billing")}},
@@ -229,4 +242,21 @@ func checkContent(g Gomega, content string, kind Kind, rev string) {
 func withNow(r planner.Report, t time.Time) planner.Report {
 	r.Now = t
 	return r
+}
+
+// A wave of many volumes is summarised: the first few named, the rest counted.
+func TestProgressSummarisesLargeWaves(t *testing.T) {
+	t.Parallel()
+	g := NewWithT(t)
+	p := runningFailover(false)
+	fs := p.FailoverStatus
+	fs.Steps[3].Volumes, fs.Volumes = nil, nil
+	for i := range 200 {
+		name := fmt.Sprintf("vol-%03d", i)
+		fs.Steps[3].Volumes = append(fs.Steps[3].Volumes, name)
+		fs.Volumes = append(fs.Volumes, planner.FailoverVolumeReport{Name: name, Active: i < 150})
+	}
+	out := Progress(ProgressInput{Revision: sha3, Now: now, Failovers: []planner.PlanReport{p}})
+	g.Expect(out).To(ContainSubstring("`vol-007` ✅ · and 192 more (142 active)"))
+	g.Expect(out).NotTo(ContainSubstring("vol-008"))
 }

@@ -151,6 +151,8 @@ func stateCell(p *planner.PlanReport, flips bool, cs []change) string {
 		return "❌ " + plural(failed, "change", "changes") + " failed"
 	case p != nil && p.Invalid:
 		return "❌ invalid: " + plural(len(p.Problems), "problem", "problems")
+	case flips && p != nil && p.FailoverStatus != nil && p.FailoverStatus.Phase == planner.FailoverBlocked:
+		return "⛔ cannot fail over: " + text(p.FailoverStatus.Waiting)
 	case flips:
 		return "🚨 fails over on merge"
 	case p != nil && p.Failover:
@@ -342,6 +344,9 @@ func rpoWarnings(r planner.Report) []string {
 // failoverWarnings lists what a reviewer must know before merging a failover.
 func failoverWarnings(r planner.Report, f failover) []string {
 	var out []string
+	if f.Phase == planner.FailoverBlocked {
+		out = append(out, fmt.Sprintf("plan %s: merging cannot succeed: %s", code(f.Name), text(f.FailoverReport.Waiting)))
+	}
 	if c, ok := r.Clusters[f.Secondary]; ok && !c.Reachable {
 		out = append(out, fmt.Sprintf("plan %s: secondary %s unreachable: failover cannot start until it answers", code(f.Name), code(f.Secondary)))
 	}
@@ -354,6 +359,9 @@ func failoverWarnings(r planner.Report, f failover) []string {
 		}
 	}
 	for _, n := range f.Notes {
+		if f.Phase == planner.FailoverBlocked && strings.HasPrefix(n, f.FailoverReport.Waiting) {
+			n = strings.TrimPrefix(strings.TrimPrefix(n, f.FailoverReport.Waiting), ". ") // said above
+		}
 		out = append(out, fmt.Sprintf("plan %s: %s", code(f.Name), text(n)))
 	}
 	return out

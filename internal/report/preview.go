@@ -28,6 +28,11 @@ func (in PreviewInput) Valid() (bool, string) {
 	if len(in.Problems) > 0 {
 		return false, problemsStatus(in.Problems, StatusLimit)
 	}
+	for _, f := range onMerge(in.Report) {
+		if f.Phase == planner.FailoverBlocked {
+			return false, "merging cannot fail over " + f.Name + ": " + strings.TrimPrefix(f.FailoverReport.Waiting, "the failover cannot start: ")
+		}
+	}
 	m := byPlan(in.Actions)
 	s := "valid: " + plural(len(in.Report.Plans), "plan", "plans") + ", " + strings.ReplaceAll(changesLine(m, ""), "`", "")
 	if len(onMerge(in.Report)) > 0 {
@@ -58,6 +63,8 @@ func Preview(in PreviewInput) string {
 	switch {
 	case len(in.Problems) > 0:
 		icon, verdict = "❌", plural(len(in.Problems), "problem", "problems")+" to fix"
+	case blocked(fos) != nil:
+		icon, verdict = "⛔", "merging cannot fail over "+code(blocked(fos).Name)
 	case len(fos) > 0:
 		icon, verdict = "🚨", "merging fails over "+failoverNames(fos)
 	case len(warnings) > 0:
@@ -103,6 +110,16 @@ func Preview(in PreviewInput) string {
 		b.WriteString(planDetails(in.Report, m))
 	}
 	return strings.TrimRight(b.String(), "\n") + "\n"
+}
+
+// blocked returns the first failover that cannot start, or nil.
+func blocked(fs []failover) *failover {
+	for i := range fs {
+		if fs[i].Phase == planner.FailoverBlocked {
+			return &fs[i]
+		}
+	}
+	return nil
 }
 
 func failoverNames(fs []failover) string {

@@ -2,8 +2,6 @@ package sandbox
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -14,19 +12,22 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
-	"code.gitea.io/sdk/gitea"
 	"github.com/go-logr/logr"
 	"github.com/go-logr/zapr"
 	"go.uber.org/zap"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/drplan/drplan/examples"
 	"github.com/drplan/drplan/internal/drlab"
+	longhorn "github.com/drplan/drplan/internal/longhorn"
 	"github.com/drplan/drplan/plans"
 )
 
@@ -39,9 +40,14 @@ type Options struct {
 	// StatusListen is the agent's status listener; 127.0.0.1:9090 when free, else a free port.
 	StatusListen string
 	// RunAgent runs the agent with the config file the sandbox wrote and a cache directory
-	// until ctx ends. Required: the CLI passes the agent package's Run, so that nothing but
-	// the CLI imports the agent.
+	// until ctx ends. Required unless NoAgent: the CLI passes the agent package's Run, so that
+	// nothing but the CLI imports the agent.
 	RunAgent func(ctx context.Context, configPath, cacheDir string) error
+	// NoAgent starts the world only: the agent's config is written (AgentCommand runs an agent
+	// with it) but no agent runs.
+	NoAgent bool
+	// Tools says where the components are; empty fields are found as Tools describes.
+	Tools Tools
 }
 
 // Sandbox is a running sandbox.
@@ -54,8 +60,13 @@ type Sandbox struct {
 	agentKubecfg string
 	status       string
 	config       string
-	plans        *plans.Set
-	stopData     context.CancelFunc
+	// plans are the seeded plans, as pushed.
+	plans *plans.Set
+	// log is the lab's log (lab.log): the simulators, the stand-in kubelet and applications.
+	log      logr.Logger
+	stopData context.CancelFunc
+	// players are the stand-in kubelet and applications, stopped by stopData.
+	players sync.WaitGroup
 	// agentDone is closed when the agent returned, with its error in agentErr.
 	agentDone chan struct{}
 	agentErr  error
@@ -63,17 +74,27 @@ type Sandbox struct {
 }
 
 const (
-	pidFile   = "sandbox.pid"
-	repoName  = "plans"
-	sandboxNS = "longhorn-system"
+	pidFile = "sandbox.pid"
+	// allowDetachedSetting is Longhorn's setting letting recurring backups take detached volumes.
+	allowDetachedSetting = "allow-recurring-job-while-volume-detached"
+	repoName             = "plans"
+	sandboxNS            = "longhorn-system"
 )
 
-// everyMinute makes the sandbox's backups visible: the examples' crons become every minute.
-var cronLine = regexp.MustCompile(`(?m)^(\s*cron:\s*)"[^"]*"`)
+// The sandbox makes backups visible: the examples' crons become every minute, and each plan
+// keeps an hour of them (more than a backup may take to be restored on the secondary, which
+// validation asks of a retain).
+var (
+	cronLine   = regexp.MustCompile(`(?m)^(\s*cron:\s*)"[^"]*"`)
+	retainLine = regexp.MustCompile(`(?m)^(\s*retain:\s*)\d+`)
+)
+
+// sandboxRetain is the retain of every seeded plan.
+const sandboxRetain = 60
 
 // Start brings the sandbox up and returns once everything runs; Stop tears it down.
 func Start(ctx context.Context, o Options) (*Sandbox, error) {
-	if o.RunAgent == nil {
+	if o.RunAgent == nil && !o.NoAgent {
 		return nil, errors.New("sandbox: no agent to run (Options.RunAgent)")
 	}
 	if o.StateDir == "" {
@@ -89,6 +110,9 @@ func Start(ctx context.Context, o Options) (*Sandbox, error) {
 	o.StateDir = dir
 	if pid, alive := running(dir); alive {
 		return nil, fmt.Errorf("a sandbox is already running from %s (pid %d): stop it with `drplan sandbox --down`", dir, pid)
+	}
+	if err := o.Tools.use(); err != nil {
+		return nil, err
 	}
 	// A fresh lab each time: the state directory holds only the running sandbox.
 	for _, sub := range []string{"lab", "agent", "kubeconfig", "agent.log", "lab.log"} {
@@ -115,9 +139,18 @@ func Start(ctx context.Context, o Options) (*Sandbox, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.NoAgent {
+		// controller-runtime's clients log through its global logger, set once per process:
+		// to the agent's log when the agent runs here, else to the lab's.
+		ctrl.SetLogger(labLog)
+	}
 	done := step("starting clusters east and west (kube-apiserver, etcd, Longhorn simulator) and Gitea")
+	s.log = labLog.WithName("sandbox")
 	s.lab, err = drlab.Start(ctx, drlab.Options{Dir: filepath.Join(dir, "lab"), Gitea: true, Logger: labLog, WorkloadDelay: 2 * time.Second})
 	if err != nil {
+		return nil, err
+	}
+	if err := s.allowDetachedBackups(ctx); err != nil {
 		return nil, err
 	}
 	done()
@@ -142,47 +175,85 @@ func Start(ctx context.Context, o Options) (*Sandbox, error) {
 	}
 	done()
 
-	done = step("creating workloads and source volumes with data on east")
-	if err := s.createWorkloads(ctx); err != nil {
+	done = step("creating workloads, claims and source volumes with data on east")
+	if err := s.createVolumes(ctx); err != nil {
 		return nil, err
 	}
-	if err := s.createVolumes(ctx); err != nil {
+	if err := s.createWorkloads(ctx); err != nil {
 		return nil, err
 	}
 	dataCtx, cancel := context.WithCancel(context.Background())
 	s.stopData = cancel
-	go s.writeData(dataCtx)
-	go s.playKubelet(dataCtx)
-	done()
-
-	done = step("starting the agent")
-	if err := s.startAgent(ctx); err != nil {
+	s.players.Go(func() { s.playKubelet(dataCtx) })
+	s.players.Go(func() { s.writeData(dataCtx) })
+	if err := s.waitAttached(ctx); err != nil {
 		return nil, err
 	}
 	done()
+
+	if err := s.writeAgentConfig(ctx); err != nil {
+		return nil, err
+	}
+	if !o.NoAgent {
+		done = step("starting the agent")
+		if err := s.startAgent(ctx); err != nil {
+			return nil, err
+		}
+		done()
+	}
 	ok = true
 	return s, nil
+}
+
+// allowDetachedBackups sets Longhorn's allow-recurring-job-while-volume-detached in every
+// cluster (Longhorn's default is false), so that a volume of yours that no workload mounts is
+// backed up too.
+func (s *Sandbox) allowDetachedBackups(ctx context.Context) error {
+	for name, c := range s.lab.Clusters {
+		st := &longhorn.Setting{}
+		st.Name, st.Namespace = allowDetachedSetting, sandboxNS
+		if err := c.Client.Patch(ctx, st, client.RawPatch(types.MergePatchType, []byte(`{"value":"true"}`))); err != nil {
+			return fmt.Errorf("sandbox: set %s in cluster %s: %w", allowDetachedSetting, name, err)
+		}
+	}
+	return nil
 }
 
 // Summary prints what to use and what to try.
 func (s *Sandbox) Summary(w io.Writer) {
 	g := s.lab.Gitea
+	agent := fmt.Sprintf("drplan status --address %s   (logs: %s)", s.status, filepath.Join(s.opts.StateDir, "agent.log"))
+	if s.opts.NoAgent {
+		agent = fmt.Sprintf(`not started (--no-agent). Run your build of the agent with:
+                %s
+              then drplan status --address %s`, s.AgentCommand(), s.status)
+	}
 	fmt.Fprintf(w, `
 drplan sandbox is up. Everything lives in %s.
 
   Clusters    export KUBECONFIG=%s   (contexts: east, west)
   Gitea       %s   login %s / %s
   Plans repo  git clone %s
-  Agent       drplan status --address %s   (logs: %s)
+  Agent       %s
+  Data        %s   (each volume's data, as the simulator holds it)
 
 Try:
   1. Open a pull request adding a volume to a plan (a new entry under spec.volumes of
      single-database.yaml), in Gitea's web editor or from your clone.
   2. Watch the preview comment on the pull request, and drplan status as backups restore on west.
   3. Merge a pull request that sets failover: true in a plan, and watch the waves activate.
+  4. Bring a plan of your own: push it to the repo, create its volumes on east (Longhorn
+     Volumes in %s) and the workloads mounting their claims (docs/sandbox.md).
 
 Ctrl-C here (or drplan sandbox --down) stops everything.
-`, s.opts.StateDir, s.kubecfg, g.URL, g.Admin, g.Password, s.repoURL, s.status, filepath.Join(s.opts.StateDir, "agent.log"))
+`, s.opts.StateDir, s.kubecfg, g.URL, g.Admin, g.Password, s.repoURL, agent, VolumeDataPath(s.opts.StateDir, "<cluster>", "<volume>"), sandboxNS)
+}
+
+// VolumeDataPath is where the simulator of cluster keeps the data of volume, in the sandbox
+// whose state directory is stateDir: compare a source volume's with its standby's after a
+// failover.
+func VolumeDataPath(stateDir, cluster, volume string) string {
+	return filepath.Join(stateDir, "lab", cluster+"-volumes", volume+".img")
 }
 
 // Stop stops the agent and the lab and removes the pid file.
@@ -190,6 +261,7 @@ func (s *Sandbox) Stop() error {
 	var errs []error
 	if s.stopData != nil {
 		s.stopData()
+		s.players.Wait()
 	}
 	if s.stop != nil {
 		s.stop()
@@ -228,25 +300,9 @@ func writeKubeconfig(paths map[string]string, path string) error {
 
 // seedRepo creates the plans repository with the examples' plans, backing up every minute.
 func (s *Sandbox) seedRepo(ctx context.Context) error {
-	files := map[string]string{}
-	err := fs.WalkDir(examples.Plans, "plans", func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := examples.Plans.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		files[strings.TrimPrefix(path, "plans/")] = cronLine.ReplaceAllString(string(b), `${1}"* * * * *"  # the sandbox backs up every minute`)
-		return nil
-	})
+	files, set, err := seedPlans()
 	if err != nil {
-		return fmt.Errorf("sandbox: read examples: %w", err)
-	}
-	mem := fstestMap(files)
-	set, problems := plans.LoadFS(mem, ".", plans.WithClusters("east", "west"))
-	if len(problems) > 0 {
-		return fmt.Errorf("sandbox: seeded plans are invalid: %s", problems[0])
+		return err
 	}
 	s.plans = set
 	url, err := s.lab.Gitea.CreateRepo(ctx, repoName)
@@ -257,88 +313,31 @@ func (s *Sandbox) seedRepo(ctx context.Context) error {
 	return pushFiles(ctx, url, s.lab.Gitea.Admin, s.lab.Gitea.Token, files, "Seed the plans repo from drplan's examples")
 }
 
-// startAgent writes the agent's config and runs the agent in this process.
-func (s *Sandbox) startAgent(ctx context.Context) error {
-	dir := filepath.Join(s.opts.StateDir, "agent")
-	secret := make([]byte, 16)
-	_, _ = rand.Read(secret)
-	if err := os.WriteFile(filepath.Join(dir, "token"), []byte(s.lab.Gitea.Token), 0o600); err != nil {
-		return fmt.Errorf("sandbox: %w", err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "webhook-secret"), []byte(hex.EncodeToString(secret)), 0o600); err != nil {
-		return fmt.Errorf("sandbox: %w", err)
-	}
-	s.status = s.opts.StatusListen
-	if s.status == "" {
-		s.status = "127.0.0.1:9090"
-		if !free(s.status) {
-			s.status = freeAddr()
+// seedPlans reads the examples' plans, embedded in the binary, with their crons made every
+// minute, and loads them.
+func seedPlans() (map[string]string, *plans.Set, error) {
+	files := map[string]string{}
+	err := fs.WalkDir(examples.Plans, "plans", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
 		}
-	}
-	hook := freeAddr()
-	cfg := fmt.Sprintf(`# Written by drplan sandbox.
-apiVersion: drplan.io/v1alpha1
-kind: AgentConfig
-clusters:
-  - {name: east, kubeconfig: %[1]s, context: east}
-  - {name: west, kubeconfig: %[1]s, context: west}
-longhornNamespace: %[2]s
-repo:
-  url: %[3]s
-  ref: {branch: main}
-  interval: 30s
-  auth: {tokenFile: token}
-webhook: {listen: "%[4]s", secretFile: webhook-secret}
-status: {listen: "%[5]s"}
-metrics: {listen: "%[6]s"}
-health: {listen: "%[7]s"}
-leaderElection: {enabled: true, cluster: west}
-forge: {kind: gitea, url: "%[8]s", repo: %[9]s/%[10]s, tokenFile: token}
-`, s.agentKubecfg, sandboxNS, s.repoURL, hook, s.status, freeAddr(), freeAddr(), s.lab.Gitea.URL, s.lab.Gitea.Admin, repoName)
-	s.config = filepath.Join(dir, "agent.yaml")
-	if err := os.WriteFile(s.config, []byte(cfg), 0o600); err != nil {
-		return fmt.Errorf("sandbox: %w", err)
-	}
-	// Gitea tells the agent about every push at once.
-	api, err := s.lab.Gitea.Client(ctx)
+		b, err := examples.Plans.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		yaml := cronLine.ReplaceAllString(string(b), `${1}"* * * * *"  # the sandbox backs up every minute`)
+		yaml = retainLine.ReplaceAllString(yaml, fmt.Sprintf("${1}%d  # and keeps an hour of backups", sandboxRetain))
+		files[strings.TrimPrefix(path, "plans/")] = yaml
+		return nil
+	})
 	if err != nil {
-		return err
+		return nil, nil, fmt.Errorf("sandbox: read examples: %w", err)
 	}
-	if _, _, err := api.CreateRepoHook(s.lab.Gitea.Admin, repoName, gitea.CreateHookOption{
-		Type: gitea.HookTypeGitea, Active: true, Events: []string{"push", "pull_request"},
-		Config: map[string]string{"url": "http://" + hook + "/hooks/git", "content_type": "json", "secret": hex.EncodeToString(secret)},
-	}); err != nil {
-		return fmt.Errorf("sandbox: create webhook: %w", err)
+	set, problems := plans.LoadFS(fstestMap(files), ".", plans.WithClusters("east", "west"))
+	if len(problems) > 0 {
+		return nil, nil, fmt.Errorf("sandbox: seeded plans are invalid: %s", problems[0])
 	}
-
-	log, err := fileLogger(filepath.Join(s.opts.StateDir, "agent.log"))
-	if err != nil {
-		return err
-	}
-	ctrl.SetLogger(log)
-	runCtx, cancel := context.WithCancel(logr.NewContext(context.Background(), log))
-	s.stop = cancel
-	s.agentDone = make(chan struct{})
-	go func() {
-		s.agentErr = s.opts.RunAgent(runCtx, s.config, filepath.Join(dir, "cache"))
-		close(s.agentDone)
-	}()
-	// The status listener answers once the agent runs.
-	deadline := time.Now().Add(30 * time.Second)
-	for !listening(s.status) {
-		select {
-		case <-s.agentDone:
-			s.stop = nil
-			return fmt.Errorf("sandbox: agent stopped at start: %w", s.agentErr)
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			return errors.New("sandbox: agent status listener not up after 30s")
-		}
-	}
-	return nil
+	return files, set, nil
 }
 
 // fileLogger logs JSON lines to path.

@@ -39,6 +39,9 @@ var ErrUnreachable = errors.New("backup store unreachable")
 // ErrNotFound is returned when a backup volume, backup or block is not in the store.
 var ErrNotFound = errors.New("not found in backup store")
 
+// ErrInProgress is returned by InspectBackup for a backup whose upload has not finished.
+var ErrInProgress = errors.New("in progress")
+
 // Store is the backup store that every simulated cluster shares: a directory laid out like a
 // longhorn backupstore. One Store value may be used by several Sims in one process.
 type Store struct {
@@ -115,6 +118,10 @@ type Backup struct {
 	DataSize              int64 `json:",string"`
 }
 
+// InProgress reports whether the backup's upload has not finished: its config is the one an
+// upload writes first, without a creation time (backupstore isBackupInProgress).
+func (b *Backup) InProgress() bool { return b.CreatedTime == "" }
+
 // Checksum is backupstore's util.GetChecksum: SHA-512 hex, first 64 characters.
 func Checksum(data []byte) string {
 	sum := sha512.Sum512(data)
@@ -177,7 +184,7 @@ func (s *Store) Volume(volume string) (*Volume, time.Time, error) {
 	return &v, fi.ModTime(), nil
 }
 
-// BackupNames lists the completed backups of a backup volume, sorted.
+// BackupNames lists the backups of a backup volume, those in progress included, sorted.
 func (s *Store) BackupNames(volume string) ([]string, error) {
 	if err := s.check(); err != nil {
 		return nil, err
@@ -207,9 +214,26 @@ func (s *Store) Backup(volume, backup string) (*Backup, error) {
 	}
 	var b Backup
 	if err := readJSON(filepath.Join(s.dir, backupCfgPath(volume, backup)), &b); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			err = ErrNotFound
+		}
 		return nil, fmt.Errorf("read backup %s of volume %s in %s: %w", backup, volume, s.url, err)
 	}
 	return &b, nil
+}
+
+// InspectBackup reads one backup's config as longhorn-manager's BackupGet does
+// (backupstore.InspectBackup): a backup still being uploaded is an error wrapping ErrInProgress,
+// with backupstore's message "backup <name> is still in progress".
+func (s *Store) InspectBackup(volume, backup string) (*Backup, error) {
+	b, err := s.Backup(volume, backup)
+	if err != nil {
+		return nil, err
+	}
+	if b.InProgress() {
+		return nil, fmt.Errorf("backup %v is still in progress: %w", b.Name, ErrInProgress)
+	}
+	return b, nil
 }
 
 // HasBlock reports whether a block is already stored for the volume.
@@ -253,6 +277,32 @@ func (s *Store) Block(volume, sum string) ([]byte, error) {
 	return data, nil
 }
 
+// BeginBackup starts an upload as backupstore's CreateDeltaBlockBackup and performBackup do: the
+// backup volume's volume.cfg is created from vol when the backup volume is new, then the
+// backup's config is written at once, in progress (no creation time, no blocks), so that the
+// backup is listed, and other clusters pull it, while it uploads (REFERENCE §10.10).
+// CommitBackup completes it; a failed upload leaves it in progress.
+func (s *Store) BeginBackup(vol Volume, name string) error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cfg := filepath.Join(s.dir, volumePath(vol.Name), storeVolumeCfg)
+	if _, err := os.Stat(cfg); errors.Is(err, fs.ErrNotExist) {
+		cur := vol
+		cur.LastBackupName, cur.LastBackupAt = "", ""
+		if err := writeJSONAtomic(cfg, &cur); err != nil {
+			return fmt.Errorf("begin backup %s of volume %s in %s: %w", name, vol.Name, s.url, err)
+		}
+	}
+	b := &Backup{Name: name, VolumeName: vol.Name, CompressionMethod: vol.CompressionMethod}
+	if err := writeJSONAtomic(filepath.Join(s.dir, backupCfgPath(vol.Name, name)), b); err != nil {
+		return fmt.Errorf("begin backup %s of volume %s in %s: %w", name, vol.Name, s.url, err)
+	}
+	return nil
+}
+
 // CommitBackup writes a backup's config, after its blocks, then updates volume.cfg (creating
 // it from vol when the backup volume is new), as backupstore does at the end of an upload.
 func (s *Store) CommitBackup(vol Volume, b *Backup) error {
@@ -294,8 +344,11 @@ func (s *Store) CommitBackup(vol Volume, b *Backup) error {
 	return nil
 }
 
-// DeleteBackup removes a backup, drops the blocks no remaining backup uses, and points
-// volume.cfg at the newest remaining backup (backupstore DeleteDeltaBlockBackup).
+// DeleteBackup removes a backup as backupstore's DeleteDeltaBlockBackup does: the config goes
+// at once; when it was volume.cfg's last backup, lastBackupName is cleared and then pointed at
+// the newest remaining backup; the blocks no remaining backup uses are dropped. While any
+// remaining backup is in progress both steps are skipped (its blocks are not referenced yet), so
+// volume.cfg's lastBackupName can stay empty (REFERENCE §10.10).
 func (s *Store) DeleteBackup(volume, backup string) error {
 	if err := s.check(); err != nil {
 		return err
@@ -305,16 +358,33 @@ func (s *Store) DeleteBackup(volume, backup string) error {
 	if err := os.Remove(filepath.Join(s.dir, backupCfgPath(volume, backup))); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("delete backup %s of volume %s in %s: %w", backup, volume, s.url, err)
 	}
+	cfg := filepath.Join(s.dir, volumePath(volume), storeVolumeCfg)
+	var cur Volume
+	if err := readJSON(cfg, &cur); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return fmt.Errorf("delete backup %s of volume %s in %s: %w", backup, volume, s.url, err)
+	}
+	updateLast := cur.LastBackupName == backup
+	if updateLast {
+		cur.LastBackupName, cur.LastBackupAt = "", ""
+	}
 	names, err := s.BackupNames(volume)
 	if err != nil {
 		return err
 	}
 	used := map[string]bool{}
 	var last *Backup
+	deleteBlocks := true
 	for _, n := range names {
 		b, err := s.Backup(volume, n)
 		if err != nil {
 			return err
+		}
+		if b.InProgress() {
+			deleteBlocks = false
+			break
 		}
 		for _, m := range b.Blocks {
 			used[m.BlockChecksum] = true
@@ -324,31 +394,27 @@ func (s *Store) DeleteBackup(volume, backup string) error {
 			last = b
 		}
 	}
-	blocks, err := s.blockSums(volume)
-	if err != nil {
-		return err
-	}
-	for _, sum := range blocks {
-		if !used[sum] {
-			if err := os.Remove(filepath.Join(s.dir, blockPath(volume, sum))); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return fmt.Errorf("delete backup %s of volume %s in %s: %w", backup, volume, s.url, err)
-			}
-		}
-	}
-	cfg := filepath.Join(s.dir, volumePath(volume), storeVolumeCfg)
-	var cur Volume
-	if err := readJSON(cfg, &cur); err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil
-		}
-		return fmt.Errorf("delete backup %s of volume %s in %s: %w", backup, volume, s.url, err)
-	}
-	cur.LastBackupName, cur.LastBackupAt = "", ""
-	if last != nil {
+	if updateLast && deleteBlocks && last != nil {
 		cur.LastBackupName, cur.LastBackupAt = last.Name, last.SnapshotCreatedAt
 	}
-	if err := s.countBlocks(&cur); err != nil {
-		return err
+	if deleteBlocks {
+		blocks, err := s.blockSums(volume)
+		if err != nil {
+			return err
+		}
+		for _, sum := range blocks {
+			if !used[sum] {
+				if err := os.Remove(filepath.Join(s.dir, blockPath(volume, sum))); err != nil && !errors.Is(err, fs.ErrNotExist) {
+					return fmt.Errorf("delete backup %s of volume %s in %s: %w", backup, volume, s.url, err)
+				}
+			}
+		}
+		if err := s.countBlocks(&cur); err != nil {
+			return err
+		}
+	}
+	if !updateLast && !deleteBlocks {
+		return nil
 	}
 	if err := writeJSONAtomic(cfg, &cur); err != nil {
 		return fmt.Errorf("delete backup %s of volume %s in %s: %w", backup, volume, s.url, err)

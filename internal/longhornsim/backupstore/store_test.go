@@ -10,26 +10,9 @@ import (
 	"testing"
 
 	. "github.com/onsi/gomega"
-)
 
-// golden compares got with testdata/<name>; UPDATE_GOLDEN=1 rewrites the file.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if os.Getenv("UPDATE_GOLDEN") != "" {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden file (UPDATE_GOLDEN=1 writes it): %v", err)
-	}
-	NewWithT(t).Expect(string(got)).To(Equal(string(want)), "golden file %s (UPDATE_GOLDEN=1 rewrites it)", path)
-}
+	"github.com/drplan/drplan/internal/golden"
+)
 
 // putBackup uploads data as backup name of volume, as Sim.upload does.
 func putBackup(t *testing.T, s *Store, volume, name string, data []byte, bs int64, at string) *Backup {
@@ -99,7 +82,7 @@ func TestStoreLayout(t *testing.T) {
 	b2 := putBackup(t, s, "vol-a", "backup-0000000000000002", second, bs, "2026-01-02T03:05:05Z")
 	g.Expect(b2.NewlyUploadedDataSize).To(Equal(int64(8)), "only the changed block is new")
 
-	golden(t, "store_layout.golden", tree(t, s))
+	golden.Assert(t, filepath.Join("testdata", "store_layout.golden"), tree(t, s))
 
 	names, err := s.VolumeNames()
 	g.Expect(err).NotTo(HaveOccurred())
