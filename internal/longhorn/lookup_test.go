@@ -43,68 +43,6 @@ func TestPollInterval(t *testing.T) {
 	g.Expect(bt.PollInterval()).To(Equal(30 * time.Second))
 }
 
-func backupOf(name, volume string, state longhorn.BackupState, snapshot, uploaded time.Duration) longhorn.Backup {
-	b := longhorn.Backup{ObjectMeta: metav1.ObjectMeta{Name: name}}
-	b.Labels = longhorn.BackupVolumeLabels(longhorn.DefaultBackupTargetName, volume)
-	b.Status.State = state
-	b.Status.SnapshotCreatedAt = ts(snapshot)
-	b.Status.BackupCreatedAt = ts(uploaded)
-	return b
-}
-
-func TestNewestCompletedBackup(t *testing.T) {
-	deleting := backupOf("backup-d", fixtureVolume, longhorn.BackupStateCompleted, 3*time.Hour, 3*time.Hour)
-	deleting.DeletionTimestamp = mtime(0)
-	byStatus := backupOf("backup-s", "", longhorn.BackupStateCompleted, 4*time.Hour, 4*time.Hour)
-	byStatus.Labels = nil
-	byStatus.Status.VolumeName = "other"
-	cases := []struct {
-		name    string
-		backups []longhorn.Backup
-		volume  string
-		want    string
-	}{
-		{name: "none", volume: fixtureVolume, want: ""},
-		{name: "newest snapshot wins", volume: fixtureVolume, want: "backup-b", backups: []longhorn.Backup{
-			backupOf("backup-a", fixtureVolume, longhorn.BackupStateCompleted, 0, time.Hour),
-			backupOf("backup-b", fixtureVolume, longhorn.BackupStateCompleted, time.Minute, time.Minute),
-		}},
-		{name: "in progress and error skipped", volume: fixtureVolume, want: "backup-a", backups: []longhorn.Backup{
-			backupOf("backup-a", fixtureVolume, longhorn.BackupStateCompleted, 0, 0),
-			backupOf("backup-b", fixtureVolume, longhorn.BackupStateInProgress, time.Hour, 0),
-			backupOf("backup-c", fixtureVolume, longhorn.BackupStateError, time.Hour, 0),
-			deleting,
-		}},
-		{name: "other volumes skipped", volume: fixtureVolume, want: "backup-a", backups: []longhorn.Backup{
-			backupOf("backup-a", fixtureVolume, longhorn.BackupStateCompleted, 0, 0),
-			backupOf("backup-b", "other", longhorn.BackupStateCompleted, time.Hour, 0),
-		}},
-		{name: "volume from status when unlabelled", volume: "other", want: "backup-s", backups: []longhorn.Backup{
-			backupOf("backup-b", "other", longhorn.BackupStateCompleted, time.Hour, 0), byStatus,
-		}},
-		{name: "same snapshot time: later upload", volume: fixtureVolume, want: "backup-a", backups: []longhorn.Backup{
-			backupOf("backup-a", fixtureVolume, longhorn.BackupStateCompleted, 0, time.Hour),
-			backupOf("backup-b", fixtureVolume, longhorn.BackupStateCompleted, 0, time.Minute),
-		}},
-		{name: "same times: greater name", volume: fixtureVolume, want: "backup-b", backups: []longhorn.Backup{
-			backupOf("backup-b", fixtureVolume, longhorn.BackupStateCompleted, 0, 0),
-			backupOf("backup-a", fixtureVolume, longhorn.BackupStateCompleted, 0, 0),
-		}},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			g := NewWithT(t)
-			got := longhorn.NewestCompletedBackup(tc.backups, tc.volume)
-			if tc.want == "" {
-				g.Expect(got).To(BeNil())
-				return
-			}
-			g.Expect(got).NotTo(BeNil())
-			g.Expect(got.Name).To(Equal(tc.want))
-		})
-	}
-}
-
 func TestFindBackupVolume(t *testing.T) {
 	bv := func(name, target, volume string) longhorn.BackupVolume {
 		b := longhorn.BackupVolume{ObjectMeta: metav1.ObjectMeta{Name: name}}
