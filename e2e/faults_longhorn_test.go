@@ -218,6 +218,8 @@ func TestClaimOwnsJobLabels(t *testing.T) {
 // TestLonghornVolumeNames: names Longhorn would refuse or rewrite (over 40 characters, or with
 // dots) are refused by drplan validate with file:line, before anything reaches a cluster.
 func TestLonghornVolumeNames(t *testing.T) {
+	requireLab(t) // the built binary comes with the lab; skipped under -short
+	t.Parallel()
 	g := NewWithT(t)
 	dir := t.TempDir()
 	long := strings.Repeat("v", 41)
