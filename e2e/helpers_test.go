@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -30,6 +29,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/drplan/drplan/internal/drlab"
+	"github.com/drplan/drplan/internal/freeport"
 	longhorn "github.com/drplan/drplan/internal/longhorn"
 	"github.com/drplan/drplan/internal/status"
 )
@@ -353,18 +353,13 @@ func runCLI(t *testing.T, args ...string) (string, int) {
 
 func freePorts(t *testing.T, n int) []int {
 	t.Helper()
-	var ls []net.Listener
 	var out []int
 	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+		p, err := freeport.Port()
 		if err != nil {
 			t.Fatal(err)
 		}
-		ls = append(ls, l)
-		out = append(out, l.Addr().(*net.TCPAddr).Port)
-	}
-	for _, l := range ls {
-		_ = l.Close()
+		out = append(out, p)
 	}
 	return out
 }

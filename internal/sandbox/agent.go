@@ -14,6 +14,9 @@ import (
 	"code.gitea.io/sdk/gitea"
 	"github.com/go-logr/logr"
 	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/drplan/drplan/internal/freeport"
+	"github.com/drplan/drplan/internal/status"
 )
 
 // AgentResync is how often the sandbox's agent runs a pass when nothing triggers one: short,
@@ -36,13 +39,22 @@ func (s *Sandbox) writeAgentConfig(ctx context.Context) error {
 		return fmt.Errorf("sandbox: %w", err)
 	}
 	s.status = s.opts.StatusListen
-	if s.status == "" {
+	if s.status == "" && free("127.0.0.1:9090") {
 		s.status = "127.0.0.1:9090"
-		if !free(s.status) {
-			s.status = freeAddr()
-		}
 	}
-	hook := freeAddr()
+	// webhook, metrics, health, and the status listener when neither given nor 9090.
+	addrs := make([]string, 4)
+	for i := range addrs {
+		a, err := freeport.Addr()
+		if err != nil {
+			return fmt.Errorf("sandbox: agent listeners: %w", err)
+		}
+		addrs[i] = a
+	}
+	if s.status == "" {
+		s.status = addrs[3]
+	}
+	hook := addrs[0]
 	cfg := fmt.Sprintf(`# Written by drplan sandbox.
 apiVersion: drplan.io/v1alpha1
 kind: AgentConfig
@@ -61,7 +73,7 @@ metrics: {listen: "%[6]s"}
 health: {listen: "%[7]s"}
 leaderElection: {enabled: true, cluster: west}
 forge: {kind: gitea, url: "%[8]s", repo: %[9]s/%[10]s, tokenFile: token}
-`, s.agentKubecfg, sandboxNS, s.repoURL, hook, s.status, freeAddr(), freeAddr(), s.lab.Gitea.URL, s.lab.Gitea.Admin, repoName)
+`, s.agentKubecfg, sandboxNS, s.repoURL, hook, s.status, addrs[1], addrs[2], s.lab.Gitea.URL, s.lab.Gitea.Admin, repoName)
 	s.config = filepath.Join(dir, "agent.yaml")
 	if err := os.WriteFile(s.config, []byte(cfg), 0o600); err != nil {
 		return fmt.Errorf("sandbox: %w", err)
@@ -105,7 +117,8 @@ func (s *Sandbox) startAgent(ctx context.Context) error {
 		close(s.agentDone)
 	}()
 	deadline := time.Now().Add(30 * time.Second)
-	for !listening(s.status) {
+	// The agent's own status answering, not merely something listening on its address.
+	for !answers(ctx, s.status) {
 		select {
 		case <-s.agentDone:
 			s.stop = nil
@@ -119,4 +132,10 @@ func (s *Sandbox) startAgent(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// answers is whether a drplan status endpoint answers on addr.
+func answers(ctx context.Context, addr string) bool {
+	_, _, err := status.Fetch(ctx, addr)
+	return err == nil
 }

@@ -5,9 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,6 +16,8 @@ import (
 	"time"
 
 	"code.gitea.io/sdk/gitea"
+
+	"github.com/drplan/drplan/internal/freeport"
 )
 
 // Gitea is a running Gitea server on loopback with an admin user and an API token.
@@ -103,7 +103,7 @@ ROOT_PATH = {{.Dir}}/log
 
 // StartGitea starts Gitea with its state under dir and creates the admin user and token.
 func StartGitea(ctx context.Context, dir string, tools Tools) (*Gitea, error) {
-	port, err := freePort()
+	port, err := freeport.Port()
 	if err != nil {
 		return nil, fmt.Errorf("start gitea: %w", err)
 	}
@@ -256,20 +256,6 @@ func (g *Gitea) waitReady(ctx context.Context, timeout time.Duration) error {
 
 func giteaEnv(dir string) []string {
 	return append(os.Environ(), "GITEA_WORK_DIR="+dir, "HOME="+dir, "GIT_CONFIG_NOSYSTEM=1")
-}
-
-// freePort asks the kernel for a free loopback port.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find free port: %w", err)
-	}
-	defer func() { _ = l.Close() }()
-	addr, ok := l.Addr().(*net.TCPAddr)
-	if !ok {
-		return 0, errors.New("find free port: not a TCP address")
-	}
-	return addr.Port, nil
 }
 
 func tail(b []byte) string {
