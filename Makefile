@@ -56,9 +56,14 @@ build: ## Build bin/drplan.
 unit: ## Run the tests that need no real components (fast).
 	go test $(GO_TEST_ARGS) -short ./...
 
+# Volumes per route of the failover benchmark (see docs/benchmarks.md). Each size starts its own
+# lab: 100,500,1000 takes about an hour on 2 cores.
+BENCH_SIZES ?= 50,200
+
 .PHONY: bench
-bench: build tools ## Run the benchmarks (speed and memory goals live here).
-	go test -run '^$$' -bench . -benchmem ./...
+bench: build tools ## Run the benchmarks side by side and regenerate docs/benchmarks.md (about 17 minutes).
+	DRPLAN_BENCH_SIZES=$(BENCH_SIZES) DRPLAN_BENCH_OUT=$(CURDIR)/docs/benchmarks.md \
+		go test -run '^TestBenchmarks$$' -count=1 -v -timeout 90m ./e2e
 
 .PHONY: generate
 generate: $(CONTROLLER_GEN) ## Regenerate CRDs, JSON Schema and docs from the Go types.
@@ -79,13 +84,18 @@ verify: generate ## Regenerate everything and fail if the tree changed; then lin
 ##@ Tools (cached in bin/, keyed by version)
 
 .PHONY: tools
-tools: $(KUBE_ASSETS)/kube-apiserver $(GITEA_DIR)/gitea etcd ## Build the real kube-apiserver and Gitea, install etcd.
+tools: $(KUBE_ASSETS)/kube-apiserver $(GITEA_DIR)/gitea etcd kubectl ## Build the real kube-apiserver and Gitea, install etcd and kubectl.
 
 $(KUBE_ASSETS)/kube-apiserver:
 	KUBE_VERSION=$(KUBE_VERSION) e2e/tools/build-kube-apiserver.sh $(KUBE_ASSETS)
 
 $(GITEA_DIR)/gitea:
 	GITEA_VERSION=$(GITEA_VERSION) e2e/tools/build-gitea.sh $(GITEA_DIR)
+
+.PHONY: kubectl
+kubectl: # The benchmark's manual route runs kubectl, as a person would.
+	@command -v kubectl >/dev/null || { echo "installing kubernetes-client (Debian)..."; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kubernetes-client >/dev/null; }
 
 .PHONY: etcd
 etcd:

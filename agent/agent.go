@@ -89,7 +89,9 @@ func New(opts Options) (*Agent, error) {
 		}
 		a.clusters[c.Name] = conn
 	}
-	a.observer = observer{clusters: a.clusters, namespace: cfg.LonghornNamespace, owner: ownerOf(cfg)}
+	if a.observer, err = newObserver(cfg, a.clusters); err != nil {
+		return nil, err
+	}
 	a.source, err = newSource(cfg, opts.CacheDir)
 	if err != nil {
 		return nil, err
@@ -109,7 +111,7 @@ func New(opts Options) (*Agent, error) {
 			return nil, err
 		}
 		a.prs = pullrequests.New(pullrequests.Options{Forge: f, PullRequests: &forge.PathFilter{Forge: f, Dir: cfg.Repo.Path},
-			Base: cfg.Repo.Ref.Branch, Preview: a.preview, Interval: cfg.Repo.Interval.Duration})
+			Base: cfg.Repo.Ref.Branch, Preview: a.preview, Interval: cfg.Repo.Interval.Duration, Shard: a.observer.shard})
 	}
 	if cfg.Webhook != nil {
 		secret, err := cfg.Webhook.Secret()
@@ -191,8 +193,9 @@ func (a *Agent) Run(ctx context.Context) error {
 		Logger:                        log,
 		Metrics:                       metricsserver.Options{BindAddress: a.cfg.Metrics.Listen},
 		HealthProbeBindAddress:        a.cfg.Health.Listen,
+		PprofBindAddress:              a.opts.PprofListen,
 		LeaderElection:                enable,
-		LeaderElectionID:              "drplan-agent-" + a.owner(),
+		LeaderElectionID:              leaseName(a.owner(), a.observer.shard),
 		LeaderElectionNamespace:       le.Namespace,
 		LeaderElectionReleaseOnCancel: a.opts.LeaderElection.ReleaseOnCancel,
 	}
@@ -245,6 +248,15 @@ func (a *Agent) preview(ctx context.Context, pr forge.PullRequest) (pullrequests
 	}
 	set, problems := plans.LoadFS(snap.FS, ".", plans.WithClusters(a.cfg.ClusterNames()...))
 	return pullrequests.Decision{Revision: snap.Revision, Problems: problems, Result: a.observer.decide(ctx, set, snap.Revision)}, nil
+}
+
+// leaseName is the leader-election lease of the agents of one plans repository, or of one of
+// its shards: every shard elects its own leader.
+func leaseName(owner, shard string) string {
+	if shard == "" {
+		return "drplan-agent-" + owner
+	}
+	return "drplan-agent-" + owner + "-" + shard
 }
 
 // owner is this agent's owner label value: the plans repo and path it tracks.

@@ -2,11 +2,13 @@ package agent
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/go-logr/logr"
 
 	"github.com/drplan/drplan/internal/cluster"
+	"github.com/drplan/drplan/internal/config"
 	"github.com/drplan/drplan/internal/observed"
 	"github.com/drplan/drplan/internal/planner"
 	"github.com/drplan/drplan/plans"
@@ -19,12 +21,32 @@ type observer struct {
 	clusters  map[string]*cluster.Cluster
 	namespace string
 	owner     string
+	// shard, when agents are sharded, is this agent's shard and selects its plans.
+	shard   string
+	selects *plans.Shard
+}
+
+// newObserver observes clusters for the plans cfg names: its repo and, when sharded, its shard.
+func newObserver(cfg *config.AgentConfig, clusters map[string]*cluster.Cluster) (observer, error) {
+	o := observer{clusters: clusters, namespace: cfg.LonghornNamespace, owner: ownerOf(cfg)}
+	if sh := cfg.Shard; sh != nil {
+		sel, err := plans.ParseShard(sh.Selector, sh.Names)
+		if err != nil {
+			return o, fmt.Errorf("shard %s: %w", sh.Name, err)
+		}
+		o.shard, o.selects = sh.Name, &sel
+	}
+	return o, nil
 }
 
 // decide observes every cluster (the caches, plus the failover gates the caches do not hold)
 // and decides the plans of one revision. set is nil before any revision was read.
 func (o observer) decide(ctx context.Context, set *plans.Set, revision string) planner.Result {
 	in := planner.Input{Plans: set, Revision: revision, Now: time.Now(), Namespace: o.namespace, Owner: o.owner, Clusters: o.states(ctx)}
+	if o.selects != nil && set != nil {
+		in.Shard = o.shard
+		in.Plans, in.Others = set.Split(*o.selects)
+	}
 	o.readFailoverGates(ctx, in)
 	return planner.Decide(in)
 }

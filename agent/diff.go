@@ -70,7 +70,10 @@ func Diff(ctx context.Context, cfg *config.AgentConfig, opts DiffOptions) (*Diff
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	o := observer{clusters: map[string]*cluster.Cluster{}, namespace: cfg.LonghornNamespace, owner: ownerOf(cfg)}
+	o, err := newObserver(cfg, map[string]*cluster.Cluster{})
+	if err != nil {
+		return nil, err
+	}
 	for _, cc := range cfg.Clusters {
 		rc, err := restConfig(cc)
 		if err != nil {

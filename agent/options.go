@@ -23,6 +23,9 @@ type Options struct {
 	// LeaderElection are fluxcd/pkg/runtime's leader election options; the config file's
 	// leaderElection.enabled turns it on too.
 	LeaderElection leaderelection.Options
+	// PprofListen, when set, serves Go's pprof profiles (/debug/pprof/) there: for profiling a
+	// running agent, off by default.
+	PprofListen string
 }
 
 // BindFlags binds the options to fs.
@@ -30,6 +33,7 @@ func (o *Options) BindFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.ConfigPath, "config", "", "path of the agent's config file (kind AgentConfig)")
 	fs.StringVar(&o.CacheDir, "cache-dir", "/var/cache/drplan", "directory for the plans repo's clone, reused across restarts")
 	fs.DurationVar(&o.Resync, "resync", 15*time.Second, "how often a pass runs when nothing triggers one")
+	fs.StringVar(&o.PprofListen, "pprof-listen", "", "serve Go's pprof profiles on this address (such as 127.0.0.1:6060); off when empty")
 	o.Logger.BindFlags(fs)
 	o.LeaderElection.BindFlags(fs)
 }

@@ -144,14 +144,17 @@ type agentProc struct {
 	cmd    *exec.Cmd
 	done   chan struct{} // closed when the process exited
 	log    string
-	debug  bool // --log-level debug: every API request is logged
+	debug  bool     // --log-level debug: every API request is logged
+	args   []string // more command-line flags
 }
 
 type agentOpts struct {
-	interval string // repo poll interval; default 2s
-	resync   string // default 1s
-	forge    bool   // comment on the repo's pull requests in Gitea
-	debug    bool   // log at debug level, every API request included
+	interval string   // repo poll interval; default 2s
+	resync   string   // default 1s
+	forge    bool     // comment on the repo's pull requests in Gitea
+	debug    bool     // log at debug level, every API request included
+	shard    string   // the AgentConfig's shard, a YAML flow mapping; none when empty
+	args     []string // more command-line flags
 }
 
 // startAgent writes a config for the lab's clusters and repo and starts the agent.
@@ -169,7 +172,7 @@ func startAgent(t *testing.T, lab *drlab.Lab, repo *planRepo, o agentOpts) *agen
 	ports := freePorts(t, 3)
 	a := &agentProc{t: t, dir: dir, config: filepath.Join(dir, "agent.yaml"),
 		status: fmt.Sprintf("127.0.0.1:%d", ports[0]), metric: fmt.Sprintf("127.0.0.1:%d", ports[1]), log: filepath.Join(dir, "agent.log"),
-		debug: o.debug}
+		debug: o.debug, args: o.args}
 	// The agent runs as a user bound to examples/deploy/rbac.yaml's ClusterRole only: a
 	// permission missing there fails the test.
 	kc, err := lab.AgentKubeconfigs(t.Context())
@@ -190,6 +193,9 @@ metrics: {listen: "%s"}
 health: {listen: "127.0.0.1:%d"}
 leaderElection: {enabled: true, cluster: west}
 `, kc["east"], kc["west"], ns, repo.URL, o.interval, a.status, a.metric, ports[2])
+	if o.shard != "" {
+		cfg += "shard: " + o.shard + "\n"
+	}
 	if o.forge {
 		cfg += fmt.Sprintf("forge: {kind: gitea, url: %q, repo: %s/%s, tokenFile: token}\n", lab.Gitea.URL, lab.Gitea.Admin, repo.Name)
 	}
@@ -209,6 +215,7 @@ func (a *agentProc) start(resync string) {
 	if a.debug {
 		a.cmd.Args = append(a.cmd.Args, "--log-level", "debug")
 	}
+	a.cmd.Args = append(a.cmd.Args, a.args...)
 	a.cmd.Stdout, a.cmd.Stderr = logf, logf
 	a.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	NewWithT(a.t).Expect(a.cmd.Start()).To(Succeed())

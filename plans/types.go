@@ -33,6 +33,9 @@ type Metadata struct {
 	// comments. A DNS-1123 label of at most 32 characters: the agent derives object names
 	// from it, such as the name of the plan's Longhorn RecurringJob.
 	Name string `json:"name" jsonschema:"required,minLength=1,maxLength=32,pattern=^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"`
+	// Labels are Kubernetes-style labels of the plan. Agents sharded by plan select their plans
+	// with them (the AgentConfig's shard.selector); drplan gives them no other meaning.
+	Labels map[string]string `json:"labels,omitempty"`
 }
 
 // Spec is what a plan protects and how.

@@ -49,6 +49,7 @@ func validatePlan(p *DRPlan, written fieldsWritten) []strictyaml.FieldError {
 		f.Add("kind", "must be %s, got %q", Kind, p.Kind)
 	}
 	f.name("metadata.name", p.Metadata.Name, validation.IsDNS1123Label, MaxPlanNameLength)
+	validateLabels(&f, p.Metadata.Labels)
 	validateClusters(&f, &p.Spec)
 	f.name("spec.backupTarget", p.Spec.BackupTarget, validation.IsDNS1123Subdomain, 0)
 	validateSchedule(&f, &p.Spec, written)
@@ -56,6 +57,24 @@ func validatePlan(p *DRPlan, written fieldsWritten) []strictyaml.FieldError {
 	validateVolumes(&f, &p.Spec)
 	f.positive("spec.activation.catchUpTimeout", p.Spec.Activation.CatchUpTimeout)
 	return f.FieldErrors
+}
+
+// validateLabels checks labels as the Kubernetes API server would, key by key in order.
+func validateLabels(f *findings, labels map[string]string) {
+	keys := make([]string, 0, len(labels))
+	for k := range labels {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		path := "metadata.labels." + k
+		for _, msg := range validation.IsQualifiedName(k) {
+			f.Add(path, "invalid label key: %s", msg)
+		}
+		for _, msg := range validation.IsValidLabelValue(labels[k]) {
+			f.Add(path, "invalid label value %q: %s", labels[k], msg)
+		}
+	}
 }
 
 func validateClusters(f *findings, s *Spec) {

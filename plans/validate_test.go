@@ -53,6 +53,12 @@ func TestValidatePlan(t *testing.T) {
 		{name: "plan name too long", mutate: func(p *DRPlan) { p.Metadata.Name = "a-very-long-plan-name-over-32-chars" }, want: []strictyaml.FieldError{
 			{Path: "metadata.name", Message: `invalid name "a-very-long-plan-name-over-32-chars": must be no more than 32 characters`},
 		}},
+		{name: "labels", mutate: func(p *DRPlan) {
+			p.Metadata.Labels = map[string]string{"drplan.io/shard": "eu", "bad key!": "x", "team": "not a value"}
+		}, want: []strictyaml.FieldError{
+			{Path: "metadata.labels.bad key!", Message: `invalid label key: name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')`},
+			{Path: "metadata.labels.team", Message: `invalid label value "not a value": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')`},
+		}},
 		{name: "same clusters", mutate: func(p *DRPlan) { p.Spec.Secondary = "east" }, want: []strictyaml.FieldError{
 			{Path: "spec.secondary", Message: `must differ from spec.primary (both are "east")`},
 		}},

@@ -69,6 +69,13 @@ type Cluster struct {
 	kick      chan struct{}
 }
 
+// DefaultQPS and DefaultBurst bound the requests per second of a cluster's client when its
+// config sets none: client-go's token bucket, shared by every request of the agent.
+const (
+	DefaultQPS   = 50
+	DefaultBurst = 100
+)
+
 // New builds the clients and the cache; nothing is contacted until Start.
 func New(opts Options) (*Cluster, error) {
 	if opts.ProbeInterval == 0 {
@@ -86,7 +93,7 @@ func New(opts Options) (*Cluster, error) {
 		return countingTransport{next: rt, c: c}
 	})
 	if cfg.QPS == 0 {
-		cfg.QPS, cfg.Burst = 50, 100
+		cfg.QPS, cfg.Burst = DefaultQPS, DefaultBurst
 	}
 	// The caches' client has no timeout: an http.Client timeout would cut every watch stream
 	// after it, and the informers would open them all again, each time.

@@ -106,6 +106,11 @@ func watched() []client.Object {
 
 // State reads the caches. It makes no API request. Before the caches synced it returns only the
 // health, with empty lists.
+//
+// The objects are not deep-copied out of the cache (a quarter of a busy agent's CPU went into
+// those copies): their maps and slices are the cache's own. The State is read-only, as the
+// observed package says; the informers replace objects, never change them in place, so a
+// State read once stays consistent while the caches move on.
 func (c *Cluster) State(ctx context.Context) (*observed.State, error) {
 	s := &observed.State{Name: c.opts.Name, Health: c.Health()}
 	if !s.Synced {
@@ -113,7 +118,7 @@ func (c *Cluster) State(ctx context.Context) (*observed.State, error) {
 	}
 	for _, k := range watchedKinds() {
 		l := k.newList()
-		var opts []client.ListOption
+		opts := []client.ListOption{client.UnsafeDisableDeepCopy}
 		if k.scope.inLonghornNS {
 			opts = append(opts, client.InNamespace(c.opts.LonghornNamespace))
 		}

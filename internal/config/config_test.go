@@ -148,6 +148,15 @@ func TestParseProblems(t *testing.T) {
 			want:  []string{`agent.yaml:10:42: leaderElection.cluster: cluster "north" is not in clusters`},
 		},
 		{
+			name:  "a shard with a broken selector, a broken name pattern and no name",
+			patch: "shard: {selector: \"tier in (gold\", names: [\"pay-[\"]}\n",
+			want: []string{
+				`agent.yaml:10:1: shard.name: required`,
+				`agent.yaml:10:19: shard.selector: invalid label selector: unable to parse requirement: found '', expected: ',' or ')'`,
+				`agent.yaml:10:44: shard.names[0]: invalid name pattern "pay-[": use a glob such as payments-*`,
+			},
+		},
+		{
 			name: "not an agent config",
 			text: "apiVersion: drplan.io/v1alpha1\nkind: DRPlan\n",
 			want: []string{`agent.yaml:1:1: .: not an agent config (apiVersion "drplan.io/v1alpha1", kind "DRPlan"): want apiVersion drplan.io/v1alpha1, kind AgentConfig`},

@@ -37,6 +37,24 @@ type AgentConfig struct {
 	// Forge is where pull requests of the plans repository live, for preview comments and
 	// commit statuses. Off when absent.
 	Forge *Forge `json:"forge,omitempty"`
+	// Shard makes this agent one of several sharing the plans repository, as Flux shards its
+	// controllers: it drives only the plans its shard selects, under a leader-election lease of
+	// its own, and claims each plan in the plan's secondary cluster so that no plan is driven by
+	// two shards. Absent: the agent drives every plan.
+	Shard *Shard `json:"shard,omitempty"`
+}
+
+// Shard selects the plans one agent drives among several.
+type Shard struct {
+	// Name identifies the shard among the agents of the plans repository (a DNS-1123 label); it
+	// names the shard's lease and holds its claims on plans.
+	Name string `json:"name" jsonschema:"required,minLength=1,maxLength=40,pattern=^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"`
+	// Selector is a Kubernetes label selector over the plans' metadata.labels, such as
+	// `drplan.io/shard=eu` or `tier in (gold,silver)`. Default: every plan.
+	Selector string `json:"selector,omitempty"`
+	// Names are patterns of plan names (globs such as `payments-*`); a plan must match one.
+	// Default: every name.
+	Names []string `json:"names,omitempty"`
 }
 
 // Cluster is how the agent reaches one Kubernetes cluster.

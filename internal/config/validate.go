@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/drplan/drplan/plans/strictyaml"
@@ -48,6 +49,17 @@ func validate(c *AgentConfig) []strictyaml.FieldError {
 	f.label("leaderElection.namespace", le.Namespace)
 	if c.Forge != nil {
 		validateForge(&f, c.Forge)
+	}
+	if sh := c.Shard; sh != nil {
+		f.label("shard.name", sh.Name)
+		if _, err := labels.Parse(sh.Selector); err != nil {
+			f.Add("shard.selector", "invalid label selector: %v", err)
+		}
+		for i, n := range sh.Names {
+			if _, err := path.Match(n, ""); err != nil || n == "" {
+				f.Add(fmt.Sprintf("shard.names[%d]", i), "invalid name pattern %q: use a glob such as payments-*", n)
+			}
+		}
 	}
 	return f.FieldErrors
 }

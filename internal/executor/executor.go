@@ -134,6 +134,17 @@ func (e *Executor) do(ctx context.Context, a planner.Action) error {
 		if apierrors.IsAlreadyExists(err) {
 			err = nil
 		}
+	case *planner.ClaimPlan:
+		obj, reason = a.Claim.DeepCopy(), "PlanClaimed"
+		// One that exists already is another shard's (or this one's, seen next pass): the
+		// planner reads whose.
+		err = ignoreExists(c.Client().Create(ctx, obj, client.FieldOwner(FieldManager)))
+	case *planner.ReleaseClaim:
+		obj, reason = &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: a.Name, Namespace: a.Namespace}}, "PlanClaimReleased"
+		err = client.IgnoreNotFound(c.Client().Delete(ctx, obj, client.Preconditions{ResourceVersion: &a.ResourceVersion}))
+		if apierrors.IsConflict(err) {
+			err = errSuperseded
+		}
 	case *planner.RequestSync:
 		reason = "SyncRequested"
 		switch a.Kind {

@@ -109,6 +109,15 @@ const (
 // ValidateContext is the commit status context drplan sets on every pull request head.
 const ValidateContext = "drplan/validate"
 
+// ShardContext is the commit status context of one shard of sharded agents; ValidateContext
+// without shard.
+func ShardContext(shard string) string {
+	if shard == "" {
+		return ValidateContext
+	}
+	return ValidateContext + "/" + shard
+}
+
 // Status is a commit status.
 type Status struct {
 	// Context names the check, ValidateContext for drplan's.

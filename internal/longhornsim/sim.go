@@ -90,8 +90,10 @@ func New(opts Options) (*Sim, error) {
 		Scheme:                 scheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
-		Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
-		Logger:                 opts.Logger,
+		// Five workers per controller, as longhorn-manager runs each of its controllers
+		// (controller.Workers): one object is never reconciled twice at once, several are.
+		Controller: config.Controller{SkipNameValidation: ptr.To(true), MaxConcurrentReconciles: Workers},
+		Logger:     opts.Logger,
 	}
 	if opts.Webhook.Port != 0 {
 		mopts.WebhookServer = webhook.NewServer(webhook.Options{
@@ -127,6 +129,10 @@ func New(opts Options) (*Sim, error) {
 	s.restoreRate.Store(opts.RestoreRate)
 	return s, nil
 }
+
+// Workers is how many objects of one kind each simulated controller reconciles at once:
+// longhorn-manager's controller.Workers.
+const Workers = 5
 
 // Start installs what a Longhorn install creates (the namespace, the default BackupTarget
 // pointing at the store, the Settings the simulator reads), registers the controllers and the

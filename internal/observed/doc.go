@@ -7,4 +7,8 @@
 // The planner finds objects through State's lookups (Volume, ActiveEngine, BackupVolumeOf,
 // NewestCompletedBackup, ...), never by scanning the lists: each lookup indexes its kind once,
 // on first use, so a decision stays linear in the number of objects.
+//
+// A State is read-only. Its objects share their maps and slices with the informer caches they
+// came from (internal/cluster reads them without deep copies): whoever needs to change one
+// copies it first (DeepCopy), as the planner does when it derives a desired object.
 package observed

@@ -27,6 +27,13 @@ type Input struct {
 	Now time.Time
 	// Namespace is Longhorn's namespace in every cluster.
 	Namespace string
+	// Shard, when set, is this agent's shard among several (the AgentConfig's shard.name):
+	// Plans holds only the plans it selects, and it drives a plan only while it holds the
+	// plan's claim in the plan's secondary cluster (see ClaimPlan).
+	Shard string
+	// Others are the names of the revision's plans other shards select: known to be in Git,
+	// so never orphans, and never driven here.
+	Others []string
 	// SyncInterval is the least time between two sync requests for the same BackupVolume or
 	// BackupTarget. Default 30s.
 	SyncInterval time.Duration

@@ -42,6 +42,7 @@ func Decide(in Input) Result {
 	for _, p := range in.Plans.Valid() {
 		res.Report.Plans = append(res.Report.Plans, d.plan(p))
 	}
+	d.releaseClaims()
 	res.Report.Plans = append(res.Report.Plans, invalidPlans(in.Plans)...)
 	if in.Plans.Complete() {
 		res.Report.Plans = append(res.Report.Plans, d.orphanedPlans()...)
@@ -91,6 +92,10 @@ func (d *decider) requeueAfter(wait time.Duration) {
 func (d *decider) plan(p *plans.Plan) PlanReport {
 	s := p.Spec
 	r := PlanReport{Name: p.Name(), Primary: s.Primary, Secondary: s.Secondary, Failover: s.Failover, RPO: metav1.Duration{Duration: s.RPO.Duration}}
+	if !d.claimed(p, &r) {
+		r.Volumes = d.volumeReports(p, d.in.Clusters[s.Primary], d.in.Clusters[s.Secondary])
+		return r
+	}
 	prim, sec := d.in.Clusters[s.Primary], d.in.Clusters[s.Secondary]
 	for _, c := range []struct {
 		name  string
@@ -255,6 +260,9 @@ func hasKey(m map[string]string, k string) bool { _, ok := m[k]; return ok }
 func (d *decider) knownPlans() map[string]bool {
 	known := map[string]bool{}
 	for _, n := range d.in.Plans.Names() {
+		known[n] = true
+	}
+	for _, n := range d.in.Others {
 		known[n] = true
 	}
 	return known

@@ -82,6 +82,9 @@ type Options struct {
 	Clock clock.WithTicker
 	// Log receives what the reporter did; Start adds the forge kind.
 	Log logr.Logger
+	// Shard is the agent's shard, when agents are sharded: each shard keeps a comment and a
+	// commit status of its own, about its own plans.
+	Shard string
 }
 
 // Reporter keeps pull requests informed. Its zero value is not usable: see New.
@@ -89,6 +92,8 @@ type Reporter struct {
 	o     Options
 	clock clock.WithTicker
 	log   logr.Logger
+	// marker, commitMarker and statusContext are this reporter's (its shard's).
+	marker, commitMarker, statusContext string
 
 	mu      sync.Mutex
 	pending *Pass
@@ -122,7 +127,8 @@ func New(o Options) *Reporter {
 	if c == nil {
 		c = clock.RealClock{}
 	}
-	return &Reporter{o: o, clock: c, log: o.Log, wake: make(chan struct{}, 1), prs: make(chan struct{}, 1), previewed: map[int]string{}}
+	return &Reporter{o: o, clock: c, log: o.Log, marker: report.ShardMarker(report.Marker, o.Shard), commitMarker: report.ShardMarker(report.CommitMarker, o.Shard),
+		statusContext: forge.ShardContext(o.Shard), wake: make(chan struct{}, 1), prs: make(chan struct{}, 1), previewed: map[int]string{}}
 }
 
 // SetLogger sets the logger once it is known (the agent's comes with Run's context).
@@ -217,7 +223,7 @@ func (r *Reporter) preview(ctx context.Context, pr forge.PullRequest) error {
 		return fmt.Errorf("preview pull request %d: %w", pr.Number, err)
 	}
 	in := report.PreviewInput{Revision: d.Revision, Problems: problemStrings(d.Problems), Report: d.Result.Report, Actions: d.Result.Actions}
-	c, err := r.o.Forge.UpsertComment(ctx, pr.Number, report.Marker, r.compose(report.Preview(in)))
+	c, err := r.o.Forge.UpsertComment(ctx, pr.Number, r.marker, r.compose(report.Preview(in)))
 	if err != nil {
 		return fmt.Errorf("preview comment on pull request %d: %w", pr.Number, err)
 	}
@@ -226,7 +232,7 @@ func (r *Reporter) preview(ctx context.Context, pr forge.PullRequest) error {
 	if !ok {
 		state = forge.StateFailure
 	}
-	if err := r.o.Forge.SetCommitStatus(ctx, d.Revision, forge.Status{Context: forge.ValidateContext, State: state, Description: line, TargetURL: c.URL}); err != nil {
+	if err := r.o.Forge.SetCommitStatus(ctx, d.Revision, forge.Status{Context: r.statusContext, State: state, Description: line, TargetURL: c.URL}); err != nil {
 		return fmt.Errorf("validate status on pull request %d: %w", pr.Number, err)
 	}
 	r.log.Info("pull request previewed", "pr", pr.Number, "head", d.Revision, "valid", ok, "comment", c.Result)
@@ -300,7 +306,7 @@ func (r *Reporter) reportApplied(ctx context.Context, p *Pass) error {
 		if failed > 0 || len(p.Problems) > 0 {
 			state, line = forge.StateFailure, fmt.Sprintf("applied with %d failed change(s) and %d problem(s)", failed, len(p.Problems))
 		}
-		if err := r.o.Forge.SetCommitStatus(ctx, rev, forge.Status{Context: forge.ValidateContext, State: state, Description: line}); err != nil {
+		if err := r.o.Forge.SetCommitStatus(ctx, rev, forge.Status{Context: r.statusContext, State: state, Description: line}); err != nil {
 			return fmt.Errorf("status on %s: %w", rev, err)
 		}
 	}
@@ -311,13 +317,13 @@ func (r *Reporter) reportApplied(ctx context.Context, p *Pass) error {
 // write puts content on the pull request the revision came from, or on the commit.
 func (r *Reporter) write(ctx context.Context, rev, content string) error {
 	if r.appliedPR != nil {
-		if _, err := r.o.Forge.UpsertComment(ctx, r.appliedPR.Number, report.Marker, r.compose(content)); err != nil {
+		if _, err := r.o.Forge.UpsertComment(ctx, r.appliedPR.Number, r.marker, r.compose(content)); err != nil {
 			return fmt.Errorf("comment on pull request %d: %w", r.appliedPR.Number, err)
 		}
 		return nil
 	}
-	_, err := r.o.Forge.CommentOnCommit(ctx, rev, report.CommitMarker, func(prev string) string {
-		return report.Compose(report.CommitMarker, prev, content, r.o.Forge.MaxCommentLen())
+	_, err := r.o.Forge.CommentOnCommit(ctx, rev, r.commitMarker, func(prev string) string {
+		return report.Compose(r.commitMarker, prev, content, r.o.Forge.MaxCommentLen())
 	})
 	if err != nil && !errors.Is(err, forge.ErrNotSupported) {
 		return fmt.Errorf("comment on commit %s: %w", rev, err)
@@ -327,7 +333,7 @@ func (r *Reporter) write(ctx context.Context, rev, content string) error {
 
 func (r *Reporter) compose(content string) forge.Render {
 	return func(prev string) string {
-		return report.Compose(report.Marker, prev, content, r.o.Forge.MaxCommentLen())
+		return report.Compose(r.marker, prev, content, r.o.Forge.MaxCommentLen())
 	}
 }
 

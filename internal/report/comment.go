@@ -16,6 +16,15 @@ const (
 	CommitMarker = "<!-- drplan:commit -->"
 )
 
+// ShardMarker is marker for one shard of sharded agents: each shard finds its own comment. No
+// shard: marker itself.
+func ShardMarker(marker, shard string) string {
+	if shard == "" {
+		return marker
+	}
+	return strings.TrimSuffix(marker, " -->") + " shard=" + shard + " -->"
+}
+
 // MaxHistory is how many earlier versions a comment keeps.
 const MaxHistory = 5
 

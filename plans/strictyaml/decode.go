@@ -118,6 +118,11 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		d.mapping(n, v, path)
 	case reflect.Slice:
 		d.sequence(n, v, path)
+	case reflect.Map:
+		if v.Type().Key().Kind() != reflect.String {
+			panic(fmt.Sprintf("strictyaml: cannot decode into %s at %s: map keys must be strings", v.Type(), path))
+		}
+		d.dict(n, v, path)
 	case reflect.String:
 		d.string(n, v, path)
 	case reflect.Bool:
@@ -167,6 +172,48 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path string) {
 		})
 		d.decode(val, v.Field(f), child)
 	}
+}
+
+// dict decodes a mapping of free-form keys (such as labels) into a map with string keys. A
+// key is a plain scalar; a duplicate is a problem, as in a mapping of fields.
+func (d *decoder) dict(n *yaml.Node, v reflect.Value, path string) {
+	if n.Kind != yaml.MappingNode {
+		d.problemf(n, path, "must be a mapping, got %s", describe(n))
+		return
+	}
+	if !d.count(n, path, len(n.Content)/2) {
+		return
+	}
+	m := reflect.MakeMapWithSize(v.Type(), len(n.Content)/2)
+	seen := map[string]int{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		key, val := resolveAlias(n.Content[i]), n.Content[i+1]
+		if key == nil || key.Kind != yaml.ScalarNode {
+			d.problemf(n.Content[i], path, "a key must be a plain string, got %s", describe(key))
+			continue
+		}
+		if key.ShortTag() == mergeTag {
+			d.problemf(key, path, "merge keys (<<) are not supported: write the keys out")
+			continue
+		}
+		child := Join(path, key.Value)
+		if first, dup := seen[key.Value]; dup {
+			d.problemf(key, child, "duplicate key %q (first at line %d)", key.Value, first)
+			continue
+		}
+		seen[key.Value] = key.Line
+		target := resolveAlias(val)
+		d.locs.Set(child, Location{
+			Key:    Position{Line: key.Line, Column: key.Column},
+			Value:  Position{Line: val.Line, Column: val.Column},
+			Scalar: target != nil && target.Kind == yaml.ScalarNode,
+			Null:   target != nil && target.Kind == yaml.ScalarNode && target.ShortTag() == nullTag,
+		})
+		elem := reflect.New(v.Type().Elem()).Elem()
+		d.decode(val, elem, child)
+		m.SetMapIndex(reflect.ValueOf(key.Value).Convert(v.Type().Key()), elem)
+	}
+	v.Set(m)
 }
 
 func (d *decoder) unknown(key *yaml.Node, path, name string, fields map[string]int) {

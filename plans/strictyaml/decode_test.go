@@ -9,17 +9,18 @@ import (
 )
 
 type testDoc struct {
-	Name     string     `json:"name"`
-	Count    int        `json:"count"`
-	Small    int8       `json:"small"`
-	Enabled  bool       `json:"enabled"`
-	Timeout  Duration   `json:"timeout"`
-	Items    []testItem `json:"items"`
-	Tags     []string   `json:"tags"`
-	Child    *testItem  `json:"child,omitempty"`
-	Skipped  string     `json:"-"`
-	internal string     //nolint:unused // proves unexported fields are not decoded
-	Nested   testNested `json:"nested"`
+	Name     string            `json:"name"`
+	Count    int               `json:"count"`
+	Small    int8              `json:"small"`
+	Enabled  bool              `json:"enabled"`
+	Timeout  Duration          `json:"timeout"`
+	Items    []testItem        `json:"items"`
+	Tags     []string          `json:"tags"`
+	Child    *testItem         `json:"child,omitempty"`
+	Skipped  string            `json:"-"`
+	internal string            //nolint:unused // proves unexported fields are not decoded
+	Nested   testNested        `json:"nested"`
+	Labels   map[string]string `json:"labels"`
 }
 
 type testItem struct {
@@ -56,6 +57,7 @@ items:
 tags: [x, "y", 'z']
 child: {id: c}
 nested: {level: {id: deep}}
+labels: {drplan.io/shard: eu, team: "a"}
 `, Options{})
 	g.Expect(problems).To(BeEmpty())
 	g.Expect(*out).To(Equal(testDoc{
@@ -65,6 +67,7 @@ nested: {level: {id: deep}}
 		Tags:    []string{"x", "y", "z"},
 		Child:   &testItem{ID: "c"},
 		Nested:  testNested{Level: testItem{ID: "deep"}},
+		Labels:  map[string]string{"drplan.io/shard": "eu", "team": "a"},
 	}))
 }
 
@@ -127,8 +130,16 @@ func TestDecodeProblems(t *testing.T) {
 			[]string{`f.yaml:1:9: nested: must be a mapping of fields, got a list`}},
 		{"mapping expected at the top", "- a\n", Options{},
 			[]string{`f.yaml:1:1: .: must be a mapping of fields, got a list`}},
+		{"map value not a string", "labels: {tier: 1}\n", Options{},
+			[]string{`f.yaml:1:16: labels.tier: must be a string, got the number 1 (quote it: "1")`}},
+		{"map expected", "labels: [a]\n", Options{},
+			[]string{`f.yaml:1:9: labels: must be a mapping, got a list`}},
+		{"duplicate map key", "labels:\n  a: x\n  a: y\n", Options{},
+			[]string{`f.yaml:3:3: labels.a: duplicate key "a" (first at line 2)`}},
+		{"merge key in a map", "labels:\n  <<: {a: b}\n", Options{},
+			[]string{`f.yaml:2:3: labels: merge keys (<<) are not supported: write the keys out`}},
 		{"merge key", "base: &b {id: x}\nchild:\n  <<: *b\n", Options{},
-			[]string{`f.yaml:1:1: base: unknown field "base" (known fields: child, count, enabled, items, name, nested, small, tags, timeout)`,
+			[]string{`f.yaml:1:1: base: unknown field "base" (known fields: child, count, enabled, items, labels, name, nested, small, tags, timeout)`,
 				`f.yaml:3:3: child: merge keys (<<) are not supported: write the fields out`}},
 		{"custom tag", "name: !vault secret/x\n", Options{},
 			[]string{`f.yaml:1:7: name: custom YAML tag !vault is not supported`}},
