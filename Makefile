@@ -50,7 +50,7 @@ test: build tools ## Run every test: unit, integration and end-to-end (GO_TEST_A
 
 .PHONY: build
 build: ## Build bin/drplan.
-	go build -ldflags '$(LDFLAGS)' -o $(DRPLAN) .
+	go build -trimpath -ldflags '$(LDFLAGS)' -o $(DRPLAN) .
 
 .PHONY: unit
 unit: ## Run the tests that need no real components (fast).

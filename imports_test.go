@@ -16,7 +16,7 @@ const module = "github.com/drplan/drplan"
 
 // pure are the packages that decide or describe and do no I/O: they may not depend, even
 // transitively, on a client, a forge, Git or the agent's I/O packages.
-var pure = []string{module + "/plans/...", module + "/internal/planner", module + "/internal/observed", module + "/internal/longhorn", module + "/internal/report"}
+var pure = []string{module + "/plans/...", module + "/internal/planner", module + "/internal/observed", module + "/internal/longhorn", module + "/internal/report", module + "/internal/planstatus"}
 
 // forbiddenDeps are import path prefixes no pure package may depend on.
 var forbiddenDeps = []string{

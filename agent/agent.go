@@ -36,6 +36,7 @@ type Agent struct {
 	clusters map[string]*cluster.Cluster
 	source   *source.Source
 	exec     *executor.Executor
+	events   *eventRecorder
 	observer observer
 	status   *status.Store
 	metrics  *metrics
@@ -100,7 +101,8 @@ func New(opts Options) (*Agent, error) {
 	for name, c := range a.clusters {
 		conns[name] = c
 	}
-	a.exec = executor.New(executor.Options{Clusters: conns, Recorder: newEventRecorder(a.clusters)})
+	a.events = newEventRecorder(a.clusters)
+	a.exec = executor.New(executor.Options{Clusters: conns, Recorder: a.events})
 	if cfg.Forge != nil {
 		tok, err := cfg.Forge.Token()
 		if err != nil {
@@ -220,7 +222,8 @@ func (a *Agent) Run(ctx context.Context) error {
 		}
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/status", a.status)
+	mux.Handle("/status", a.status.Handler(a.followerStatus))
+	mux.HandleFunc("/reconcile", a.reconcile)
 	if err := mgr.Add(httpServer("status", a.cfg.Status.Listen, mux)); err != nil {
 		return fmt.Errorf("add status server: %w", err)
 	}

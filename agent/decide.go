@@ -42,13 +42,20 @@ func newObserver(cfg *config.AgentConfig, clusters map[string]*cluster.Cluster) 
 // decide observes every cluster (the caches, plus the failover gates the caches do not hold)
 // and decides the plans of one revision. set is nil before any revision was read.
 func (o observer) decide(ctx context.Context, set *plans.Set, revision string) planner.Result {
+	res, _ := o.decideWithInput(ctx, set, revision)
+	return res
+}
+
+// decideWithInput is decide, returning the input decided on too: the loop writes the status
+// objects from the same states.
+func (o observer) decideWithInput(ctx context.Context, set *plans.Set, revision string) (planner.Result, planner.Input) {
 	in := planner.Input{Plans: set, Revision: revision, Now: time.Now(), Namespace: o.namespace, Owner: o.owner, Clusters: o.states(ctx)}
 	if o.selects != nil && set != nil {
 		in.Shard = o.shard
 		in.Plans, in.Others = set.Split(*o.selects)
 	}
 	o.readFailoverGates(ctx, in)
-	return planner.Decide(in)
+	return planner.Decide(in), in
 }
 
 // states reads every cluster from its cache; a cluster whose cache cannot be read counts as not

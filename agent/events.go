@@ -35,3 +35,10 @@ func (r *eventRecorder) Event(clusterName string, obj runtime.Object, reason, me
 		rec.Event(obj, corev1.EventTypeNormal, reason, message)
 	}
 }
+
+// Warning records one Warning event.
+func (r *eventRecorder) Warning(clusterName string, obj runtime.Object, reason, message string) {
+	if rec, ok := r.recorders[clusterName]; ok {
+		rec.Event(obj, corev1.EventTypeWarning, reason, message)
+	}
+}

@@ -6,8 +6,10 @@ import (
 
 	"github.com/go-logr/logr"
 
+	"github.com/drplan/drplan/internal/clusterstatus"
 	"github.com/drplan/drplan/internal/executor"
 	"github.com/drplan/drplan/internal/planner"
+	"github.com/drplan/drplan/internal/planstatus"
 	"github.com/drplan/drplan/internal/pullrequests"
 	"github.com/drplan/drplan/internal/report"
 	"github.com/drplan/drplan/internal/source"
@@ -26,6 +28,8 @@ type loop struct {
 	set         *plans.Set
 	problems    []plans.Problem
 	nextFetchAt time.Time
+	// written are the status objects written lately, until the caches show them.
+	written map[clusterstatus.Key]writtenObject
 }
 
 var _ interface{ NeedLeaderElection() bool } = (*loop)(nil)
@@ -89,13 +93,14 @@ func (l *loop) pass(ctx context.Context, fetch bool) time.Duration {
 		l.fetch(ctx)
 	}
 
-	res := a.observer.decide(ctx, l.set, l.snap.Revision)
+	res, in := a.observer.decideWithInput(ctx, l.set, l.snap.Revision)
 	outcomes := a.exec.Execute(ctx, res.Actions)
 	for _, o := range outcomes {
 		if o.Err != nil {
 			log.Error(o.Err, "action failed", "cluster", o.Action.Cluster(), "plan", o.Action.Plan())
 		}
 	}
+	l.writeStatusObjects(ctx, res, in)
 	plansReport := res.Report.Plans
 	if plansReport == nil {
 		plansReport = []planner.PlanReport{}
@@ -120,6 +125,59 @@ func (l *loop) pass(ctx context.Context, fetch bool) time.Duration {
 		log.V(1).Info("pass done", "revision", l.snap.Revision, "actions", 0, "duration", time.Since(start))
 	}
 	return res.RequeueAfter
+}
+
+// writtenFor is how long an object the loop wrote stands in for the cache's copy until the
+// cache shows it (see clusterstatus.Input.Written).
+const writtenFor = 10 * time.Second
+
+// writeStatusObjects brings the plans' status objects in the clusters in line with this pass's
+// reports. An object that already says it all is not written: an idle pass writes nothing.
+func (l *loop) writeStatusObjects(ctx context.Context, res planner.Result, in planner.Input) {
+	if in.Plans == nil {
+		return
+	}
+	log := logr.FromContextOrDiscard(ctx)
+	if l.written == nil {
+		l.written = map[clusterstatus.Key]writtenObject{}
+	}
+	current := map[clusterstatus.Key]*planstatus.DRPlanStatus{}
+	for k, w := range l.written {
+		seen := in.Clusters[k.Cluster].PlanStatus(k.Name)
+		if time.Since(w.at) > writtenFor || (seen != nil && seen.ResourceVersion == w.obj.ResourceVersion) {
+			delete(l.written, k)
+			continue
+		}
+		current[k] = w.obj
+	}
+	writes := clusterstatus.Plan(clusterstatus.Input{Plans: res.Report.Plans, Revision: l.snap.Revision, Others: in.Others,
+		Complete: in.Plans.Complete(), Clusters: in.Clusters, Namespace: in.Namespace, Owner: in.Owner, Written: current})
+	for _, w := range writes {
+		c, ok := l.a.clusters[w.Cluster]
+		if !ok {
+			continue
+		}
+		obj, err := clusterstatus.Apply(ctx, c.Client(), w)
+		if err != nil {
+			log.Error(err, "write status object", "cluster", w.Cluster, "plan", w.Object.Name)
+			continue
+		}
+		key := clusterstatus.Key{Cluster: w.Cluster, Name: w.Object.Name}
+		delete(l.written, key)
+		if obj != nil {
+			l.written[key] = writtenObject{obj: obj, at: time.Now()}
+		}
+		log.V(1).Info("status object written", "cluster", w.Cluster, "plan", w.Object.Name, "phase", w.Object.Status.Phase, "deleted", w.Delete, "changed", w.Changed)
+		if w.Warning != "" {
+			l.a.events.Warning(w.Cluster, w.Object, w.Warning, w.WarningMessage)
+		}
+	}
+}
+
+// writtenObject is a status object the loop wrote, and when.
+type writtenObject struct {
+	obj *planstatus.DRPlanStatus
+	at  time.Time
 }
 
 // fetch brings the plans up to date, keeping the last good revision when Git fails.

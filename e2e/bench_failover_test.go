@@ -17,8 +17,9 @@ import (
 	. "github.com/onsi/gomega"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/watch"
+	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/drplan/drplan/internal/cluster"
@@ -92,7 +93,7 @@ metadata:
 spec:
   primary: east
   secondary: west
-  schedule: {cron: "@every 1h", retain: 3, concurrency: 10}
+  schedule: {cron: "@every 1h", retain: 3, concurrency: 100}
   rpo: 2h
   failover: %t
   volumes:
@@ -446,29 +447,33 @@ type settleWatch struct {
 func watchSettled(t *testing.T, c *drlab.Cluster) *settleWatch {
 	t.Helper()
 	g := NewWithT(t)
-	wc, err := client.NewWithWatch(c.API.Config, client.Options{Scheme: cluster.Scheme})
-	g.Expect(err).NotTo(HaveOccurred())
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	w := &settleWatch{requested: map[string]time.Time{}, settled: map[string]time.Time{}, changed: make(chan struct{}, 1)}
-	var list longhorn.VolumeList
-	g.Expect(c.Client.List(ctx, &list, client.InNamespace(ns))).To(Succeed())
-	wi, err := wc.Watch(ctx, &longhorn.VolumeList{}, client.InNamespace(ns), &client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: list.ResourceVersion}})
+	// An informer, not a bare watch: the API server ends watch streams now and then, and an
+	// informer resumes where it stood.
+	ca, err := cache.New(c.API.Config, cache.Options{Scheme: cluster.Scheme, DefaultNamespaces: map[string]cache.Config{ns: {}}})
 	g.Expect(err).NotTo(HaveOccurred())
-	for i := range list.Items {
-		w.see(&list.Items[i], time.Time{})
-	}
-	go func() {
-		defer wi.Stop()
-		for ev := range wi.ResultChan() {
-			if ev.Type != watch.Added && ev.Type != watch.Modified {
-				continue
-			}
-			if v, ok := ev.Object.(*longhorn.Volume); ok {
+	inf, err := ca.GetInformer(ctx, &longhorn.Volume{})
+	g.Expect(err).NotTo(HaveOccurred())
+	synced := false
+	var mu sync.Mutex
+	_, err = inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		UpdateFunc: func(_, obj any) {
+			mu.Lock()
+			live := synced
+			mu.Unlock()
+			if v, ok := obj.(*longhorn.Volume); ok && live {
 				w.see(v, time.Now())
 			}
-		}
-	}()
+		},
+	})
+	g.Expect(err).NotTo(HaveOccurred())
+	go func() { _ = ca.Start(ctx) }()
+	g.Expect(ca.WaitForCacheSync(ctx)).To(BeTrue())
+	mu.Lock()
+	synced = true
+	mu.Unlock()
 	return w
 }
 

@@ -501,12 +501,18 @@ func workload(ns string, w foWorkload, replicas int32) client.Object {
 // newPlanRepo and startAgent; stop only the lab itself.
 func ownLab(t *testing.T, name string) (lab, view *drlab.Lab) {
 	t.Helper()
+	return ownLabPolling(t, name, sharedPoll)
+}
+
+// ownLabPolling is ownLab with the BackupTargets polling the store every poll.
+func ownLabPolling(t *testing.T, name string, poll time.Duration) (lab, view *drlab.Lab) {
+	t.Helper()
 	shared := requireLab(t)
 	g := NewWithT(t)
 	dir, err := os.MkdirTemp("", "drplan-e2e-"+name+"-")
 	g.Expect(err).NotTo(HaveOccurred())
 	t.Cleanup(func() { _ = os.RemoveAll(dir) })
-	lab, err = drlab.Start(t.Context(), drlab.Options{Dir: filepath.Join(dir, "lab"), PollInterval: sharedPoll, Logger: labLogger(dir)})
+	lab, err = drlab.Start(t.Context(), drlab.Options{Dir: filepath.Join(dir, "lab"), PollInterval: poll, Logger: labLogger(dir)})
 	g.Expect(err).NotTo(HaveOccurred())
 	t.Cleanup(func() { _ = lab.Stop() })
 	view = &drlab.Lab{Dir: lab.Dir, Tools: lab.Tools, Store: lab.Store, Clusters: lab.Clusters, Gitea: shared.Gitea}

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"code.gitea.io/sdk/gitea"
 	"github.com/go-git/go-billy/v5/memfs"
 	"github.com/go-git/go-git/v5"
 	gitconfig "github.com/go-git/go-git/v5/config"
@@ -146,6 +147,7 @@ type agentProc struct {
 	log    string
 	debug  bool     // --log-level debug: every API request is logged
 	args   []string // more command-line flags
+	lease  []string // leader-election flags
 }
 
 type agentOpts struct {
@@ -155,6 +157,9 @@ type agentOpts struct {
 	debug    bool     // log at debug level, every API request included
 	shard    string   // the AgentConfig's shard, a YAML flow mapping; none when empty
 	args     []string // more command-line flags
+	webhook  bool     // a webhook listener, and a Gitea webhook on the repo pointing at it
+	// leaseFlags replace the short leader-election settings the tests run with.
+	leaseFlags []string
 }
 
 // startAgent writes a config for the lab's clusters and repo and starts the agent.
@@ -172,7 +177,7 @@ func startAgent(t *testing.T, lab *drlab.Lab, repo *planRepo, o agentOpts) *agen
 	ports := freePorts(t, 3)
 	a := &agentProc{t: t, dir: dir, config: filepath.Join(dir, "agent.yaml"),
 		status: fmt.Sprintf("127.0.0.1:%d", ports[0]), metric: fmt.Sprintf("127.0.0.1:%d", ports[1]), log: filepath.Join(dir, "agent.log"),
-		debug: o.debug, args: o.args}
+		debug: o.debug, args: o.args, lease: o.leaseFlags}
 	// The agent runs as a user bound to examples/deploy/rbac.yaml's ClusterRole only: a
 	// permission missing there fails the test.
 	kc, err := lab.AgentKubeconfigs(t.Context())
@@ -193,6 +198,19 @@ metrics: {listen: "%s"}
 health: {listen: "127.0.0.1:%d"}
 leaderElection: {enabled: true, cluster: west}
 `, kc["east"], kc["west"], ns, repo.URL, o.interval, a.status, a.metric, ports[2])
+	if o.webhook {
+		secret := "bench-webhook-secret"
+		g.Expect(os.WriteFile(filepath.Join(dir, "webhook-secret"), []byte(secret), 0o600)).To(Succeed())
+		listen := fmt.Sprintf("127.0.0.1:%d", freePorts(t, 1)[0])
+		cfg += fmt.Sprintf("webhook: {listen: %q, secretFile: webhook-secret}\n", listen)
+		api, err := lab.Gitea.Client(t.Context())
+		g.Expect(err).NotTo(HaveOccurred())
+		_, _, err = api.CreateRepoHook(lab.Gitea.Admin, repo.Name, gitea.CreateHookOption{
+			Type: gitea.HookTypeGitea, Active: true, Events: []string{"push", "pull_request"},
+			Config: map[string]string{"url": "http://" + listen + "/hooks/git", "content_type": "json", "secret": secret},
+		})
+		g.Expect(err).NotTo(HaveOccurred())
+	}
 	if o.shard != "" {
 		cfg += "shard: " + o.shard + "\n"
 	}
@@ -209,9 +227,12 @@ func (a *agentProc) start(resync string) {
 	a.t.Helper()
 	logf, err := os.OpenFile(a.log, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	NewWithT(a.t).Expect(err).NotTo(HaveOccurred())
-	a.cmd = exec.Command(shared.bin, "agent", "--config", a.config, "--cache-dir", filepath.Join(a.dir, "cache"),
-		"--resync", resync, "--leader-election-lease-duration", "4s", "--leader-election-renew-deadline", "3s",
-		"--leader-election-retry-period", "500ms")
+	lease := a.lease
+	if lease == nil {
+		lease = []string{"--leader-election-lease-duration=4s", "--leader-election-renew-deadline=3s", "--leader-election-retry-period=500ms"}
+	}
+	a.cmd = exec.Command(shared.bin, append([]string{"agent", "--config", a.config, "--cache-dir", filepath.Join(a.dir, "cache"),
+		"--resync", resync}, lease...)...)
 	if a.debug {
 		a.cmd.Args = append(a.cmd.Args, "--log-level", "debug")
 	}

@@ -66,6 +66,10 @@ type Spec struct {
 	// secondary, wave by wave. Activation is one-way: setting it back to false afterwards
 	// changes nothing. Default: `false`.
 	Failover bool `json:"failover"`
+	// Suspend, when true, makes the agent change nothing for the plan in either cluster: no
+	// backup job, no standby volume, no failover step, until it is set back to false. Status
+	// says the plan is suspended. For maintenance on a plan's volumes, as Flux's suspend is.
+	Suspend bool `json:"suspend,omitempty"`
 	// Activation tunes failover.
 	Activation Activation `json:"activation"`
 }

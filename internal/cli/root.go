@@ -31,6 +31,7 @@ func NewRootCommand(out, errOut io.Writer) *cobra.Command {
 		newValidateCommand(),
 		newDiffCommand(),
 		newStatusCommand(),
+		newReconcileCommand(),
 		newSandboxCommand(),
 		newVersionCommand(),
 	)

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"sigs.k8s.io/yaml"
 
 	"github.com/drplan/drplan/agent"
 	"github.com/drplan/drplan/internal/planner"
@@ -25,50 +27,62 @@ type statusOptions struct {
 func newStatusCommand() *cobra.Command {
 	o := &statusOptions{}
 	cmd := &cobra.Command{
-		Use:   "status [--config agent.yaml | --address HOST:PORT] [-o table|json]",
+		Use:   "status [--config agent.yaml | --address HOST:PORT] [-o table|json|yaml]",
 		Short: "Show per-plan and per-volume DR status from a running agent",
 		Long: `Status reads a running agent's status endpoint (the config's status.listen) and prints each
 plan and volume: standby state, newest backup age, replication lag against the RPO, and what
-each plan waits for or needs fixed.`,
+each plan waits for or needs fixed. A replica that does not lead answers with the plans' status
+objects (DRPlanStatus) the leader wrote in the clusters; with --config, when no agent answers,
+drplan status reads those objects from the clusters itself.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			addr := o.address
-			if addr == "" && o.config != "" {
-				cfg, err := agent.LoadConfig(o.config)
-				if err != nil {
-					return err
-				}
-				addr = cfg.Status.Listen
-			}
-			if addr == "" {
-				addr = "127.0.0.1:9090"
-			}
-			st, raw, err := status.Fetch(cmd.Context(), addr)
+			addr, err := statusAddress(o.address, o.config)
 			if err != nil {
 				return err
 			}
+			st, _, err := status.Fetch(cmd.Context(), addr)
+			if err != nil {
+				if o.config == "" {
+					return err
+				}
+				// No agent answers: the status objects the leader wrote in the clusters.
+				fmt.Fprintf(cmd.ErrOrStderr(), "drplan: %v; reading the plans' status objects from the clusters instead\n", err)
+				if st, err = agent.ReadStatusObjects(cmd.Context(), o.config); err != nil {
+					return err
+				}
+			}
 			switch o.output {
 			case "json":
-				_, err = cmd.OutOrStdout().Write(raw)
+				b, err := json.MarshalIndent(st, "", "  ")
+				if err != nil {
+					return err
+				}
+				_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s\n", b)
+				return err
+			case "yaml":
+				b, err := yaml.Marshal(st)
+				if err != nil {
+					return err
+				}
+				_, err = cmd.OutOrStdout().Write(b)
 				return err
 			case "table", "":
 				return printStatus(cmd.OutOrStdout(), st, time.Now())
 			default:
-				return fmt.Errorf("unknown output format %q: use table or json", o.output)
+				return fmt.Errorf("unknown output format %q: use table, json or yaml", o.output)
 			}
 		},
 	}
 	cmd.Flags().StringVar(&o.address, "address", "", "the agent's status listener, HOST:PORT (default: from --config, else 127.0.0.1:9090)")
 	cmd.Flags().StringVar(&o.config, "config", "", "agent config file, to find the status listener")
-	cmd.Flags().StringVarP(&o.output, "output", "o", "table", "output format: table or json")
+	cmd.Flags().StringVarP(&o.output, "output", "o", "table", "output format: table, json or yaml")
 	return cmd
 }
 
 // printStatus renders the status as tables a person reads at a glance.
 func printStatus(w io.Writer, st status.Status, now time.Time) error {
 	if !st.Leading {
-		_, err := fmt.Fprintln(w, "this agent replica is not the leader (or has not finished a pass yet): no plan status")
-		return err
+		return printObjects(w, st, now)
 	}
 	fmt.Fprintf(w, "Plans repo %s at %s", st.Source.URL, orDash(revision.Short(st.Source.Revision)))
 	if st.Source.Message != "" {
@@ -100,6 +114,10 @@ func printStatus(w io.Writer, st status.Status, now time.Time) error {
 		switch {
 		case p.Invalid:
 			head += "  INVALID (not applied)"
+		case p.Suspended:
+			head += "  SUSPENDED (nothing is changed for it)"
+		case p.Refused:
+			head += "  REFUSED (another shard drives it)"
 		case p.RPOBreach:
 			head += fmt.Sprintf("  RPO %s BREACHED", p.RPO.Duration)
 		case p.RPO.Duration > 0:
@@ -312,4 +330,34 @@ func volumeStates(vs []planner.VolumeReport) string {
 		parts = append(parts, fmt.Sprintf("%d %s", n[st], st))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// printObjects renders the plans' status objects: what a replica that does not lead, or the
+// clusters themselves, tell.
+func printObjects(w io.Writer, st status.Status, now time.Time) error {
+	for _, p := range st.Problems {
+		fmt.Fprintf(w, "problem: %s\n", p)
+	}
+	if st.ObjectsFrom == "" {
+		_, err := fmt.Fprintln(w, "this agent replica does not lead and no status object could be read: no plan status")
+		return err
+	}
+	fmt.Fprintf(w, "Plans repo %s: status objects in cluster %s (this replica does not lead; the leader wrote them)\n", st.Source.URL, st.ObjectsFrom)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "PLAN\tPHASE\tREADY\tLAG\tRPO\tREVISION\tMESSAGE")
+	for _, o := range st.Objects {
+		ready, msg := "Unknown", ""
+		for _, c := range o.Status.Conditions {
+			if c.Type == "Ready" {
+				ready, msg = string(c.Status), c.Message
+			}
+		}
+		lag := "-"
+		if t := o.Status.OldestRestoredAt; t != nil {
+			lag = short(now.Sub(t.Time))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", o.Spec.Plan, orDash(o.Status.Phase), ready, lag, orDash(o.Spec.RPO),
+			orDash(revision.Short(o.Status.Revision)), msg)
+	}
+	return tw.Flush()
 }

@@ -19,6 +19,7 @@ import (
 
 	longhorn "github.com/drplan/drplan/internal/longhorn"
 	"github.com/drplan/drplan/internal/observed"
+	"github.com/drplan/drplan/internal/planstatus"
 )
 
 // Options shape one cluster connection.
@@ -41,25 +42,29 @@ type Options struct {
 	RequestTimeout time.Duration
 }
 
-// Scheme knows the core kinds and Longhorn's.
+// Scheme knows the core kinds, Longhorn's and drplan's status object.
 var Scheme = func() *runtime.Scheme {
 	s := runtime.NewScheme()
 	_ = clientgoscheme.AddToScheme(s)
 	_ = longhorn.AddToScheme(s)
+	_ = planstatus.AddToScheme(s)
 	return s
 }()
 
 // Cluster is one connection. Create with New, then Start.
 type Cluster struct {
-	opts     Options
-	config   *rest.Config
-	client   client.Client
-	cache    cache.Cache
-	probe    *rest.RESTClient
-	requests requestCounters
-	watches  atomic.Int64
-	probes   atomic.Int64
-	log      atomic.Pointer[logr.Logger]
+	opts   Options
+	config *rest.Config
+	client client.Client
+	cache  cache.Cache
+	probe  *rest.RESTClient
+	// statusCache holds drplan's status objects, once their CRD is served (planstatus.go).
+	statusCache  cache.Cache
+	statusSynced atomic.Bool
+	requests     requestCounters
+	watches      atomic.Int64
+	probes       atomic.Int64
+	log          atomic.Pointer[logr.Logger]
 
 	mu        sync.Mutex
 	synced    bool
@@ -124,6 +129,16 @@ func New(opts Options) (*Cluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster %s: cache: %w", opts.Name, err)
 	}
+	c.statusCache, err = cache.New(cacheCfg, cache.Options{
+		HTTPClient:       cacheHTTP,
+		Scheme:           Scheme,
+		Mapper:           mapper,
+		ByObject:         statusScope(opts.LonghornNamespace),
+		DefaultTransform: cache.TransformStripManagedFields(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cluster %s: status object cache: %w", opts.Name, err)
+	}
 	c.client, err = client.New(cfg, client.Options{HTTPClient: httpClient, Scheme: Scheme, Mapper: mapper})
 	if err != nil {
 		return nil, fmt.Errorf("cluster %s: client: %w", opts.Name, err)
@@ -177,6 +192,7 @@ func (c *Cluster) Start(ctx context.Context) error {
 		}
 	}()
 	go c.runProbe(ctx)
+	go c.runStatusCache(ctx)
 	return nil
 }
 

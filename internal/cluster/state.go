@@ -127,6 +127,9 @@ func (c *Cluster) State(ctx context.Context) (*observed.State, error) {
 		}
 		k.store(s, l)
 	}
+	if err := c.readPlanStatuses(ctx, s); err != nil {
+		return nil, fmt.Errorf("cluster %s: read status objects: %w", c.opts.Name, err)
+	}
 	return s, nil
 }
 

@@ -16,6 +16,7 @@ import (
 	longhorn "github.com/drplan/drplan/internal/longhorn"
 	"github.com/drplan/drplan/internal/longhornsim"
 	"github.com/drplan/drplan/internal/longhornsim/backupstore"
+	"github.com/drplan/drplan/internal/planstatus"
 	"github.com/drplan/drplan/internal/testenv"
 )
 
@@ -96,6 +97,12 @@ func Start(ctx context.Context, opts Options) (*Lab, error) {
 	if err != nil {
 		return nil, err
 	}
+	// drplan's own status object, as the install creates it.
+	statusCRD, err := planstatus.CRD()
+	if err != nil {
+		return nil, err
+	}
+	crds = append(crds, statusCRD)
 	var g errgroup.Group
 	var mu sync.Mutex
 	for _, name := range opts.Clusters {

@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	longhorn "github.com/drplan/drplan/internal/longhorn"
+	"github.com/drplan/drplan/internal/planstatus"
 )
 
 // The lookups below answer from maps built on the first lookup of each kind, in one pass over
@@ -30,6 +31,7 @@ type index struct {
 	settings      lazy[map[string]*longhorn.Setting]
 	snapshots     lazy[map[string]*longhorn.Snapshot]
 	configMaps    lazy[map[string]*corev1.ConfigMap]
+	planStatuses  lazy[map[string]*planstatus.DRPlanStatus]
 	pvs           lazy[map[string]*corev1.PersistentVolume]
 	pvcs          lazy[map[types.NamespacedName]*corev1.PersistentVolumeClaim]
 	deployments   lazy[map[types.NamespacedName]*appsv1.Deployment]
@@ -227,6 +229,16 @@ func (s *State) ConfigMap(name string) *corev1.ConfigMap {
 	}
 	return s.ix.configMaps.get(func() map[string]*corev1.ConfigMap {
 		return byKey(s.ConfigMaps, func(cm *corev1.ConfigMap) string { return cm.Name })
+	})[name]
+}
+
+// PlanStatus returns drplan's status object named name (in Longhorn's namespace), or nil.
+func (s *State) PlanStatus(name string) *planstatus.DRPlanStatus {
+	if s == nil {
+		return nil
+	}
+	return s.ix.planStatuses.get(func() map[string]*planstatus.DRPlanStatus {
+		return byKey(s.PlanStatuses, func(p *planstatus.DRPlanStatus) string { return p.Name })
 	})[name]
 }
 

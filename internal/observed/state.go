@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	longhorn "github.com/drplan/drplan/internal/longhorn"
+	"github.com/drplan/drplan/internal/planstatus"
 )
 
 // State is what one cluster shows, read from the caches at one moment. Its lookups (Volume,
@@ -37,6 +38,11 @@ type State struct {
 	// (labelled ManagedByLabel=ManagedByValue); the cache holds no other.
 	PersistentVolumes      []corev1.PersistentVolume
 	PersistentVolumeClaims []corev1.PersistentVolumeClaim
+	// PlanStatuses are drplan's status objects in Longhorn's namespace; PlanStatusesKnown is
+	// false while they cannot be read (the DRPlanStatus CRD is not installed, or its cache has
+	// not synced): then none is written.
+	PlanStatuses      []planstatus.DRPlanStatus
+	PlanStatusesKnown bool
 	// Objects are objects of kinds the cache does not hold, read on demand for this pass only:
 	// the readiness gates of a failover in progress. A ref mapped to nil was not found; a ref
 	// that is missing could not be read.

@@ -74,9 +74,11 @@ func (d *decider) claimed(p *plans.Plan, r *PlanReport) bool {
 		r.Waiting = append(r.Waiting, fmt.Sprintf("shard %s claims the plan in cluster %s", shard, sec.Name))
 		return false
 	case !owned(d.in.Owner, cm.Labels):
+		r.Refused = true
 		r.Problems = append(r.Problems, fmt.Sprintf("ConfigMap %s/%s in cluster %s, the plan's claim, was not made by this plans repository's agents; the plan is not driven", cm.Namespace, cm.Name, sec.Name))
 		return false
 	case cm.Data[ClaimShardKey] != shard:
+		r.Refused = true
 		r.Problems = append(r.Problems, fmt.Sprintf("plan %s is driven by shard %s; shard %s selects it too and leaves it alone: make the shards' selectors disjoint (shard.selector and shard.names in the AgentConfig)",
 			p.Name(), cm.Data[ClaimShardKey], shard))
 		return false

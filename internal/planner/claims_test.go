@@ -115,3 +115,25 @@ func splitClaims(acts []Action) (claims, others []string) {
 	}
 	return claims, others
 }
+
+// A suspended plan is reported as it stands and decides nothing: no job, no label, no standby
+// volume, no failover step, no claim.
+func TestSuspendedPlanDecidesNothing(t *testing.T) {
+	tgt := target("s3://backups@us-east-1/")
+	for _, failover := range []bool{false, true} {
+		p := plan("shop", func(d *plans.DRPlan) { d.Spec.Suspend, d.Spec.Failover = true, failover })
+		east := state("east", tgt)
+		for _, v := range p.Spec.Volumes {
+			east.Volumes = append(east.Volumes, sourceVolume(v.Name, nil))
+		}
+		res := Decide(Input{Plans: &plans.Set{Plans: []*plans.Plan{p}}, Shard: "eu",
+			Clusters: map[string]*observed.State{"east": east, "west": state("west", tgt)}, Now: now, Namespace: ns, Owner: owner})
+		if len(res.Actions) != 0 {
+			t.Errorf("failover %t: a suspended plan got actions %v", failover, res.Actions)
+		}
+		r := res.Report.Plans[0]
+		if !r.Suspended || len(r.Volumes) != 2 {
+			t.Errorf("failover %t: report = %+v, want suspended with its volumes", failover, r)
+		}
+	}
+}

@@ -91,7 +91,13 @@ func (d *decider) requeueAfter(wait time.Duration) {
 // plan decides one valid plan.
 func (d *decider) plan(p *plans.Plan) PlanReport {
 	s := p.Spec
-	r := PlanReport{Name: p.Name(), Primary: s.Primary, Secondary: s.Secondary, Failover: s.Failover, RPO: metav1.Duration{Duration: s.RPO.Duration}}
+	r := PlanReport{Name: p.Name(), Primary: s.Primary, Secondary: s.Secondary, Failover: s.Failover, File: p.File, RPO: metav1.Duration{Duration: s.RPO.Duration}}
+	if s.Suspend {
+		// Reported as it stands, read from the caches; nothing is decided for it.
+		r.Suspended = true
+		r.Volumes = d.volumeReports(p, d.in.Clusters[s.Primary], d.in.Clusters[s.Secondary])
+		return r
+	}
 	if !d.claimed(p, &r) {
 		r.Volumes = d.volumeReports(p, d.in.Clusters[s.Primary], d.in.Clusters[s.Secondary])
 		return r

@@ -31,6 +31,10 @@ type PlanReport struct {
 	File string `json:"file,omitempty"`
 	// Invalid is true for a plan with validation problems: it is not applied at all.
 	Invalid bool `json:"invalid,omitempty"`
+	// Suspended is true for a plan with spec.suspend: nothing is changed for it.
+	Suspended bool `json:"suspended,omitempty"`
+	// Refused is true when this agent's shard leaves the plan to another shard (see ClaimPlan).
+	Refused bool `json:"refused,omitempty"`
 	// Problems need a human: the plan is not (fully) applied until they are fixed.
 	Problems []string `json:"problems,omitempty"`
 	// Waiting says what the plan waits for; it resolves by itself.

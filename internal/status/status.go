@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/drplan/drplan/internal/planner"
+	"github.com/drplan/drplan/internal/planstatus"
 )
 
 // Status is what the agent serves on its status endpoint (GET /status) and what `drplan status`
@@ -30,6 +31,10 @@ type Status struct {
 	Problems []string `json:"problems,omitempty"`
 	// LastPass is the last pass.
 	LastPass PassStatus `json:"lastPass"`
+	// Objects are the plans' status objects, read from the cluster ObjectsFrom: what a replica
+	// that does not lead serves, and what drplan status shows when no agent answers.
+	Objects     []planstatus.DRPlanStatus `json:"statusObjects,omitempty"`
+	ObjectsFrom string                    `json:"statusObjectsFrom,omitempty"`
 }
 
 // SourceStatus is the plans repo's state.
@@ -57,6 +62,9 @@ type PassStatus struct {
 type Store struct {
 	mu sync.RWMutex
 	st Status
+	// seq counts Sets; set is closed, and replaced, on every Set.
+	seq uint64
+	set chan struct{}
 }
 
 // Set replaces the status with the leader's newest.
@@ -64,7 +72,57 @@ func (s *Store) Set(st Status) {
 	st.Leading = true
 	s.mu.Lock()
 	s.st = st
+	s.seq++
+	if s.set != nil {
+		close(s.set)
+	}
+	s.set = make(chan struct{})
 	s.mu.Unlock()
+}
+
+// Seq is how many times the status was set.
+func (s *Store) Seq() uint64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.seq
+}
+
+// After waits until the status was set more than seq times and returns the newest with its
+// sequence number.
+func (s *Store) After(ctx context.Context, seq uint64) (Status, uint64, error) {
+	for {
+		s.mu.Lock()
+		if s.seq > seq {
+			st, n := s.st, s.seq
+			s.mu.Unlock()
+			return st, n, nil
+		}
+		if s.set == nil {
+			s.set = make(chan struct{})
+		}
+		wait := s.set
+		s.mu.Unlock()
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return Status{}, seq, ctx.Err()
+		}
+	}
+}
+
+// PassAfter waits for the end of the first pass that started at or after t.
+func (s *Store) PassAfter(ctx context.Context, t time.Time) (Status, error) {
+	seq := uint64(0)
+	for {
+		st, n, err := s.After(ctx, seq)
+		if err != nil {
+			return st, err
+		}
+		if !st.LastPass.At.Before(t) {
+			return st, nil
+		}
+		seq = n
+	}
 }
 
 // Get returns the status last set. Plans is an empty list, never null, before the first pass.
@@ -78,18 +136,28 @@ func (s *Store) Get() Status {
 	return st
 }
 
-// ServeHTTP serves the status as JSON.
-func (s *Store) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet {
-		w.Header().Set("Allow", http.MethodGet)
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(s.Get())
+// Handler serves the status as JSON: the store's while this replica leads, else the one
+// follower builds (the plans' status objects, read from a cluster); follower may be nil.
+func (s *Store) Handler(follower func(context.Context) Status) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet {
+			w.Header().Set("Allow", http.MethodGet)
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		st := s.Get()
+		if !st.Leading && follower != nil {
+			st = follower(r.Context())
+		}
+		w.Header().Set("Content-Type", "application/json")
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(st)
+	})
 }
+
+// ServeHTTP serves the store's status as JSON.
+func (s *Store) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.Handler(nil).ServeHTTP(w, r) }
 
 // Fetch reads a running agent's status from its status listener addr (HOST:PORT; an
 // unspecified host means this machine), returning it decoded and as served.
