@@ -93,7 +93,7 @@ metadata:
 spec:
   primary: east
   secondary: west
-  schedule: {cron: "@every 1h", retain: 3, concurrency: 100}
+  schedule: {cron: "@every 1h", retain: 3, concurrency: 20}
   rpo: 2h
   failover: %t
   volumes:

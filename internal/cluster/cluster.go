@@ -129,12 +129,15 @@ func New(opts Options) (*Cluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster %s: cache: %w", opts.Name, err)
 	}
+	// Scoped by defaults, not ByObject: ByObject asks the API server about the kind at once,
+	// and the DRPlanStatus CRD may be missing, or the cluster not answering yet.
 	c.statusCache, err = cache.New(cacheCfg, cache.Options{
-		HTTPClient:       cacheHTTP,
-		Scheme:           Scheme,
-		Mapper:           mapper,
-		ByObject:         statusScope(opts.LonghornNamespace),
-		DefaultTransform: cache.TransformStripManagedFields(),
+		HTTPClient:           cacheHTTP,
+		Scheme:               Scheme,
+		Mapper:               mapper,
+		DefaultNamespaces:    map[string]cache.Config{opts.LonghornNamespace: {}},
+		DefaultLabelSelector: oursSelector(),
+		DefaultTransform:     cache.TransformStripManagedFields(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("cluster %s: status object cache: %w", opts.Name, err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/drplan/drplan/internal/cluster"
 	longhorn "github.com/drplan/drplan/internal/longhorn"
+	"github.com/drplan/drplan/internal/planstatus"
 	"github.com/drplan/drplan/internal/testenv"
 )
 
@@ -47,6 +48,7 @@ func TestCluster(t *testing.T) {
 		s, err := c.State(ctx)
 		g.Expect(err).NotTo(HaveOccurred())
 		g.Expect(s.Volumes).To(HaveLen(1))
+		g.Expect(s.PlanStatusesKnown).To(BeFalse(), "no DRPlanStatus CRD here: no status objects, and no error")
 	}).WithTimeout(10 * time.Second).Should(Succeed())
 	g.Eventually(changes).Should(Receive())
 
@@ -69,4 +71,37 @@ func TestCluster(t *testing.T) {
 	g.Expect(h.DownSince.IsZero()).To(BeFalse())
 	g.Expect(h.Err).NotTo(BeEmpty())
 	t.Logf("unreachable %s after the API server finished stopping: %s", time.Since(down).Round(time.Millisecond), h.Err)
+}
+
+// With drplan's CRD installed, the status objects are cached too: drplan's own, in Longhorn's
+// namespace.
+func TestClusterStatusObjects(t *testing.T) {
+	g := NewWithT(t)
+	ctx := t.Context()
+	crds, err := longhorn.CRDs()
+	g.Expect(err).NotTo(HaveOccurred())
+	statusCRD, err := planstatus.CRD()
+	g.Expect(err).NotTo(HaveOccurred())
+	api := testenv.StartTestCluster(t, "west", testenv.ClusterOptions{CRDs: append(crds, statusCRD)})
+	c, err := cluster.New(cluster.Options{Name: "west", Config: api.Config, LonghornNamespace: "longhorn-system"})
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(c.Start(ctx)).To(Succeed())
+	g.Expect(c.WaitSynced(ctx, 30*time.Second)).To(BeTrue())
+	w, err := client.New(api.Config, client.Options{Scheme: cluster.Scheme})
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(w.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "longhorn-system"}})).To(Succeed())
+	for _, o := range []*planstatus.DRPlanStatus{
+		{ObjectMeta: metav1.ObjectMeta{Name: "shop", Namespace: "longhorn-system", Labels: map[string]string{"app.kubernetes.io/managed-by": "drplan"}},
+			Spec: planstatus.DRPlanStatusSpec{Plan: "shop"}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "not-ours", Namespace: "longhorn-system"}, Spec: planstatus.DRPlanStatusSpec{Plan: "not-ours"}},
+	} {
+		g.Expect(w.Create(ctx, o)).To(Succeed())
+	}
+	g.Eventually(func(g Gomega) {
+		s, err := c.State(ctx)
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(s.PlanStatusesKnown).To(BeTrue())
+		g.Expect(s.PlanStatuses).To(HaveLen(1))
+		g.Expect(s.PlanStatus("shop")).NotTo(BeNil())
+	}).WithTimeout(20 * time.Second).WithPolling(100 * time.Millisecond).Should(Succeed())
 }

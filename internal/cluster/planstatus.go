@@ -21,14 +21,9 @@ import (
 // statusRetry is how often a cluster without the DRPlanStatus CRD is asked again.
 const statusRetry = time.Minute
 
-// statusScope is what the status cache holds: drplan's status objects in Longhorn's namespace.
-func statusScope(longhornNS string) map[client.Object]cache.ByObject {
-	return map[client.Object]cache.ByObject{
-		&planstatus.DRPlanStatus{}: {
-			Namespaces: nsOnly(longhornNS),
-			Label:      labels.SelectorFromSet(labels.Set{observed.ManagedByLabel: observed.ManagedByValue}),
-		},
-	}
+// oursSelector selects drplan's own objects.
+func oursSelector() labels.Selector {
+	return labels.SelectorFromSet(labels.Set{observed.ManagedByLabel: observed.ManagedByValue})
 }
 
 // runStatusCache starts the status objects' cache once their kind is served, and marks it

@@ -10,7 +10,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -80,7 +79,7 @@ func watchedKinds() []watchedKind {
 // cacheScope is what the cache holds of each watched kind.
 func cacheScope(longhornNS string) map[client.Object]cache.ByObject {
 	ns := nsOnly(longhornNS)
-	ours := labels.SelectorFromSet(labels.Set{observed.ManagedByLabel: observed.ManagedByValue})
+	ours := oursSelector()
 	out := map[client.Object]cache.ByObject{}
 	for _, k := range watchedKinds() {
 		var by cache.ByObject

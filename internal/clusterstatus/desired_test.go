@@ -118,7 +118,8 @@ func TestPlanWrites(t *testing.T) {
 	theirs.Name, theirs.Labels = "other", labels("ffffffffffff", "other")
 	unknown := &observed.State{Name: "north", Health: observed.Health{Synced: true, Reachable: true}}
 
-	writes := Plan(Input{Plans: []planner.PlanReport{breach}, Revision: "abc123", Complete: true, Namespace: "longhorn-system", Owner: owner,
+	removed := planner.PlanReport{Name: "gone", Secondary: "west", Removed: true, Problems: []string{"plan gone is no longer in Git"}}
+	writes := Plan(Input{Plans: []planner.PlanReport{breach, removed}, Revision: "abc123", Complete: true, Namespace: "longhorn-system", Owner: owner,
 		Clusters: map[string]*observed.State{"east": state("east"), "west": state("west", *written, gone, theirs), "north": unknown}})
 	var got []string
 	for _, w := range writes {
@@ -136,7 +137,7 @@ func TestPlanWrites(t *testing.T) {
 	g.Expect(got).To(ConsistOf(
 		"east create shop RPOBreach", // the primary has none yet; the breach is news there too
 		"west status shop RPOBreach", // Ready turns False: a Warning event
-		"west delete gone ",          // its plan left Git
+		"west delete gone ",          // its plan left Git (its standby volumes' orphan report writes nothing)
 	), "another repository's object and a cluster without the CRD are left alone")
 
 	// Nothing changed, nothing written; an incomplete tree deletes nothing.

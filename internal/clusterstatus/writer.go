@@ -69,6 +69,9 @@ func Plan(in Input) []Write {
 		known[n] = true
 	}
 	for _, r := range in.Plans {
+		if r.Removed {
+			continue // gone from Git: its object goes too (below)
+		}
 		known[r.Name] = true
 		if r.Refused {
 			continue

@@ -68,7 +68,7 @@ func (d *decider) orphanedPlans() []PlanReport {
 			}
 			r := byPlan[plan]
 			if r == nil {
-				r = &PlanReport{Name: plan, Secondary: name,
+				r = &PlanReport{Name: plan, Secondary: name, Removed: true,
 					Problems: []string{fmt.Sprintf("plan %s is no longer in Git; its standby volumes are kept and labelled %s=true", plan, LabelOrphaned)}}
 				byPlan[plan] = r
 			}

@@ -35,6 +35,9 @@ type PlanReport struct {
 	Suspended bool `json:"suspended,omitempty"`
 	// Refused is true when this agent's shard leaves the plan to another shard (see ClaimPlan).
 	Refused bool `json:"refused,omitempty"`
+	// Removed is true for a plan no longer in Git whose standby volumes are still there
+	// (reported for its orphans only).
+	Removed bool `json:"removed,omitempty"`
 	// Problems need a human: the plan is not (fully) applied until they are fixed.
 	Problems []string `json:"problems,omitempty"`
 	// Waiting says what the plan waits for; it resolves by itself.
