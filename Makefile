@@ -61,7 +61,7 @@ unit: ## Run the tests that need no real components (fast).
 BENCH_SIZES ?= 50,200
 
 .PHONY: bench
-bench: build tools ## Run the benchmarks side by side and regenerate docs/benchmarks.md (about 17 minutes).
+bench: build tools ## Run the benchmarks side by side and regenerate docs/benchmarks.md (about 20 minutes on 2 cores).
 	DRPLAN_BENCH_SIZES=$(BENCH_SIZES) DRPLAN_BENCH_OUT=$(CURDIR)/docs/benchmarks.md \
 		go test -run '^TestBenchmarks$$' -count=1 -v -timeout 90m ./e2e
 
