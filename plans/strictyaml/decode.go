@@ -140,38 +140,15 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path string) {
 		return
 	}
 	fields := fieldsOf(v.Type())
-	seen := map[string]int{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		key, val := resolveAlias(n.Content[i]), n.Content[i+1]
-		if key == nil || key.Kind != yaml.ScalarNode {
-			d.problemf(n.Content[i], path, "a field name must be a plain word, got %s", describe(key))
-			continue
-		}
-		if key.ShortTag() == mergeTag {
-			d.problemf(key, path, "merge keys (<<) are not supported: write the fields out")
-			continue
-		}
-		name := key.Value
-		child := Join(path, name)
-		if first, dup := seen[name]; dup {
-			d.problemf(key, child, "duplicate key %q (first at line %d)", name, first)
-			continue
-		}
-		seen[name] = key.Line
-		f, ok := fields[name]
+	d.entries(n, path, "a field name must be a plain word", "fields", func(key, val *yaml.Node, child string) {
+		f, ok := fields[key.Value]
 		if !ok {
-			d.unknown(key, child, name, fields)
-			continue
+			d.unknown(key, child, key.Value, fields)
+			return
 		}
-		target := resolveAlias(val)
-		d.locs.Set(child, Location{
-			Key:    Position{Line: key.Line, Column: key.Column},
-			Value:  Position{Line: val.Line, Column: val.Column},
-			Scalar: target != nil && target.Kind == yaml.ScalarNode,
-			Null:   target != nil && target.Kind == yaml.ScalarNode && target.ShortTag() == nullTag,
-		})
+		d.locate(child, key, val)
 		d.decode(val, v.Field(f), child)
-	}
+	})
 }
 
 // dict decodes a mapping of free-form keys (such as labels) into a map with string keys. A
@@ -185,15 +162,28 @@ func (d *decoder) dict(n *yaml.Node, v reflect.Value, path string) {
 		return
 	}
 	m := reflect.MakeMapWithSize(v.Type(), len(n.Content)/2)
+	d.entries(n, path, "a key must be a plain string", "keys", func(key, val *yaml.Node, child string) {
+		d.locate(child, key, val)
+		elem := reflect.New(v.Type().Elem()).Elem()
+		d.decode(val, elem, child)
+		m.SetMapIndex(reflect.ValueOf(key.Value).Convert(v.Type().Key()), elem)
+	})
+	v.Set(m)
+}
+
+// entries calls each for every entry of the mapping n whose key is a plain scalar, neither a
+// merge key nor a duplicate; those are problems (badKey says what a key must be; what names
+// the entries in the merge key's problem).
+func (d *decoder) entries(n *yaml.Node, path, badKey, what string, each func(key, val *yaml.Node, child string)) {
 	seen := map[string]int{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		key, val := resolveAlias(n.Content[i]), n.Content[i+1]
 		if key == nil || key.Kind != yaml.ScalarNode {
-			d.problemf(n.Content[i], path, "a key must be a plain string, got %s", describe(key))
+			d.problemf(n.Content[i], path, "%s, got %s", badKey, describe(key))
 			continue
 		}
 		if key.ShortTag() == mergeTag {
-			d.problemf(key, path, "merge keys (<<) are not supported: write the keys out")
+			d.problemf(key, path, "merge keys (<<) are not supported: write the %s out", what)
 			continue
 		}
 		child := Join(path, key.Value)
@@ -202,18 +192,19 @@ func (d *decoder) dict(n *yaml.Node, v reflect.Value, path string) {
 			continue
 		}
 		seen[key.Value] = key.Line
-		target := resolveAlias(val)
-		d.locs.Set(child, Location{
-			Key:    Position{Line: key.Line, Column: key.Column},
-			Value:  Position{Line: val.Line, Column: val.Column},
-			Scalar: target != nil && target.Kind == yaml.ScalarNode,
-			Null:   target != nil && target.Kind == yaml.ScalarNode && target.ShortTag() == nullTag,
-		})
-		elem := reflect.New(v.Type().Elem()).Elem()
-		d.decode(val, elem, child)
-		m.SetMapIndex(reflect.ValueOf(key.Value).Convert(v.Type().Key()), elem)
+		each(key, val, child)
 	}
-	v.Set(m)
+}
+
+// locate records where the entry at path is written.
+func (d *decoder) locate(path string, key, val *yaml.Node) {
+	target := resolveAlias(val)
+	d.locs.Set(path, Location{
+		Key:    Position{Line: key.Line, Column: key.Column},
+		Value:  Position{Line: val.Line, Column: val.Column},
+		Scalar: target != nil && target.Kind == yaml.ScalarNode,
+		Null:   target != nil && target.Kind == yaml.ScalarNode && target.ShortTag() == nullTag,
+	})
 }
 
 func (d *decoder) unknown(key *yaml.Node, path, name string, fields map[string]int) {
