@@ -45,9 +45,14 @@ func TestClusterAndForgeDown(t *testing.T) {
 	repo := newPlanRepo(t, lab, "faults")
 	repo.commit(t, "protect fault-a", map[string]string{"plan.yaml": planYAML("fault", "@every 1h", "90m", "fault-a")})
 	a := startAgent(t, lab, repo, agentOpts{interval: "1s"})
-	g.Eventually(func() error {
+	// The job runs once fault-a is bound to it: the agent creates the job and labels the volume
+	// in the same pass, in either order, and a run in between would back up nothing.
+	g.Eventually(func(g Gomega) {
+		src := &longhorn.Volume{}
+		g.Expect(east.Client.Get(ctx, key("fault-a"), src)).To(Succeed())
+		g.Expect(src.Labels).To(HaveKeyWithValue("recurring-job.longhorn.io/drplan-fault", "enabled"))
 		_, err := east.Sim.RunRecurringJob(ctx, "drplan-fault")
-		return err
+		g.Expect(err).NotTo(HaveOccurred())
 	}).WithTimeout(30 * time.Second).WithPolling(500 * time.Millisecond).Should(Succeed())
 	waitStandbyRestored(t, west, "fault-a", dataA, 60*time.Second)
 	// West's own poll would bring fault-b's backup in; request it as the poll would.
