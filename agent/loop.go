@@ -89,7 +89,8 @@ func (l *loop) pass(ctx context.Context, fetch bool) time.Duration {
 	a := l.a
 	log := logr.FromContextOrDiscard(ctx)
 	start := time.Now()
-	if fetch && !start.Before(l.nextFetchAt) {
+	fetched := fetch && !start.Before(l.nextFetchAt)
+	if fetched {
 		l.fetch(ctx)
 	}
 
@@ -111,7 +112,7 @@ func (l *loop) pass(ctx context.Context, fetch bool) time.Duration {
 		Clusters:  res.Report.Clusters,
 		Plans:     plansReport,
 		Problems:  problemStrings(l.problems),
-		LastPass:  status.PassStatus{At: start.UTC(), Duration: time.Since(start).String(), Actions: len(outcomes), Errors: errorStrings(outcomes)},
+		LastPass:  status.PassStatus{At: start.UTC(), Duration: time.Since(start).String(), Actions: len(outcomes), Errors: errorStrings(outcomes), Fetched: fetched},
 	}
 	a.status.Set(st)
 	a.metrics.observe(st, outcomes, time.Since(start))

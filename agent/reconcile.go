@@ -20,7 +20,7 @@ type ReconcileResult struct {
 
 // reconcile serves POST /reconcile on the status listener (drplan reconcile): fetch the plans
 // repository and run a pass now, as a webhook would, and answer once a pass that started after
-// the request is done. A replica that does not lead answers 503.
+// the request, and fetched first, is done. A replica that does not lead answers 503.
 func (a *Agent) reconcile(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
@@ -35,7 +35,7 @@ func (a *Agent) reconcile(w http.ResponseWriter, r *http.Request) {
 	a.fetchNow()
 	ctx, cancel := context.WithTimeout(r.Context(), ReconcileTimeout)
 	defer cancel()
-	st, err := a.status.PassAfter(ctx, asked)
+	st, err := a.status.FetchedPassAfter(ctx, asked)
 	if err != nil {
 		http.Error(w, "no pass finished within "+ReconcileTimeout.String()+": "+err.Error(), http.StatusGatewayTimeout)
 		return

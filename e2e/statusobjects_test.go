@@ -52,8 +52,10 @@ func TestStatusObjectsAndSuspend(t *testing.T) {
 		out, err := cmd.CombinedOutput()
 		return string(out), err
 	}
-	t.Log("kubectl waits for Ready, and lists the plan as Protected")
-	out, err := kubectl("wait", "--for=condition=Ready", "--timeout=90s", "drplanstatus/sto")
+	t.Log("kubectl waits for the object and for Ready, and lists the plan as Protected")
+	out, err := kubectl("wait", "--for=create", "--timeout=90s", "drplanstatus/sto")
+	g.Expect(err).NotTo(HaveOccurred(), out)
+	out, err = kubectl("wait", "--for=condition=Ready", "--timeout=90s", "drplanstatus/sto")
 	g.Expect(err).NotTo(HaveOccurred(), out)
 	out, err = kubectl("get", "drplanstatuses")
 	g.Expect(err).NotTo(HaveOccurred(), out)

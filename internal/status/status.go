@@ -55,6 +55,8 @@ type PassStatus struct {
 	Duration string    `json:"duration,omitempty"`
 	Actions  int       `json:"actions"`
 	Errors   []string  `json:"errors,omitempty"`
+	// Fetched says the pass fetched the plans repository before it decided.
+	Fetched bool `json:"fetched,omitempty"`
 }
 
 // Store holds the latest status and serves it as JSON. Its zero value serves an empty status
@@ -110,15 +112,16 @@ func (s *Store) After(ctx context.Context, seq uint64) (Status, uint64, error) {
 	}
 }
 
-// PassAfter waits for the end of the first pass that started at or after t.
-func (s *Store) PassAfter(ctx context.Context, t time.Time) (Status, error) {
+// FetchedPassAfter waits for the end of the first pass that started at or after t and fetched
+// the plans repository first (a pass the caches triggered meanwhile does not count).
+func (s *Store) FetchedPassAfter(ctx context.Context, t time.Time) (Status, error) {
 	seq := uint64(0)
 	for {
 		st, n, err := s.After(ctx, seq)
 		if err != nil {
 			return st, err
 		}
-		if !st.LastPass.At.Before(t) {
+		if st.LastPass.Fetched && !st.LastPass.At.Before(t) {
 			return st, nil
 		}
 		seq = n
