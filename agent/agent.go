@@ -42,6 +42,8 @@ type Agent struct {
 	metrics  *metrics
 	hook     *webhook.Handler
 	prs      *pullrequests.Reporter
+	perms    *permissionChecks
+	authz    *authorizer
 	triggers chan struct{}
 	fetches  chan struct{}
 	log      logr.Logger
@@ -101,19 +103,29 @@ func New(opts Options) (*Agent, error) {
 	for name, c := range a.clusters {
 		conns[name] = c
 	}
+	a.perms, err = newPermissionChecks(cfg, a.clusters, a.leaderElection(), func(name string, missing []string) {
+		a.metrics.missingPermissions.WithLabelValues(name).Set(float64(len(missing)))
+		a.trigger()
+	})
+	if err != nil {
+		return nil, err
+	}
 	a.events = newEventRecorder(a.clusters)
 	a.exec = executor.New(executor.Options{Clusters: conns, Recorder: a.events})
+	var f forge.Forge
 	if cfg.Forge != nil {
 		tok, err := cfg.Forge.Token()
 		if err != nil {
 			return nil, err
 		}
-		f, err := forge.New(forge.Options{Kind: forge.Kind(cfg.Forge.Kind), URL: cfg.Forge.URL, Repo: cfg.Forge.Repo, Token: tok})
-		if err != nil {
+		if f, err = forge.New(forge.Options{Kind: forge.Kind(cfg.Forge.Kind), URL: cfg.Forge.URL, Repo: cfg.Forge.Repo, Token: tok}); err != nil {
 			return nil, err
 		}
 		a.prs = pullrequests.New(pullrequests.Options{Forge: f, PullRequests: &forge.PathFilter{Forge: f, Dir: cfg.Repo.Path},
 			Base: cfg.Repo.Ref.Branch, Preview: a.preview, Interval: cfg.Repo.Interval.Duration, Shard: a.observer.shard})
+	}
+	if a.authz, err = newAuthorizer(cfg, a.source, f); err != nil {
+		return nil, err
 	}
 	if cfg.Webhook != nil {
 		secret, err := cfg.Webhook.Secret()
@@ -188,7 +200,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	if !ok {
 		return fmt.Errorf("leader election cluster %s is not configured", le.Cluster)
 	}
-	enable := a.opts.LeaderElection.Enable || le.Enabled
+	enable := a.leaderElection()
 	leaseDuration, renew, retry := a.opts.LeaderElection.LeaseDuration, a.opts.LeaderElection.RenewDeadline, a.opts.LeaderElection.RetryPeriod
 	mopts := ctrl.Options{
 		Scheme:                        cluster.Scheme,
@@ -215,6 +227,10 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err := mgr.Add(&loop{a: a}); err != nil {
 		return fmt.Errorf("add loop: %w", err)
 	}
+	// On every replica: a follower's credentials need the lease too.
+	if err := mgr.Add(runnableFunc(func(ctx context.Context) error { return a.perms.run(logr.NewContext(ctx, log)) })); err != nil {
+		return fmt.Errorf("add permission checks: %w", err)
+	}
 	if a.prs != nil {
 		a.prs.SetLogger(log)
 		if err := mgr.Add(a.prs); err != nil {
@@ -239,7 +255,17 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	log.Info("agent starting", "config", a.opts.ConfigPath, "clusters", len(a.clusters), "repo", source.SanitizeURL(a.cfg.Repo.URL),
 		"leaderElection", enable, "leaderCluster", le.Cluster)
+	if pol := a.observer.authorization; pol.Required() {
+		log.Info("failover authorization on", "signedCommits", pol.SignedCommit, "approvals", pol.Approvals, "teams", pol.Teams())
+	} else {
+		log.Info("failover authorization off: whoever can push failover: true to the tracked branch can fail a plan over (set failoverAuthorization, docs/failover.md)")
+	}
 	return mgr.Start(ctx)
+}
+
+// leaderElection says whether replicas elect a leader: by flag or by config.
+func (a *Agent) leaderElection() bool {
+	return a.opts.LeaderElection.Enable || a.cfg.LeaderElection.Enabled
 }
 
 // preview decides the plans at a pull request's head against the live clusters, changing

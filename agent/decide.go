@@ -7,6 +7,7 @@ import (
 
 	"github.com/go-logr/logr"
 
+	"github.com/drplan/drplan/internal/authorization"
 	"github.com/drplan/drplan/internal/cluster"
 	"github.com/drplan/drplan/internal/config"
 	"github.com/drplan/drplan/internal/observed"
@@ -24,11 +25,14 @@ type observer struct {
 	// shard, when agents are sharded, is this agent's shard and selects its plans.
 	shard   string
 	selects *plans.Shard
+	// authorization is the config's failover authorization, for previews to say what a
+	// failover needs.
+	authorization authorization.Policy
 }
 
 // newObserver observes clusters for the plans cfg names: its repo and, when sharded, its shard.
 func newObserver(cfg *config.AgentConfig, clusters map[string]*cluster.Cluster) (observer, error) {
-	o := observer{clusters: clusters, namespace: cfg.LonghornNamespace, owner: ownerOf(cfg)}
+	o := observer{clusters: clusters, namespace: cfg.LonghornNamespace, owner: ownerOf(cfg), authorization: policyOf(cfg.FailoverAuthorization)}
 	if sh := cfg.Shard; sh != nil {
 		sel, err := plans.ParseShard(sh.Selector, sh.Names)
 		if err != nil {
@@ -42,19 +46,25 @@ func newObserver(cfg *config.AgentConfig, clusters map[string]*cluster.Cluster) 
 // decide observes every cluster (the caches, plus the failover gates the caches do not hold)
 // and decides the plans of one revision. set is nil before any revision was read.
 func (o observer) decide(ctx context.Context, set *plans.Set, revision string) planner.Result {
-	res, _ := o.decideWithInput(ctx, set, revision)
+	res, _ := o.decideWithInput(ctx, set, revision, nil)
 	return res
 }
 
 // decideWithInput is decide, returning the input decided on too: the loop writes the status
-// objects from the same states.
-func (o observer) decideWithInput(ctx context.Context, set *plans.Set, revision string) (planner.Result, planner.Input) {
-	in := planner.Input{Plans: set, Revision: revision, Now: time.Now(), Namespace: o.namespace, Owner: o.owner, Clusters: o.states(ctx)}
+// objects from the same states. The loop passes its authorizer: the failovers about to start
+// are then decided with who authorized them; without one (a preview, drplan diff) they are
+// shown as they would run once authorized.
+func (o observer) decideWithInput(ctx context.Context, set *plans.Set, revision string, authz *authorizer) (planner.Result, planner.Input) {
+	in := planner.Input{Plans: set, Revision: revision, Now: time.Now(), Namespace: o.namespace, Owner: o.owner, Clusters: o.states(ctx),
+		Authorization: o.authorization}
 	if o.selects != nil && set != nil {
 		in.Shard = o.shard
 		in.Plans, in.Others = set.Split(*o.selects)
 	}
 	o.readFailoverGates(ctx, in)
+	if authz != nil {
+		authz.gather(ctx, &in)
+	}
 	return planner.Decide(in), in
 }
 

@@ -10,4 +10,8 @@
 // `drplan diff` decide through the same path. Passes run on fetches, on any change the caches
 // see (debounced), and on a resync tick that keeps lag and RPO figures current. Nothing a pass
 // needs lives only in memory.
+//
+// Beside the loop, every replica checks each cluster's credentials against the agent's
+// ClusterRole (permissions.go, internal/permissions) and reports what they lack in the logs, the
+// status and the metrics.
 package agent

@@ -94,7 +94,8 @@ func (l *loop) pass(ctx context.Context, fetch bool) time.Duration {
 		l.fetch(ctx)
 	}
 
-	res, in := a.observer.decideWithInput(ctx, l.set, l.snap.Revision)
+	res, in := a.observer.decideWithInput(ctx, l.set, l.snap.Revision, a.authz)
+	a.perms.annotate(res.Report.Clusters)
 	outcomes := a.exec.Execute(ctx, res.Actions)
 	for _, o := range outcomes {
 		if o.Err != nil {

@@ -26,10 +26,13 @@ type metrics struct {
 	lag            *prometheus.GaugeVec
 	volumeBreach   *prometheus.GaugeVec
 	standbyState   *prometheus.GaugeVec
+	failoverPhase  *prometheus.GaugeVec
 	actions        *prometheus.CounterVec
 	passDuration   prometheus.Histogram
 	sourceFailing  prometheus.Gauge
 	sourceRevision *prometheus.GaugeVec
+	// missingPermissions is set by the permission checks (permissions.go), on every replica.
+	missingPermissions *prometheus.GaugeVec
 }
 
 func newMetrics(a *Agent) *metrics {
@@ -43,17 +46,21 @@ func newMetrics(a *Agent) *metrics {
 		lag:            prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "drplan_volume_replication_lag_seconds", Help: "Now minus the snapshot time of the newest backup the standby volume restored."}, []string{"plan", "volume"}),
 		volumeBreach:   prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "drplan_volume_rpo_breach", Help: "1 when the standby volume lags more than the plan's RPO."}, []string{"plan", "volume"}),
 		standbyState:   prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "drplan_volume_standby_state", Help: "1 for the standby volume's current state."}, []string{"plan", "volume", "state"}),
+		failoverPhase:  prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "drplan_failover_phase", Help: "1 for the phase of the plan's failover, once failover is true in Git (or was)."}, []string{"plan", "phase"}),
 		actions:        prometheus.NewCounterVec(prometheus.CounterOpts{Name: "drplan_actions_total", Help: "Actions carried out, by cluster, kind and result."}, []string{"cluster", "kind", "result"}),
 		passDuration:   prometheus.NewHistogram(prometheus.HistogramOpts{Name: "drplan_pass_duration_seconds", Help: "Duration of a reconciliation pass.", Buckets: prometheus.ExponentialBuckets(0.001, 4, 10)}),
 		sourceFailing:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "drplan_source_failing", Help: "1 while fetching the plans repo fails (the last good revision stays in force)."}),
 		sourceRevision: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "drplan_source_revision_info", Help: "1 for the plans revision in force."}, []string{"revision"}),
+		missingPermissions: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "drplan_cluster_missing_permissions",
+			Help: "Permissions of the agent's ClusterRole its credentials lack in the cluster, as last checked."}, []string{"cluster"}),
 	}
 }
 
 // collectors are every drplan_* series' collector.
 func (m *metrics) collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.clusterUp, m.requests, m.planValid, m.planBreach, m.backupAge, m.lag,
-		m.volumeBreach, m.standbyState, m.actions, m.passDuration, m.sourceFailing, m.sourceRevision}
+		m.volumeBreach, m.standbyState, m.failoverPhase, m.actions, m.passDuration, m.sourceFailing, m.sourceRevision,
+		m.missingPermissions}
 }
 
 func (m *metrics) register() error {
@@ -81,9 +88,13 @@ func (m *metrics) observe(st status.Status, outcomes []executor.Outcome, d time.
 	m.lag.Reset()
 	m.volumeBreach.Reset()
 	m.standbyState.Reset()
+	m.failoverPhase.Reset()
 	for _, p := range st.Plans {
 		m.planValid.WithLabelValues(p.Name).Set(b2f(!p.Invalid))
 		m.planBreach.WithLabelValues(p.Name).Set(b2f(p.RPOBreach))
+		if f := p.FailoverStatus; f != nil {
+			m.failoverPhase.WithLabelValues(p.Name, string(f.Phase)).Set(1)
+		}
 		for _, v := range p.Volumes {
 			if v.LastBackup != "" {
 				m.backupAge.WithLabelValues(p.Name, v.Name).Set(v.BackupAge.Seconds())

@@ -5,9 +5,13 @@ import (
 	"regexp"
 	"slices"
 	"testing"
+	"time"
 
 	. "github.com/onsi/gomega"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/drplan/drplan/internal/planner"
+	"github.com/drplan/drplan/internal/status"
 )
 
 // Every drplan_* series the agent serves is in docs/operations.md, with its labels, and the
@@ -25,20 +29,9 @@ func TestMetricsDocumented(t *testing.T) {
 	}
 
 	served := map[string][]string{}
-	descName := regexp.MustCompile(`fqName: "([^"]+)"`)
-	descLabels := regexp.MustCompile(`variableLabels: \{([^}]*)\}`)
-	ch := make(chan *prometheus.Desc, 100)
-	for _, c := range newMetrics(&Agent{}).collectors() {
-		c.Describe(ch)
-	}
-	close(ch)
-	for d := range ch {
-		name := descName.FindStringSubmatch(d.String())[1]
-		var labels []string
-		if m := descLabels.FindStringSubmatch(d.String()); m != nil && m[1] != "" {
-			for _, l := range regexp.MustCompile(`[a-z_]+`).FindAllString(m[1], -1) {
-				labels = append(labels, "`"+l+"`")
-			}
+	for name, labels := range metricSeries() {
+		for i, l := range labels {
+			labels[i] = "`" + l + "`"
 		}
 		served[name] = labels
 	}
@@ -51,5 +44,48 @@ func TestMetricsDocumented(t *testing.T) {
 	}
 	for name := range documented {
 		g.Expect(served).To(HaveKey(name), "docs/operations.md names %s, which the agent does not serve", name)
+	}
+}
+
+// drplan_failover_phase is 1 for the phase each plan's failover is in, pass after pass: the
+// phase left behind disappears, and a plan without a failover has no series.
+func TestFailoverPhaseSeries(t *testing.T) {
+	m := newMetrics(&Agent{})
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(m.failoverPhase)
+	failover := func(plan string, phase planner.FailoverPhase) planner.PlanReport {
+		return planner.PlanReport{Name: plan, Failover: true, FailoverStatus: &planner.FailoverReport{Phase: phase}}
+	}
+	passes := []struct {
+		name  string
+		plans []planner.PlanReport
+		want  []string // plan=phase of each series at 1
+	}{
+		{name: "no failover", plans: []planner.PlanReport{{Name: "db"}}},
+		{name: "running", plans: []planner.PlanReport{{Name: "db"}, failover("shop", planner.FailoverRunning)}, want: []string{"shop=running"}},
+		{name: "stalled", plans: []planner.PlanReport{{Name: "db"}, failover("shop", planner.FailoverStalled)}, want: []string{"shop=stalled"}},
+		{name: "two plans", plans: []planner.PlanReport{failover("db", planner.FailoverBlocked), failover("shop", planner.FailoverComplete)},
+			want: []string{"db=blocked", "shop=complete"}},
+		{name: "plans gone"},
+	}
+	for _, p := range passes {
+		t.Run(p.name, func(t *testing.T) {
+			g := NewWithT(t)
+			m.observe(status.Status{Plans: p.plans}, nil, time.Second)
+			mfs, err := reg.Gather()
+			g.Expect(err).NotTo(HaveOccurred())
+			var got []string
+			for _, mf := range mfs {
+				for _, s := range mf.GetMetric() {
+					g.Expect(s.GetGauge().GetValue()).To(Equal(1.0))
+					l := map[string]string{}
+					for _, lp := range s.GetLabel() {
+						l[lp.GetName()] = lp.GetValue()
+					}
+					got = append(got, l["plan"]+"="+l["phase"])
+				}
+			}
+			g.Expect(got).To(Equal(p.want))
+		})
 	}
 }

@@ -95,6 +95,12 @@ func newPlanRepo(t *testing.T, lab *drlab.Lab, name string) *planRepo {
 // commit writes files (path: content; empty content deletes) and pushes to main. It returns the SHA.
 func (p *planRepo) commit(t *testing.T, msg string, files map[string]string) string {
 	t.Helper()
+	return p.commitWith(t, msg, files, &git.CommitOptions{})
+}
+
+// commitWith commits and pushes as commit does, with opts (a signing key).
+func (p *planRepo) commitWith(t *testing.T, msg string, files map[string]string, opts *git.CommitOptions) string {
+	t.Helper()
 	g := NewWithT(t)
 	wt, err := p.repo.Worktree()
 	g.Expect(err).NotTo(HaveOccurred())
@@ -113,7 +119,8 @@ func (p *planRepo) commit(t *testing.T, msg string, files map[string]string) str
 		_, err = wt.Add(path)
 		g.Expect(err).NotTo(HaveOccurred())
 	}
-	sha, err := wt.Commit(msg, &git.CommitOptions{Author: &object.Signature{Name: "e2e", Email: "e2e@drplan.test", When: time.Now()}})
+	opts.Author = &object.Signature{Name: "e2e", Email: "e2e@drplan.test", When: time.Now()}
+	sha, err := wt.Commit(msg, opts)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(p.repo.PushContext(t.Context(), &git.PushOptions{Auth: p.auth,
 		RefSpecs: []gitconfig.RefSpec{"refs/heads/master:refs/heads/main"}})).To(Succeed())
@@ -160,6 +167,10 @@ type agentOpts struct {
 	webhook  bool     // a webhook listener, and a Gitea webhook on the repo pointing at it
 	// leaseFlags replace the short leader-election settings the tests run with.
 	leaseFlags []string
+	// kubeconfigs replace the lab's agent user (bound to examples/deploy/rbac.yaml) per cluster.
+	kubeconfigs map[string]string
+	// config is appended to the AgentConfig (top-level YAML fields).
+	config string
 }
 
 // startAgent writes a config for the lab's clusters and repo and starts the agent.
@@ -182,6 +193,9 @@ func startAgent(t *testing.T, lab *drlab.Lab, repo *planRepo, o agentOpts) *agen
 	// permission missing there fails the test.
 	kc, err := lab.AgentKubeconfigs(t.Context())
 	g.Expect(err).NotTo(HaveOccurred())
+	if o.kubeconfigs != nil {
+		kc = o.kubeconfigs
+	}
 	cfg := fmt.Sprintf(`apiVersion: drplan.io/v1alpha1
 kind: AgentConfig
 clusters:
@@ -214,6 +228,7 @@ leaderElection: {enabled: true, cluster: west}
 	if o.shard != "" {
 		cfg += "shard: " + o.shard + "\n"
 	}
+	cfg += o.config
 	if o.forge {
 		cfg += fmt.Sprintf("forge: {kind: gitea, url: %q, repo: %s/%s, tokenFile: token}\n", lab.Gitea.URL, lab.Gitea.Admin, repo.Name)
 	}

@@ -3,6 +3,8 @@
 // exactly these files and the e2e tests run the agent with exactly this RBAC.
 package examples
 
+//go:generate go run ./internal/chartgen
+
 import "embed"
 
 // Plans holds plans/*.yaml.

@@ -102,7 +102,8 @@ func WithClusters(names ...string) Option {
 }
 
 // LoadFS loads every DRPlan under root in fsys: root may be a directory, walked recursively for
-// *.yaml and *.yml files (directories whose name starts with a dot are skipped), or a single
+// *.yaml and *.yml files (directories whose name starts with a dot, and Helm charts, are
+// skipped), or a single
 // file. Problems name files by their path in fsys (a repository-relative path when fsys is a
 // Git tree). Documents of other kinds are ignored. It never fails: what cannot be read is a
 // problem. The problems returned are every problem of the tree, sorted.
@@ -160,7 +161,7 @@ func (l *loader) addTree(fsys fs.FS, root string, display func(string) string) {
 			return nil
 		}
 		if d.IsDir() {
-			if name != root && strings.HasPrefix(d.Name(), ".") {
+			if name != root && (strings.HasPrefix(d.Name(), ".") || isHelmChart(fsys, name)) {
 				return fs.SkipDir
 			}
 			return nil
@@ -183,6 +184,13 @@ func (l *loader) addTree(fsys fs.FS, root string, display func(string) string) {
 		l.problems = append(l.problems, Problem{File: display(root), Line: 1, Column: 1,
 			Field: strictyaml.RootField, Message: fmt.Sprintf("cannot read: %v", unwrapPathError(err))})
 	}
+}
+
+// isHelmChart reports whether dir is a Helm chart (it holds a Chart.yaml): its templates are
+// not YAML until rendered, and never plans.
+func isHelmChart(fsys fs.FS, dir string) bool {
+	_, err := fs.Stat(fsys, path.Join(dir, "Chart.yaml"))
+	return err == nil
 }
 
 func isYAMLName(name string) bool {

@@ -52,6 +52,10 @@ func TestLoadFSTree(t *testing.T) {
 		"plans/upper/CASE.YAML":      {Data: []byte(plan("foxtrot", "f-data"))},
 		"plans/team/.hidden/x.yaml":  {Data: []byte("\x00")},
 		"plans/team/empty-dir/.keep": {Data: nil},
+		// A Helm chart: its templates are not YAML until rendered.
+		"plans/chart/Chart.yaml":          {Data: []byte("apiVersion: v2\nname: x\n")},
+		"plans/chart/templates/svc.yaml":  {Data: []byte("{{- if .Values.x }}\nkind: [\n{{- end }}\n")},
+		"plans/chart/templates/plan.yaml": {Data: []byte(plan("golf", "g-data"))},
 	}
 	set, problems := LoadFS(fsys, "plans")
 	g.Expect(problemLines(problems)).To(Equal([]string{

@@ -70,6 +70,10 @@ type Spec struct {
 	// backup job, no standby volume, no failover step, until it is set back to false. Status
 	// says the plan is suspended. For maintenance on a plan's volumes, as Flux's suspend is.
 	Suspend bool `json:"suspend,omitempty"`
+	// FailoverAuthorization adds to what the agent's config requires before this plan's
+	// failover may start: a signed commit, more approvals, reviewers allowed by this list too.
+	// It never asks for less than the agent's config. Off when absent.
+	FailoverAuthorization *FailoverAuthorization `json:"failoverAuthorization,omitempty"`
 	// Activation tunes failover.
 	Activation Activation `json:"activation"`
 }
@@ -184,6 +188,21 @@ type Scale struct {
 	Name string `json:"name" jsonschema:"required,minLength=1,maxLength=253,pattern=^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"`
 	// Replicas is the number of replicas the workload is scaled to (at least 1).
 	Replicas int32 `json:"replicas" jsonschema:"required,minimum=1"`
+}
+
+// FailoverAuthorization is who may start the plan's failover, on top of the agent's config.
+type FailoverAuthorization struct {
+	// SignedCommits requires the commit that set failover: true to carry a valid OpenPGP or SSH
+	// signature by a key the agent trusts (the agent config's failoverAuthorization.trustedKeys).
+	SignedCommits bool `json:"signedCommits,omitempty"`
+	// Approvals is how many allowed reviewers must approve the pull request that merges the
+	// failover, after its last push (the larger of this and the agent config's counts).
+	Approvals int `json:"approvals,omitempty" jsonschema:"minimum=0,maximum=20"`
+	// Reviewers are the forge logins whose approval counts for this plan; with teams, a
+	// reviewer counts when either names them, and the agent config's lists must allow them too.
+	Reviewers []string `json:"reviewers,omitempty"`
+	// Teams are forge teams (org/team; a group path on GitLab) whose members' approvals count.
+	Teams []string `json:"teams,omitempty"`
 }
 
 // Activation tunes failover.

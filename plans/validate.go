@@ -56,8 +56,38 @@ func validatePlan(p *DRPlan, written fieldsWritten) []strictyaml.FieldError {
 	validateWaves(&f, p.Spec.Waves, written)
 	validateVolumes(&f, &p.Spec)
 	f.positive("spec.activation.catchUpTimeout", p.Spec.Activation.CatchUpTimeout)
+	if a := p.Spec.FailoverAuthorization; a != nil {
+		validateAuthorization(&f, "spec.failoverAuthorization", a)
+	}
 	return f.FieldErrors
 }
+
+// validateAuthorization checks a plan's failover authorization: a count in range, reviewers and
+// teams that can name someone.
+func validateAuthorization(f *findings, path string, a *FailoverAuthorization) {
+	if a.Approvals < 0 || a.Approvals > MaxApprovals {
+		f.Add(path+".approvals", "must be between 0 and %d, got %d", MaxApprovals, a.Approvals)
+	}
+	if (len(a.Reviewers) > 0 || len(a.Teams) > 0) && a.Approvals == 0 {
+		f.Add(path+".approvals", "reviewers and teams only count with approvals of at least 1")
+	}
+	for i, r := range a.Reviewers {
+		if strings.TrimSpace(r) == "" || strings.ContainsAny(r, " /\t") {
+			f.Add(fmt.Sprintf("%s.reviewers[%d]", path, i), "must be a forge login, got %q", r)
+		}
+	}
+	for i, t := range a.Teams {
+		if org, team, ok := strings.Cut(t, "/"); !ok || org == "" || team == "" || strings.ContainsAny(t, " \t") {
+			f.Add(fmt.Sprintf("%s.teams[%d]", path, i), "must be org/team (a group path on GitLab), got %q", t)
+		}
+	}
+	if !a.SignedCommits && a.Approvals == 0 {
+		f.Add(path, "asks for nothing: set signedCommits or approvals, or leave failoverAuthorization out")
+	}
+}
+
+// MaxApprovals is the most approvals a failover can ask for.
+const MaxApprovals = 20
 
 // validateLabels checks labels as the Kubernetes API server would, key by key in order.
 func validateLabels(f *findings, labels map[string]string) {

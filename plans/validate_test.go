@@ -59,6 +59,19 @@ func TestValidatePlan(t *testing.T) {
 			{Path: "metadata.labels.bad key!", Message: `invalid label key: name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')`},
 			{Path: "metadata.labels.team", Message: `invalid label value "not a value": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')`},
 		}},
+		{name: "failover authorization", mutate: func(p *DRPlan) {
+			p.Spec.FailoverAuthorization = &FailoverAuthorization{Approvals: 21, Reviewers: []string{"ok", "org/x"}, Teams: []string{"sre", "org/dr"}}
+		}, want: []strictyaml.FieldError{
+			{Path: "spec.failoverAuthorization.approvals", Message: "must be between 0 and 20, got 21"},
+			{Path: "spec.failoverAuthorization.reviewers[1]", Message: `must be a forge login, got "org/x"`},
+			{Path: "spec.failoverAuthorization.teams[0]", Message: `must be org/team (a group path on GitLab), got "sre"`},
+		}},
+		{name: "failover authorization asking for nothing", mutate: func(p *DRPlan) {
+			p.Spec.FailoverAuthorization = &FailoverAuthorization{Reviewers: []string{"ann"}}
+		}, want: []strictyaml.FieldError{
+			{Path: "spec.failoverAuthorization.approvals", Message: "reviewers and teams only count with approvals of at least 1"},
+			{Path: "spec.failoverAuthorization", Message: "asks for nothing: set signedCommits or approvals, or leave failoverAuthorization out"},
+		}},
 		{name: "same clusters", mutate: func(p *DRPlan) { p.Spec.Secondary = "east" }, want: []strictyaml.FieldError{
 			{Path: "spec.secondary", Message: `must differ from spec.primary (both are "east")`},
 		}},

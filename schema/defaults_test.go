@@ -155,6 +155,8 @@ func TestDocumentedDefaults(t *testing.T) {
 			Clusters: []config.Cluster{{Name: "a", Kubeconfig: "k"}},
 			Webhook:  &config.Webhook{},
 			Forge:    &config.Forge{Kind: "github"},
+			// Off unless set: each field's default is what an empty one means.
+			FailoverAuthorization: &config.FailoverAuthorization{},
 		}}
 	}
 	tests := []struct {

@@ -107,6 +107,12 @@ func printStatus(w io.Writer, st status.Status, now time.Time) error {
 		default:
 			fmt.Fprintf(w, "Cluster %s: reachable\n", n)
 		}
+		if len(c.MissingPermissions) > 0 {
+			fmt.Fprintln(w, "  MISSING PERMISSIONS: the agent's ClusterRole (examples/deploy/rbac.yaml or the Helm chart's) lacks:")
+			for _, p := range c.MissingPermissions {
+				fmt.Fprintf(w, "    %s\n", p)
+			}
+		}
 	}
 	for _, p := range st.Plans {
 		fmt.Fprintln(w)

@@ -35,7 +35,7 @@ func newValidateCommand() *cobra.Command {
 		Short: "Validate DRPlan files and print one problem per line",
 		Long: `Validate loads every DRPlan in the given files and directories (default: the current
 directory; directories are walked for *.yaml and *.yml, skipping those whose name starts with a
-dot) and checks them together. It prints one problem per line as FILE:LINE:COL: FIELD: MESSAGE
+dot and Helm charts) and checks them together. It prints one problem per line as FILE:LINE:COL: FIELD: MESSAGE
 and exits 1 if there is any, 0 otherwise. Documents of other kinds are ignored.`,
 		Example: `  drplan validate .
   drplan validate --config agent.yaml plans/

@@ -94,6 +94,25 @@ func cacheScope(longhornNS string) map[client.Object]cache.ByObject {
 	return out
 }
 
+// CachedEverywhere are the resources the caches list and watch in every namespace, or cluster-scoped
+// without one (Deployments, StatefulSets, PersistentVolumes and claims): the agent acts on them
+// wherever they are, so the permissions it needs on them are needed cluster-wide.
+func CachedEverywhere() []schema.GroupResource {
+	var out []schema.GroupResource
+	for _, k := range watchedKinds() {
+		if k.scope.inLonghornNS {
+			continue
+		}
+		gvk, err := apiutil.GVKForObject(k.obj, Scheme)
+		if err != nil {
+			continue // every watched kind is in Scheme: TestCachedEverywhere
+		}
+		plural, _ := meta.UnsafeGuessKindToResource(gvk)
+		out = append(out, plural.GroupResource())
+	}
+	return out
+}
+
 // watched are the kinds the cache informs on, started eagerly so the first pass sees them all.
 func watched() []client.Object {
 	var out []client.Object

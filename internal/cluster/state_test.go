@@ -69,3 +69,13 @@ func keys(m map[string]string) []string {
 	}
 	return out
 }
+
+// TestCachedEverywhere: the kinds the caches hold beyond Longhorn's namespace, as resources.
+func TestCachedEverywhere(t *testing.T) {
+	g := NewWithT(t)
+	var got []string
+	for _, gr := range CachedEverywhere() {
+		got = append(got, gr.String())
+	}
+	g.Expect(got).To(ConsistOf("deployments.apps", "statefulsets.apps", "persistentvolumes", "persistentvolumeclaims"))
+}

@@ -26,6 +26,7 @@ const (
 	ReasonFailingOver   = "FailingOver"
 	ReasonFailedOver    = "FailedOver"
 	ReasonFailoverStuck = "FailoverStuck"
+	ReasonUnauthorized  = "FailoverUnauthorized"
 	ReasonReverted      = "FailoverReverted"
 	ReasonOutside       = "ActivatedOutside"
 )
@@ -164,6 +165,8 @@ func judge(r planner.PlanReport) (phase string, ready bool, reason, msg string, 
 			return planstatus.PhaseStalled, false, ReasonFailoverStuck, why, false
 		case planner.FailoverBlocked:
 			return planstatus.PhaseBlocked, false, ReasonFailoverStuck, why, false
+		case planner.FailoverUnauthorized:
+			return planstatus.PhaseUnauthorized, false, ReasonUnauthorized, why, false
 		case planner.FailoverReverted:
 			return planstatus.PhaseReverted, false, ReasonReverted, "failover was set back to false after it began; nothing was undone", false
 		case planner.FailoverActivatedOutside:

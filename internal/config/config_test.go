@@ -125,6 +125,16 @@ func TestParseProblems(t *testing.T) {
 			},
 		},
 		{
+			name:  "failover authorization without keys or forge",
+			patch: "failoverAuthorization: {signedCommits: true, approvals: 2, reviewers: [a b], teams: [sre]}\n",
+			want: []string{
+				`agent.yaml:10:1: failoverAuthorization.trustedKeys: required with signedCommits: the files of the keys whose signatures authorize a failover`,
+				`agent.yaml:10:57: failoverAuthorization.approvals: approvals are read from the forge: set forge`,
+				`agent.yaml:10:72: failoverAuthorization.reviewers[0]: must be a forge login, got "a b"`,
+				`agent.yaml:10:86: failoverAuthorization.teams[0]: must be org/team (a group path on GitLab), got "sre"`,
+			},
+		},
+		{
 			name:  "forge",
 			patch: "forge: {kind: gitea, repo: plans, tokenFile: t, tokenEnv: 'BAD-NAME'}\n",
 			want: []string{

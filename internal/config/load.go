@@ -115,4 +115,9 @@ func (c *AgentConfig) resolvePaths(dir string) {
 	if c.Forge != nil {
 		abs(&c.Forge.TokenFile)
 	}
+	if c.FailoverAuthorization != nil {
+		for i := range c.FailoverAuthorization.TrustedKeys {
+			abs(&c.FailoverAuthorization.TrustedKeys[i])
+		}
+	}
 }

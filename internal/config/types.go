@@ -42,6 +42,30 @@ type AgentConfig struct {
 	// its own, and claims each plan in the plan's secondary cluster so that no plan is driven by
 	// two shards. Absent: the agent drives every plan.
 	Shard *Shard `json:"shard,omitempty"`
+	// FailoverAuthorization is who may start a failover: a commit signed by a trusted key, a
+	// pull request approved by allowed reviewers. Plans can add to it, never take away. Off
+	// when absent: whoever can push failover: true to the tracked branch can fail a plan over.
+	FailoverAuthorization *FailoverAuthorization `json:"failoverAuthorization,omitempty"`
+}
+
+// FailoverAuthorization is who may start a failover, for every plan.
+type FailoverAuthorization struct {
+	// TrustedKeys are files or directories (a mounted Secret) of public keys: ASCII-armored
+	// OpenPGP keys and SSH keys in authorized_keys format. Required when signedCommits is set
+	// here or by a plan.
+	TrustedKeys []string `json:"trustedKeys,omitempty"`
+	// SignedCommits requires the commit that set failover: true to carry a valid OpenPGP or SSH
+	// signature by one of trustedKeys.
+	SignedCommits bool `json:"signedCommits,omitempty"`
+	// Approvals is how many allowed reviewers must have approved the pull request that merged
+	// the failover, after its last push; a commit pushed straight to the branch is refused.
+	// Needs forge. Zero or absent: no review.
+	Approvals int `json:"approvals,omitempty" jsonschema:"minimum=0,maximum=20"`
+	// Reviewers are the forge logins whose approvals count. With teams: a reviewer counts when
+	// either names them. Neither: every approval counts.
+	Reviewers []string `json:"reviewers,omitempty"`
+	// Teams are forge teams (org/team; a group path on GitLab) whose members' approvals count.
+	Teams []string `json:"teams,omitempty"`
 }
 
 // Shard selects the plans one agent drives among several.

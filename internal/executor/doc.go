@@ -10,4 +10,8 @@
 // bounded concurrency; one failing action never stops the others. The only deletion is the
 // plan's RecurringJob on an old primary when a failover fences it, which deletes no data; the
 // executor never deletes a Volume, Backup or BackupVolume.
+//
+// An action's error names the action and the cluster once; one the API server refused as
+// Forbidden adds where the permission is granted (the agent's ClusterRole,
+// examples/deploy/rbac.yaml).
 package executor

@@ -168,7 +168,7 @@ func (e *Executor) do(ctx context.Context, a planner.Action) error {
 		if isTransport(err) {
 			c.MarkFailed(err)
 		}
-		return fmt.Errorf("%s in cluster %s: %w", a, a.Cluster(), err)
+		return fmt.Errorf("%s in cluster %s: %w%s", a, a.Cluster(), err, hint(err))
 	}
 	log.Info("action done", "cluster", a.Cluster(), "plan", a.Plan(), "action", a.String())
 	if e.opts.Recorder != nil {
@@ -210,6 +210,18 @@ func mergePatch(ctx context.Context, c client.Client, obj client.Object, patch m
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		return c.Patch(ctx, obj, client.RawPatch(types.MergePatchType, data), client.FieldOwner(FieldManager))
 	})
+}
+
+// forbiddenHint follows an action's error when the API server refused the agent's credentials.
+const forbiddenHint = " (the agent's ClusterRole lacks this permission: see examples/deploy/rbac.yaml)"
+
+// hint is what an action's error says beyond the API server's message: where to grant a
+// permission the credentials lack.
+func hint(err error) string {
+	if apierrors.IsForbidden(err) {
+		return forbiddenHint
+	}
+	return ""
 }
 
 // isTransport reports whether err means the cluster did not answer at all.

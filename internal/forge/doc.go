@@ -1,10 +1,21 @@
 // Package forge talks to the Git forge that hosts the plans repository: Gitea, GitHub or GitLab.
 //
-// The agent needs five things of a forge, and Forge is exactly those: list the open pull
+// The agent needs six things of a forge, and Forge is exactly those: list the open pull
 // requests into the tracked branch (and the files each changes), find the merged pull request
 // an applied commit came from, keep one comment of its own per pull request up to date, set a
-// commit status (drplan/validate) and, where the forge has them, comment on a commit pushed
-// without a pull request. New builds the provider for Options.Kind.
+// commit status (drplan/validate), where the forge has them, comment on a commit pushed
+// without a pull request and, to authorise a failover, read who reviewed a pull request and
+// who is in a team. New builds the provider for Options.Kind.
+//
+// Approvals after the last push. Reviews lists a pull request's reviews and Approvers, a pure
+// function, keeps the users whose latest verdict approves the head that was merged. What each
+// forge tells: GitHub gives every review the commit it was given on (an older head's approval
+// does not count) and marks reviews dismissed on push only when the branch protection says
+// so; Gitea gives the commit too and marks a review stale after a push that changed the pull
+// request; GitLab lists only the current approvals, removed on push only when the project
+// says so (Premium), and dates them (approved_at) only in releases since late 2025: drplan
+// then places each on the head of the diff version it followed; without the date it cannot
+// tell an approval from before a push.
 //
 // One comment per pull request. The agent's comment starts with a hidden marker line such as
 // <!-- drplan:pr -->. UpsertComment lists the pull request's comments, takes the oldest one by

@@ -31,6 +31,14 @@ type Forge interface {
 	// CommentOnCommit keeps the agent's one comment on a commit, like UpsertComment. Forges
 	// without commit comments (Gitea) return ErrNotSupported.
 	CommentOnCommit(ctx context.Context, sha, marker string, render Render) (Comment, error)
+	// Reviews lists every review of a pull request, oldest first as the forge lists them (on
+	// GitLab, the merge request's current approvals). Approvers decides which of them count.
+	Reviews(ctx context.Context, number int) ([]Review, error)
+	// TeamMembers lists the logins of a team written org/team (on GitLab, the members of the
+	// group at that path, with those inherited from its parent groups), sorted. A team that
+	// does not exist, or that the token cannot see, is an error naming it that wraps
+	// ErrNotFound.
+	TeamMembers(ctx context.Context, team string) ([]string, error)
 }
 
 // Kind names a forge.

@@ -95,6 +95,9 @@ func (f *failoverRun) start() {
 		f.rep.Waiting = fmt.Sprintf("cluster %s: caches not synced yet; the failover starts once it is known whether %s answers", s.Primary, s.Primary)
 		return
 	}
+	if !f.authorized() {
+		return
+	}
 	if missing := f.missingStandbys(); len(missing) > 0 {
 		f.rep.Phase = FailoverBlocked
 		why := fmt.Sprintf("the failover cannot start, there is nothing to activate in cluster %s for every volume (%s); nothing was changed in either cluster",
@@ -108,7 +111,7 @@ func (f *failoverRun) start() {
 	}
 	planned := prim.Observed()
 	rec := &FailoverRecord{Plan: f.p.Name(), Primary: s.Primary, Secondary: s.Secondary, Revision: f.d.in.Revision,
-		StartedAt: f.now, Planned: planned}
+		StartedAt: f.now, Planned: planned, AuthorizedBy: f.rep.AuthorizedBy}
 	if planned {
 		rec.Steps = []StepRecord{{Name: StepFinalBackup, StartedAt: f.now}}
 	} else {
@@ -249,6 +252,9 @@ func (f *failoverRun) report() {
 			rep.RTO = metav1.Duration{Duration: rec.FinishedAt.Sub(rec.StartedAt)}
 		}
 		rep.Timeline = timeline(rec)
+		if rec.AuthorizedBy != nil {
+			rep.AuthorizedBy = rec.AuthorizedBy
+		}
 		for _, s := range rec.Steps {
 			if s.Warning {
 				rep.Notes = append(rep.Notes, s.Name+": "+s.Note)

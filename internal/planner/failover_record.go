@@ -10,6 +10,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/drplan/drplan/internal/authorization"
 	longhorn "github.com/drplan/drplan/internal/longhorn"
 	"github.com/drplan/drplan/internal/observed"
 )
@@ -49,6 +50,8 @@ type FailoverRecord struct {
 	Volumes []VolumeRecord `json:"volumes,omitempty"`
 	// FinishedAt is when the last wave's gates were ready.
 	FinishedAt time.Time `json:"finishedAt,omitzero"`
+	// AuthorizedBy is who authorized the failover, when authorization was required.
+	AuthorizedBy *authorization.Verdict `json:"authorizedBy,omitempty"`
 }
 
 // StepRecord is one step of a failover.

@@ -6,6 +6,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/drplan/drplan/internal/authorization"
 	"github.com/drplan/drplan/internal/revision"
 )
 
@@ -29,6 +30,10 @@ const (
 	// FailoverBlocked: failover is true in Git but cannot start: a volume has no standby volume
 	// in the secondary. Nothing is written in either cluster until that changes.
 	FailoverBlocked FailoverPhase = "blocked"
+	// FailoverUnauthorized: failover is true in Git but the commit that set it does not meet
+	// the failover authorization (a trusted signature, approvals of the pull request that
+	// merged it). Nothing is written in either cluster; a commit that meets it starts it.
+	FailoverUnauthorized FailoverPhase = "unauthorized"
 	// FailoverActivatedOutside: failover is false in Git but standby volumes of the plan were
 	// activated outside drplan (by hand, the Longhorn docs' way). Nothing is undone; a commit
 	// setting failover to true adopts them.
@@ -74,6 +79,9 @@ type FailoverReport struct {
 	// Notes are facts a person must know: primary unreachable, catch-up timed out, the old
 	// primary fenced and stale, failback.
 	Notes []string `json:"notes,omitempty"`
+	// AuthorizedBy is who authorized the failover (signer, pull request, approvers), when
+	// the agent's config or the plan asks for it; for a refused one, the reasons.
+	AuthorizedBy *authorization.Verdict `json:"authorizedBy,omitempty"`
 }
 
 // FailoverStepReport is one step: the final backup, the catch-up, or one wave.

@@ -3,6 +3,7 @@ package planner
 import (
 	"time"
 
+	"github.com/drplan/drplan/internal/authorization"
 	"github.com/drplan/drplan/internal/observed"
 	"github.com/drplan/drplan/plans"
 )
@@ -37,6 +38,26 @@ type Input struct {
 	// SyncInterval is the least time between two sync requests for the same BackupVolume or
 	// BackupTarget. Default 30s.
 	SyncInterval time.Duration
+	// Authorization is the agent config's failover authorization; each plan may add to it
+	// (see FailoverPolicy). Zero: none.
+	Authorization authorization.Policy
+	// Verdicts are the decisions on the failovers FailoversToAuthorize named, by plan. Nil when
+	// they were not gathered (a pull request's preview, drplan diff): a failover is then shown
+	// as it would run once authorized.
+	Verdicts map[string]authorization.Verdict
+}
+
+// FailoverPolicy is who may start p's failover: the agent's config narrowed by the plan.
+func FailoverPolicy(in Input, p *plans.Plan) authorization.Policy {
+	a := p.Spec.FailoverAuthorization
+	if a == nil {
+		return in.Authorization
+	}
+	plan := authorization.Policy{SignedCommit: a.SignedCommits, Approvals: a.Approvals}
+	if len(a.Reviewers) > 0 || len(a.Teams) > 0 {
+		plan.AllowLists = []authorization.AllowList{{Users: a.Reviewers, Teams: a.Teams}}
+	}
+	return in.Authorization.Narrow(plan)
 }
 
 // DefaultSyncInterval is Input.SyncInterval's default.

@@ -13,12 +13,16 @@ type Report struct {
 	Plans    []PlanReport             `json:"plans"`
 }
 
-// ClusterReport is one cluster's reachability.
+// ClusterReport is one cluster's reachability, and what the agent's credentials lack there.
 type ClusterReport struct {
 	Reachable bool      `json:"reachable"`
 	Synced    bool      `json:"synced"`
 	DownSince time.Time `json:"downSince,omitzero"`
 	Error     string    `json:"error,omitempty"`
+	// MissingPermissions are the permissions of the agent's ClusterRole its credentials lack in
+	// the cluster ("create volumes.longhorn.io in namespace longhorn-system"), as the agent last
+	// checked (internal/permissions). The planner does not fill it: the agent does.
+	MissingPermissions []string `json:"missingPermissions,omitempty"`
 }
 
 // PlanReport is one plan's state.

@@ -26,10 +26,13 @@ const (
 	PhaseSuspended  = "Suspended"  // spec.suspend: nothing is changed for the plan
 	PhaseFailover   = "FailingOver"
 	PhaseFailedOver = "FailedOver"
-	PhaseBlocked    = "Blocked"  // the failover cannot start
-	PhaseStalled    = "Stalled"  // the failover stopped at a gate that timed out
-	PhaseReverted   = "Reverted" // failover set back to false after it began
-	PhaseOutside    = "ActivatedOutside"
+	PhaseBlocked    = "Blocked" // the failover cannot start
+	// PhaseUnauthorized: the commit that set failover: true does not meet the failover
+	// authorization (signature, approvals); nothing is changed.
+	PhaseUnauthorized = "Unauthorized"
+	PhaseStalled      = "Stalled"  // the failover stopped at a gate that timed out
+	PhaseReverted     = "Reverted" // failover set back to false after it began
+	PhaseOutside      = "ActivatedOutside"
 )
 
 // DRPlanStatus is one plan's status, as the agent sees it, in a cluster of the plan.

@@ -50,7 +50,7 @@ func progressSummary(in ProgressInput) string {
 			}
 		}
 		var parts []string
-		for _, p := range []planner.FailoverPhase{planner.FailoverBlocked, planner.FailoverStalled, planner.FailoverRunning, planner.FailoverPending,
+		for _, p := range []planner.FailoverPhase{planner.FailoverUnauthorized, planner.FailoverBlocked, planner.FailoverStalled, planner.FailoverRunning, planner.FailoverPending,
 			planner.FailoverComplete, planner.FailoverReverted, planner.FailoverActivatedOutside} {
 			if n[p] > 0 {
 				parts = append(parts, plural(n[p], string(p), string(p)))
@@ -67,7 +67,7 @@ func progressSummary(in ProgressInput) string {
 		if loss, known := f.dataLoss(); known {
 			parts = append(parts, "data-loss window "+human(loss))
 		}
-	case planner.FailoverBlocked:
+	case planner.FailoverBlocked, planner.FailoverUnauthorized:
 		parts = append(parts, text(f.FailoverReport.Waiting))
 	case planner.FailoverReverted:
 		parts = append(parts, "failover set back to false in Git; activation is one-way, nothing is undone")
@@ -94,5 +94,5 @@ func progressSummary(in ProgressInput) string {
 
 func rank(p planner.FailoverPhase) int {
 	return map[planner.FailoverPhase]int{planner.FailoverComplete: 0, planner.FailoverReverted: 1, planner.FailoverActivatedOutside: 1,
-		planner.FailoverPending: 2, planner.FailoverRunning: 3, planner.FailoverStalled: 4, planner.FailoverBlocked: 4}[p]
+		planner.FailoverPending: 2, planner.FailoverRunning: 3, planner.FailoverStalled: 4, planner.FailoverBlocked: 4, planner.FailoverUnauthorized: 4}[p]
 }

@@ -10,8 +10,9 @@ import (
 
 // Versions of the real components, kept in step with the Makefile (make tools).
 const (
-	KubeVersion  = "v1.34.4"
-	GiteaVersion = "v1.26.0"
+	KubeVersion     = "v1.34.4"
+	GiteaVersion    = "v1.26.0"
+	PromtoolVersion = "v0.316.0" // the Go module github.com/prometheus/prometheus
 )
 
 // Environment variables that point at the built components. The Makefile exports them.
@@ -19,6 +20,7 @@ const (
 	EnvKubeAssets = "DRPLAN_KUBE_ASSETS" // directory holding kube-apiserver
 	EnvEtcd       = "DRPLAN_ETCD"        // path of the etcd binary
 	EnvGiteaDir   = "DRPLAN_GITEA_DIR"   // directory holding gitea and static/
+	EnvPromtool   = "DRPLAN_PROMTOOL"    // path of the promtool binary
 )
 
 // Tools locates the component binaries.
@@ -59,6 +61,16 @@ func FindTools() (Tools, error) {
 		}
 	}
 	return t, nil
+}
+
+// Promtool is the path of the promtool binary `make tools` builds, which tests the alert rules:
+// from the environment, falling back to the module's bin/.
+func Promtool() (string, error) {
+	p := envOr(EnvPromtool, filepath.Join(moduleRoot(), "bin", "promtool-"+PromtoolVersion, "promtool"))
+	if _, err := os.Stat(p); err != nil {
+		return p, fmt.Errorf("promtool: %s: %w", p, ErrToolsMissing)
+	}
+	return p, nil
 }
 
 func envOr(key, def string) string {
