@@ -169,7 +169,14 @@ func (l *loop) writeStatusObjects(ctx context.Context, res planner.Result, in pl
 		if obj != nil {
 			l.written[key] = writtenObject{obj: obj, at: time.Now()}
 		}
-		log.V(1).Info("status object written", "cluster", w.Cluster, "plan", w.Object.Name, "phase", w.Object.Status.Phase, "deleted", w.Delete, "changed", w.Changed)
+		reason := "StatusChanged"
+		if w.Delete {
+			reason = "PlanRemoved"
+		}
+		// The audit line of a status object write, as the executor's "action done" is of an action's.
+		log.Info("status object written", "cluster", w.Cluster, "plan", w.Object.Name, "revision", l.snap.Revision,
+			"object", "DRPlanStatus "+w.Object.Namespace+"/"+w.Object.Name, "fieldManager", clusterstatus.FieldManager, "reason", reason,
+			"phase", w.Object.Status.Phase, "changed", w.Changed)
 		if w.Warning != "" {
 			l.a.events.Warning(w.Cluster, w.Object, w.Warning, w.WarningMessage)
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/net"
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 
 	longhorn "github.com/drplan/drplan/internal/longhorn"
 	"github.com/drplan/drplan/internal/planner"
@@ -170,11 +172,32 @@ func (e *Executor) do(ctx context.Context, a planner.Action) error {
 		}
 		return fmt.Errorf("%s in cluster %s: %w%s", a, a.Cluster(), err, hint(err))
 	}
-	log.Info("action done", "cluster", a.Cluster(), "plan", a.Plan(), "action", a.String())
+	// The audit line: one per write, with the object, the field manager and the reason; the
+	// caller's logger carries the revision.
+	log.Info("action done", "cluster", a.Cluster(), "plan", a.Plan(), "action", a.String(),
+		"object", objectRef(c.Client(), obj), "fieldManager", FieldManager, "reason", reason)
 	if e.opts.Recorder != nil {
 		e.opts.Recorder.Event(a.Cluster(), obj, reason, fmt.Sprintf("drplan plan %s: %s", a.Plan(), a))
 	}
 	return nil
+}
+
+// objectRef names obj as Kind namespace/name for the audit line.
+func objectRef(c client.Client, obj client.Object) string {
+	if obj == nil {
+		return ""
+	}
+	kind := obj.GetObjectKind().GroupVersionKind().Kind
+	if kind == "" {
+		if gvk, err := apiutil.GVKForObject(obj, c.Scheme()); err == nil {
+			kind = gvk.Kind
+		}
+	}
+	name := obj.GetName()
+	if ns := obj.GetNamespace(); ns != "" {
+		name = ns + "/" + name
+	}
+	return strings.TrimSpace(kind + " " + name)
 }
 
 // applyJob server-side applies the RecurringJob with drplan's field manager, taking ownership of

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -110,6 +111,8 @@ type Reporter struct {
 	retryAt      time.Time
 	// firstSeen is when the revision not yet applied was first seen without a pull request.
 	firstSeen map[string]time.Time
+	// refused is the refused-failover status last set, by revision.
+	refused map[string]string
 }
 
 // PullRequestGrace is how long a new revision that no merged pull request names yet is given
@@ -258,6 +261,10 @@ func (r *Reporter) report(ctx context.Context) {
 		r.applied = rev
 		r.lastProgress, r.progressAt = "", time.Time{}
 	}
+	if err := r.reportRefused(ctx, p); err != nil {
+		r.backoff(err)
+		return
+	}
 	fos := report.Failovers(p.Result.Report, rev)
 	if len(fos) == 0 || r.clock.Since(r.progressAt) < r.o.ProgressEvery {
 		return
@@ -311,6 +318,31 @@ func (r *Reporter) reportApplied(ctx context.Context, p *Pass) error {
 		}
 	}
 	r.log.Info("applied revision reported", "revision", rev, "pr", prNumber(pr), "changes", len(p.Outcomes))
+	return nil
+}
+
+// reportRefused fails the applied revision's commit status, once per reason, when a failover it
+// asks for is not authorized: a reviewer reading only the status sees it.
+func (r *Reporter) reportRefused(ctx context.Context, p *Pass) error {
+	var lines []string
+	for _, pl := range p.Result.Report.Plans {
+		if fs := pl.FailoverStatus; fs != nil && fs.Phase == planner.FailoverUnauthorized && fs.AuthorizedBy != nil {
+			lines = append(lines, fmt.Sprintf("failover of %s not authorized: %s", pl.Name, strings.Join(fs.AuthorizedBy.Reasons, "; ")))
+		}
+	}
+	line := strings.Join(lines, "; ")
+	if line == "" || line == r.refused[p.Revision] {
+		return nil
+	}
+	st := forge.Status{Context: r.statusContext, State: forge.StateFailure, Description: line}
+	if r.appliedPR != nil {
+		st.TargetURL = r.appliedPR.URL
+	}
+	if err := r.o.Forge.SetCommitStatus(ctx, p.Revision, st); err != nil {
+		return fmt.Errorf("status on %s: %w", p.Revision, err)
+	}
+	r.refused = map[string]string{p.Revision: line}
+	r.log.Info("refused failover reported", "revision", p.Revision, "status", line)
 	return nil
 }
 

@@ -11,6 +11,7 @@ import (
 	. "github.com/onsi/gomega"
 	clocktesting "k8s.io/utils/clock/testing"
 
+	"github.com/drplan/drplan/internal/authorization"
 	"github.com/drplan/drplan/internal/forge"
 	"github.com/drplan/drplan/internal/planner"
 	"github.com/drplan/drplan/internal/report"
@@ -259,4 +260,33 @@ func TestPreviewErrorIsNotRemembered(t *testing.T) {
 	w.decisions["x9"] = valid("x9")
 	w.r.previews(t.Context())
 	g.Expect(w.f.statuses).To(HaveKey("x9"), "a head whose preview failed is previewed again")
+}
+
+// A failover the revision asks for and the agent refuses fails the revision's commit status,
+// on the merged pull request's commit too, once per reason; its comment says why.
+func TestRefusedFailoverFailsTheStatus(t *testing.T) {
+	g := NewWithT(t)
+	w := newWorld()
+	w.f.merged["m1"] = &forge.PullRequest{Number: 4, Merged: true, URL: "https://forge/pr/4"}
+	v := authorization.Verdict{Reasons: []string{"pull request #4 has 0 approvals after its last push, it needs 1 approval"}}
+	res := running("m1", "the failover is not authorized (pull request #4 has 0 approvals after its last push, it needs 1 approval); nothing was changed in either cluster")
+	res.Report.Plans[0].FailoverStatus.Phase = planner.FailoverUnauthorized
+	res.Report.Plans[0].FailoverStatus.AuthorizedBy = &v
+	for range 3 {
+		w.r.PassDone(Pass{Decision: Decision{Revision: "m1", Result: res}})
+		w.r.report(t.Context())
+		w.clk.Step(DefaultProgressEvery)
+	}
+	st := w.f.statuses["m1"]
+	g.Expect(st.State).To(Equal(forge.StateFailure))
+	g.Expect(st.Description).To(Equal("failover of shop not authorized: pull request #4 has 0 approvals after its last push, it needs 1 approval"))
+	g.Expect(st.TargetURL).To(Equal("https://forge/pr/4"))
+	n := 0
+	for _, c := range w.f.calls {
+		if c == "status m1" {
+			n++
+		}
+	}
+	g.Expect(n).To(Equal(1), "set once for the same reason")
+	g.Expect(w.f.comments["pr 4"]).To(ContainSubstring("not authorized"))
 }

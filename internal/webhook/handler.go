@@ -40,6 +40,7 @@ type Options struct {
 type Handler struct {
 	opts  Options
 	queue *queue
+	seen  *recent
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -58,7 +59,7 @@ func New(opts Options) (*Handler, error) {
 	if opts.MaxPending <= 0 {
 		opts.MaxPending = DefaultMaxPending
 	}
-	return &Handler{opts: opts, queue: newQueue(opts.MaxPending)}, nil
+	return &Handler{opts: opts, queue: newQueue(opts.MaxPending), seen: newRecent(recentDeliveries)}, nil
 }
 
 // Start delivers queued events to OnEvent until ctx is done (a controller-runtime Runnable).
@@ -112,6 +113,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e.Delivery = delivery
+	if delivery != "" && !h.seen.add(delivery+"\x00"+string(sha256Sum(body))) {
+		// A replay (the forge's redelivery, or someone resending a captured request): the
+		// event was taken already. Harmless either way: an event only asks for a fetch.
+		log.V(1).Info("webhook delivery replayed: ignored")
+		h.reply(w, r, http.StatusAccepted, "delivery "+delivery+" received already", nil)
+		return
+	}
 	coalesced, ok := h.queue.add(e)
 	if !ok {
 		h.reply(w, r, http.StatusServiceUnavailable, "too many pending events", &log)

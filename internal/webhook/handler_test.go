@@ -3,6 +3,7 @@ package webhook
 import (
 	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -312,4 +313,43 @@ func TestStartStopsWithContext(t *testing.T) {
 	go func() { done <- h.Start(ctx) }()
 	cancel()
 	g.Eventually(done).Should(Receive(BeNil()))
+}
+
+// A delivery sent again, byte for byte with its delivery id (a redelivery, or a captured
+// request replayed), is answered and not queued again; the same id with another body is a new
+// event only if signed (the signature covers the body).
+func TestReplayedDeliveryIgnored(t *testing.T) {
+	g := NewWithT(t)
+	var mu sync.Mutex
+	var got []Event
+	h := newHandler(t, Options{OnEvent: func(e Event) { mu.Lock(); got = append(got, e); mu.Unlock() }})
+	go func() { _ = h.Start(t.Context()) }()
+	serve := func(r *http.Request) (int, string) {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w.Code, w.Body.String()
+	}
+	body := pushBody("refs/heads/main", "b1")
+	code, _ := serve(signed(Gitea, "push", body, secret))
+	g.Expect(code).To(Equal(http.StatusAccepted))
+	g.Eventually(func() int { mu.Lock(); defer mu.Unlock(); return len(got) }).Should(Equal(1))
+	code, msg := serve(signed(Gitea, "push", body, secret))
+	g.Expect(code).To(Equal(http.StatusAccepted))
+	g.Expect(msg).To(ContainSubstring("received already"))
+	forged := signed(Gitea, "push", body, secret)
+	forged.Body = io.NopCloser(bytes.NewReader(pushBody("refs/heads/main", "evil")))
+	code, _ = serve(forged)
+	g.Expect(code).To(Equal(http.StatusUnauthorized), "the signature covers the body")
+	g.Consistently(func() int { mu.Lock(); defer mu.Unlock(); return len(got) }, 200*time.Millisecond).Should(Equal(1))
+}
+
+func TestRecentForgetsOldest(t *testing.T) {
+	g := NewWithT(t)
+	r := newRecent(2)
+	g.Expect(r.add("a")).To(BeTrue())
+	g.Expect(r.add("a")).To(BeFalse())
+	g.Expect(r.add("b")).To(BeTrue())
+	g.Expect(r.add("c")).To(BeTrue())
+	g.Expect(r.add("a")).To(BeTrue(), "a was forgotten")
+	g.Expect(r.add("c")).To(BeFalse())
 }
