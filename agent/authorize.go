@@ -28,8 +28,9 @@ const pendingRetry = 5 * time.Second
 
 // forgeLag is how long after a commit landed the forge may not yet say which pull request
 // merged it: Gitea pushes a merge to the branch before it marks the pull request merged. Until
-// then "no pull request" is not taken for a push straight to the branch.
-const forgeLag = time.Minute
+// then "no pull request" is not taken for a push straight to the branch. The same grace as the
+// pull-request reporter's (pullrequests.PullRequestGrace).
+const forgeLag = 15 * time.Second
 
 // authorizer gathers, for each failover about to start, who authorized it: the commit that set
 // failover: true (from the plans repository's history), its signature, and the approvals of

@@ -46,11 +46,14 @@ func TestProtect(t *testing.T) {
 	g.Expect(job.Spec.Retain).To(Equal(5))
 	g.Expect(job.Labels).To(HaveKeyWithValue(planner.LabelManagedBy, "drplan"))
 
-	st, err := a.getStatus()
-	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(st.Source.Revision).To(Equal(sha))
-	g.Expect(st.Plans).To(HaveLen(1))
-	g.Expect(st.Plans[0].Waiting).To(ContainElement("volume protect-a has no completed backup yet"))
+	// The labels are in the API before the pass that wrote them published its status.
+	g.Eventually(func(g Gomega) {
+		st, err := a.getStatus()
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(st.Source.Revision).To(Equal(sha))
+		g.Expect(st.Plans).To(HaveLen(1))
+		g.Expect(st.Plans[0].Waiting).To(ContainElement("volume protect-a has no completed backup yet"))
+	}).WithTimeout(30 * time.Second).WithPolling(poll).Should(Succeed())
 
 	t.Log("a backup on east: standby volumes on west, restored from it")
 	b1, err := east.Sim.RunRecurringJob(ctx, "drplan-protect")
