@@ -97,4 +97,5 @@ func (o observer) readFailoverGates(ctx context.Context, in planner.Input) {
 		}
 		s.Objects = objs
 	}
+	evaluateCELGates(ctx, in)
 }

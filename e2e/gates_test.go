@@ -253,3 +253,46 @@ func TestActivatedOutsideDrplan(t *testing.T) {
 	g.Expect(longhorn.ActivationSettled(v)).To(BeTrue())
 	checkFenced(t, east, p)
 }
+
+// TestFailoverCELGate: a wave gates on CEL expressions over an object of the application (a
+// ConfigMap it writes when ready), evaluated as Flux evaluates custom health checks: the wave
+// waits while the expressions say in progress, shows a failed one as failed, and the failover
+// completes once current is true.
+func TestFailoverCELGate(t *testing.T) {
+	lab := requireLab(t)
+	t.Parallel()
+	g := NewWithT(t)
+	ctx := t.Context()
+	east, west := lab.Clusters["east"], lab.Clusters["west"]
+	p := foPlan{name: "fc", catchUp: "1m",
+		waves:   []foWave{{name: "db", gate: `{apiVersion: v1, kind: ConfigMap, namespace: fc, name: flag, timeout: 30m, current: "data.ready == 'yes'", failed: "data.ready == 'broken'"}`}},
+		volumes: []foVolume{{name: "fc-a", wave: "db"}}}
+	g.Expect(client.IgnoreAlreadyExists(west.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "fc"}}))).To(Succeed())
+	flag := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "fc", Name: "flag"}, Data: map[string]string{"ready": "no"}}
+	g.Expect(west.Client.Create(ctx, flag)).To(Succeed())
+	setup := protectForFailover(t, lab, east, west, p)
+	g.Expect(east.Sim.Detach(ctx, "fc-a")).To(Succeed(), "the application on east is stopped already")
+	p.failover = true
+	setup.repo.commit(t, "fail over fc", map[string]string{"fc.yaml": p.yaml()})
+	gate := func(want string) {
+		t.Helper()
+		g.Eventually(func(g Gomega) {
+			st, err := setup.agent.getStatus()
+			g.Expect(err).NotTo(HaveOccurred())
+			gr := waveGate(g, st.Plans[0].FailoverStatus, "db")
+			g.Expect(gr.Ready).To(BeFalse())
+			g.Expect(gr.Message).To(Equal(want))
+		}).WithTimeout(2 * time.Minute).WithPolling(poll).Should(Succeed())
+	}
+	t.Log("ready: no, the expressions say in progress")
+	gate("InProgress (CEL)")
+	t.Log("ready: broken, failed")
+	flag.Data["ready"] = "broken"
+	g.Expect(west.Client.Update(ctx, flag)).To(Succeed())
+	gate("Failed (CEL)")
+	t.Log("ready: yes, current: the failover completes")
+	flag.Data["ready"] = "yes"
+	g.Expect(west.Client.Update(ctx, flag)).To(Succeed())
+	rec := waitFailoverDone(t, west, p.name, 2*time.Minute)
+	g.Expect(rec.FinishedAt.IsZero()).To(BeFalse())
+}

@@ -173,6 +173,18 @@ type Gate struct {
 	// Timeout is how long the failover waits for the resource to be ready before it stops
 	// there and reports it. Default: `10m`.
 	Timeout Duration `json:"timeout"`
+	// Current is a CEL expression over the object (its top-level fields, such as status and
+	// data, are the variables) that makes the gate ready when true, in place of kstatus: for a
+	// kind kstatus cannot judge, or a readiness of the application's own. Evaluated as Flux's
+	// custom health checks are: a status.observedGeneration behind metadata.generation is in
+	// progress; then inProgress, failed and current, in that order. Off when empty.
+	Current string `json:"current,omitempty"`
+	// Failed is a CEL expression that marks the gate failed (not ready, said so) when true.
+	// Only with current.
+	Failed string `json:"failed,omitempty"`
+	// InProgress is a CEL expression that marks the gate in progress when true. Only with
+	// current.
+	InProgress string `json:"inProgress,omitempty"`
 }
 
 // Scale is a workload in the secondary scaled up once its wave's volumes are active.

@@ -177,6 +177,7 @@ func validateWaves(f *findings, waves []Wave, written fieldsWritten) {
 				f.name(gp+".namespace", g.Namespace, validation.IsDNS1123Label, 0)
 			}
 			f.positive(gp+".timeout", g.Timeout)
+			validateGateExpressions(f, gp, g)
 		}
 		for j, sc := range w.Scale {
 			sp := fmt.Sprintf("%s.scale[%d]", path, j)
@@ -389,4 +390,21 @@ func suggestion(word string, names []string, what string) string {
 		return fmt.Sprintf("; did you mean %q?", s)
 	}
 	return fmt.Sprintf(" (%s: %s)", what, strings.Join(names, ", "))
+}
+
+// validateGateExpressions parses a gate's CEL expressions, as Flux's health checks parse them
+// (its environment and extensions), so a typo is a problem at its line and not a gate that
+// never turns ready in a disaster.
+func validateGateExpressions(f *findings, path string, g Gate) {
+	if g.Current == "" && (g.Failed != "" || g.InProgress != "") {
+		f.Add(path+".current", "required with failed or inProgress: the expression that makes the gate ready")
+	}
+	for _, e := range []struct{ field, expr string }{{"current", g.Current}, {"failed", g.Failed}, {"inProgress", g.InProgress}} {
+		if e.expr == "" {
+			continue
+		}
+		if err := ParseCEL(e.expr); err != nil {
+			f.Add(path+"."+e.field, "invalid CEL expression: %v", err)
+		}
+	}
 }

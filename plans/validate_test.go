@@ -59,6 +59,16 @@ func TestValidatePlan(t *testing.T) {
 			{Path: "metadata.labels.bad key!", Message: `invalid label key: name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')`},
 			{Path: "metadata.labels.team", Message: `invalid label value "not a value": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')`},
 		}},
+		{name: "CEL gates", mutate: func(p *DRPlan) {
+			p.Spec.Waves[0].Gates = append(p.Spec.Waves[0].Gates,
+				Gate{APIVersion: "v1", Kind: "ConfigMap", Namespace: "payments", Name: "ok", Current: "data.ready == 'yes'", Failed: "has(data.error)"},
+				Gate{APIVersion: "v1", Kind: "ConfigMap", Namespace: "payments", Name: "typo", Current: "data.ready == 'yes", Timeout: Duration{Duration: time.Minute}},
+				Gate{APIVersion: "v1", Kind: "ConfigMap", Namespace: "payments", Name: "half", Failed: "true", Timeout: Duration{Duration: time.Minute}})
+			p.Spec.Waves[0].Gates[1].Timeout = Duration{Duration: time.Minute}
+		}, want: []strictyaml.FieldError{
+			{Path: "spec.waves[0].gates[2].current", Message: "invalid CEL expression: column 15: Syntax error: token recognition error at: ''yes'"},
+			{Path: "spec.waves[0].gates[3].current", Message: "required with failed or inProgress: the expression that makes the gate ready"},
+		}},
 		{name: "failover authorization", mutate: func(p *DRPlan) {
 			p.Spec.FailoverAuthorization = &FailoverAuthorization{Approvals: 21, Reviewers: []string{"ok", "org/x"}, Teams: []string{"sre", "org/dr"}}
 		}, want: []strictyaml.FieldError{

@@ -47,6 +47,10 @@ type State struct {
 	// the readiness gates of a failover in progress. A ref mapped to nil was not found; a ref
 	// that is missing could not be read.
 	Objects map[ObjectRef]*unstructured.Unstructured
+	// GateResults are the CEL gates of a failover in progress, evaluated on Objects by the
+	// agent (with Flux's health-check evaluator) for this pass only. A gate missing was not
+	// evaluated.
+	GateResults map[GateKey]GateResult
 
 	// ix indexes the lists for the lookups (lookup.go).
 	ix index
@@ -79,6 +83,19 @@ type ObjectRef struct {
 	// Namespace is empty for a cluster-scoped object.
 	Namespace string `json:"namespace,omitempty"`
 	Name      string `json:"name"`
+}
+
+// GateKey names a CEL gate: its object and its expressions.
+type GateKey struct {
+	Ref                         ObjectRef
+	Current, Failed, InProgress string
+}
+
+// GateResult is a CEL gate's kstatus status (Current, InProgress, Failed) and, when it could
+// not be evaluated, why.
+type GateResult struct {
+	Status  string
+	Message string
 }
 
 // String is Kind namespace/name.

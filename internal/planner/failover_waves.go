@@ -285,11 +285,33 @@ func (f *failoverRun) gates(w plans.Wave, st *StepRecord, sr *FailoverStepReport
 	return stepResult{done: true}
 }
 
-// gateReady evaluates one gate with kstatus: ready when Current.
+// gateRef is the object a gate reads.
+func gateRef(g plans.Gate) observed.ObjectRef {
+	return observed.ObjectRef{APIVersion: g.APIVersion, Kind: g.Kind, Namespace: g.Namespace, Name: g.Name}
+}
+
+// CELGateKey is how the agent files a CEL gate's result (observed.State.GateResults).
+func CELGateKey(g plans.Gate) observed.GateKey {
+	return observed.GateKey{Ref: gateRef(g), Current: g.Current, Failed: g.Failed, InProgress: g.InProgress}
+}
+
+// gateReady evaluates one gate with kstatus, or with its CEL expressions: ready when Current.
 func (f *failoverRun) gateReady(g plans.Gate) (bool, string) {
-	obj, why := gateObject(f.sec, observed.ObjectRef{APIVersion: g.APIVersion, Kind: g.Kind, Namespace: g.Namespace, Name: g.Name})
+	obj, why := gateObject(f.sec, gateRef(g))
 	if obj == nil {
 		return false, why
+	}
+	if g.Current != "" {
+		res, ok := f.sec.GateResults[CELGateKey(g)]
+		switch {
+		case !ok:
+			return false, "CEL expressions not evaluated yet"
+		case res.Message != "":
+			return false, "CEL: " + res.Message
+		case res.Status != string(status.CurrentStatus):
+			return false, fmt.Sprintf("%s (CEL)", res.Status)
+		}
+		return true, "current: " + g.Current
 	}
 	res, err := status.Compute(obj)
 	if err != nil {
@@ -369,11 +391,10 @@ func workloadReplicas(s *observed.State, apiVersion, kind, ns, name string) (rep
 	return *spec, true, true
 }
 
-// FailoverReads lists, per cluster, the objects the next Decide needs that the cache does not
-// hold: the gates of other kinds than Deployment and StatefulSet of every wave under way. The
-// caller reads them (cluster.ReadObjects) into State.Objects. Empty in steady state.
-func FailoverReads(in Input) map[string][]observed.ObjectRef {
-	out := map[string][]observed.ObjectRef{}
+// FailoverGates are the gates of the waves under way of every failover in progress, by the
+// cluster they are read in: what the agent reads and evaluates before deciding.
+func FailoverGates(in Input) map[string][]plans.Gate {
+	out := map[string][]plans.Gate{}
 	if in.Plans == nil {
 		return out
 	}
@@ -391,10 +412,21 @@ func FailoverReads(in Input) map[string][]observed.ObjectRef {
 			if st == nil || !st.FinishedAt.IsZero() {
 				continue
 			}
-			for _, g := range w.Gates {
-				if !cachedKind(g.APIVersion, g.Kind) {
-					out[sec.Name] = append(out[sec.Name], observed.ObjectRef{APIVersion: g.APIVersion, Kind: g.Kind, Namespace: g.Namespace, Name: g.Name})
-				}
+			out[sec.Name] = append(out[sec.Name], w.Gates...)
+		}
+	}
+	return out
+}
+
+// FailoverReads are the objects the agent reads on demand before deciding, by cluster: the
+// gates of FailoverGates whose kind the caches do not hold, and every CEL gate's object (the
+// expressions see all of it).
+func FailoverReads(in Input) map[string][]observed.ObjectRef {
+	out := map[string][]observed.ObjectRef{}
+	for cluster, gates := range FailoverGates(in) {
+		for _, g := range gates {
+			if !cachedKind(g.APIVersion, g.Kind) || g.Current != "" {
+				out[cluster] = append(out[cluster], gateRef(g))
 			}
 		}
 	}
