@@ -84,12 +84,26 @@ func policyOf(a *config.FailoverAuthorization) authorization.Policy {
 // gather sets in.Verdicts for the failovers the planner would start in this pass.
 func (z *authorizer) gather(ctx context.Context, in *planner.Input) {
 	in.Verdicts = map[string]authorization.Verdict{}
+	z.forget(in.Revision)
 	for _, name := range planner.FailoversToAuthorize(*in) {
 		p, ok := in.Plans.Get(name)
 		if !ok {
 			continue
 		}
 		in.Verdicts[name] = z.verdict(ctx, p, in.Revision, planner.FailoverPolicy(*in, p))
+	}
+}
+
+// forget drops the origins found for other revisions than rev: a plan whose failover stays
+// refused over many commits does not grow the cache. Verdicts stay: they are per commit that
+// set failover, a handful per plan.
+func (z *authorizer) forget(rev string) {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	for k := range z.origins {
+		if !strings.HasSuffix(k, "@"+rev) {
+			delete(z.origins, k)
+		}
 	}
 }
 

@@ -104,9 +104,12 @@ func TestFailoverNeedsApprovals(t *testing.T) {
 	}
 	merge := func(pr *gitea.PullRequest) {
 		t.Helper()
-		ok, _, err := api.MergePullRequest(owner, a.Name, pr.Index, gitea.MergePullRequestOption{Style: gitea.MergeStyleMerge})
-		g.Expect(err).NotTo(HaveOccurred())
-		g.Expect(ok).To(BeTrue())
+		// Gitea refuses a merge until it has checked the pull request's mergeability.
+		g.Eventually(func(g Gomega) {
+			ok, _, err := api.MergePullRequest(owner, a.Name, pr.Index, gitea.MergePullRequestOption{Style: gitea.MergeStyleMerge})
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(ok).To(BeTrue())
+		}).WithTimeout(time.Minute).WithPolling(time.Second).Should(Succeed())
 	}
 	approve := func(c *gitea.Client, pr *gitea.PullRequest, sha string) {
 		t.Helper()

@@ -128,9 +128,13 @@ func TestUnreadableBackupNotUsed(t *testing.T) {
 	repo := newPlanRepo(t, view, "bs")
 	repo.commit(t, "protect bs", map[string]string{"bs.yaml": planYAML("bs", "@every 1h", "90m", "bs-a")})
 	a := startAgent(t, view, repo, agentOpts{})
-	g.Eventually(func() error {
+	// The job runs once the volume is bound to it: run earlier, it backs up nothing.
+	g.Eventually(func(g Gomega) {
+		src := &longhorn.Volume{}
+		g.Expect(east.Client.Get(ctx, key("bs-a"), src)).To(Succeed())
+		g.Expect(src.Labels).To(HaveKeyWithValue("recurring-job.longhorn.io/drplan-bs", "enabled"))
 		_, err := east.Sim.RunRecurringJob(ctx, "drplan-bs")
-		return err
+		g.Expect(err).NotTo(HaveOccurred())
 	}).WithTimeout(time.Minute).WithPolling(500 * time.Millisecond).Should(Succeed())
 	g.Eventually(func(g Gomega) {
 		var list longhorn.BackupList

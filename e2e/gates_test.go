@@ -264,16 +264,16 @@ func TestFailoverCELGate(t *testing.T) {
 	g := NewWithT(t)
 	ctx := t.Context()
 	east, west := lab.Clusters["east"], lab.Clusters["west"]
-	p := foPlan{name: "fc", catchUp: "1m",
-		waves:   []foWave{{name: "db", gate: `{apiVersion: v1, kind: ConfigMap, namespace: fc, name: flag, timeout: 30m, current: "data.ready == 'yes'", failed: "data.ready == 'broken'"}`}},
-		volumes: []foVolume{{name: "fc-a", wave: "db"}}}
-	g.Expect(client.IgnoreAlreadyExists(west.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "fc"}}))).To(Succeed())
-	flag := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "fc", Name: "flag"}, Data: map[string]string{"ready": "no"}}
+	p := foPlan{name: "celg", catchUp: "1m",
+		waves:   []foWave{{name: "db", gate: `{apiVersion: v1, kind: ConfigMap, namespace: celg, name: flag, timeout: 30m, current: "data.ready == 'yes'", failed: "data.ready == 'broken'"}`}},
+		volumes: []foVolume{{name: "celg-a", wave: "db"}}}
+	g.Expect(client.IgnoreAlreadyExists(west.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "celg"}}))).To(Succeed())
+	flag := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "celg", Name: "flag"}, Data: map[string]string{"ready": "no"}}
 	g.Expect(west.Client.Create(ctx, flag)).To(Succeed())
 	setup := protectForFailover(t, lab, east, west, p)
-	g.Expect(east.Sim.Detach(ctx, "fc-a")).To(Succeed(), "the application on east is stopped already")
+	g.Expect(east.Sim.Detach(ctx, "celg-a")).To(Succeed(), "the application on east is stopped already")
 	p.failover = true
-	setup.repo.commit(t, "fail over fc", map[string]string{"fc.yaml": p.yaml()})
+	setup.repo.commit(t, "fail over celg", map[string]string{"celg.yaml": p.yaml()})
 	gate := func(want string) {
 		t.Helper()
 		g.Eventually(func(g Gomega) {

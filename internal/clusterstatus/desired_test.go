@@ -63,6 +63,9 @@ func TestDesiredConditions(t *testing.T) {
 		{"failover stalled", report(func(r *planner.PlanReport) {
 			r.FailoverStatus = &planner.FailoverReport{Phase: planner.FailoverStalled, Step: "wave/db", Waiting: "gate timed out"}
 		}), planstatus.PhaseStalled, "False", "", "True", ReasonFailoverStuck},
+		{"failover not authorized", report(func(r *planner.PlanReport) {
+			r.FailoverStatus = &planner.FailoverReport{Phase: planner.FailoverUnauthorized, Waiting: "the failover is not authorized (commit abc is not signed)"}
+		}), planstatus.PhaseUnauthorized, "False", "", "True", ReasonUnauthorized},
 		{"failed over", report(func(r *planner.PlanReport) {
 			r.FailoverStatus = &planner.FailoverReport{Phase: planner.FailoverComplete, StartedAt: t0, FinishedAt: t0.Add(90 * time.Second), RTO: metav1.Duration{Duration: 90 * time.Second}}
 		}), planstatus.PhaseFailedOver, "True", "", "", ReasonFailedOver},

@@ -116,7 +116,8 @@ func Plan(in Input) []Write {
 }
 
 // warnReasons are the Ready=False reasons a person must hear about.
-var warnReasons = map[string]bool{ReasonRPOBreach: true, ReasonFailoverStuck: true, ReasonRefused: true, ReasonInvalid: true, ReasonProblems: true}
+var warnReasons = map[string]bool{ReasonRPOBreach: true, ReasonFailoverStuck: true, ReasonUnauthorized: true, ReasonRefused: true,
+	ReasonInvalid: true, ReasonProblems: true}
 
 // warning is the Warning event a change from have to want calls for: Ready turned False, or
 // stayed False for another reason, with one of warnReasons.
