@@ -65,24 +65,31 @@ func validatePlan(p *DRPlan, written fieldsWritten) []strictyaml.FieldError {
 // validateAuthorization checks a plan's failover authorization: a count in range, reviewers and
 // teams that can name someone.
 func validateAuthorization(f *findings, path string, a *FailoverAuthorization) {
-	if a.Approvals < 0 || a.Approvals > MaxApprovals {
-		f.Add(path+".approvals", "must be between 0 and %d, got %d", MaxApprovals, a.Approvals)
-	}
-	if (len(a.Reviewers) > 0 || len(a.Teams) > 0) && a.Approvals == 0 {
-		f.Add(path+".approvals", "reviewers and teams only count with approvals of at least 1")
-	}
-	for i, r := range a.Reviewers {
-		if strings.TrimSpace(r) == "" || strings.ContainsAny(r, " /\t") {
-			f.Add(fmt.Sprintf("%s.reviewers[%d]", path, i), "must be a forge login, got %q", r)
-		}
-	}
-	for i, t := range a.Teams {
-		if org, team, ok := strings.Cut(t, "/"); !ok || org == "" || team == "" || strings.ContainsAny(t, " \t") {
-			f.Add(fmt.Sprintf("%s.teams[%d]", path, i), "must be org/team (a group path on GitLab), got %q", t)
-		}
-	}
+	CheckApprovers(&f.FieldErrors, path, a.Approvals, a.Reviewers, a.Teams)
 	if !a.SignedCommits && a.Approvals == 0 {
 		f.Add(path, "asks for nothing: set signedCommits or approvals, or leave failoverAuthorization out")
+	}
+}
+
+// CheckApprovers checks the review part of a failover authorization, a plan's and the agent
+// config's alike: approvals in range, reviewers and teams only with approvals, each a forge
+// login or an org/team.
+func CheckApprovers(errs *strictyaml.FieldErrors, path string, approvals int, reviewers, teams []string) {
+	if approvals < 0 || approvals > MaxApprovals {
+		errs.Add(path+".approvals", "must be between 0 and %d, got %d", MaxApprovals, approvals)
+	}
+	if (len(reviewers) > 0 || len(teams) > 0) && approvals == 0 {
+		errs.Add(path+".approvals", "reviewers and teams only count with approvals of at least 1")
+	}
+	for i, r := range reviewers {
+		if strings.TrimSpace(r) == "" || strings.ContainsAny(r, " /\t") {
+			errs.Add(fmt.Sprintf("%s.reviewers[%d]", path, i), "must be a forge login, got %q", r)
+		}
+	}
+	for i, t := range teams {
+		if org, team, ok := strings.Cut(t, "/"); !ok || org == "" || team == "" || strings.ContainsAny(t, " \t") {
+			errs.Add(fmt.Sprintf("%s.teams[%d]", path, i), "must be org/team (a group path on GitLab), got %q", t)
+		}
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/drplan/drplan/plans"
 	"github.com/drplan/drplan/plans/strictyaml"
 )
 
@@ -180,25 +181,10 @@ func validateAuthorization(f *findings, a *FailoverAuthorization, forge bool) {
 	if a.SignedCommits && len(a.TrustedKeys) == 0 {
 		f.Add(p+".trustedKeys", "required with signedCommits: the files of the keys whose signatures authorize a failover")
 	}
-	if a.Approvals < 0 || a.Approvals > 20 {
-		f.Add(p+".approvals", "must be between 0 and 20, got %d", a.Approvals)
-	}
 	if a.Approvals > 0 && !forge {
 		f.Add(p+".approvals", "approvals are read from the forge: set forge")
 	}
-	if (len(a.Reviewers) > 0 || len(a.Teams) > 0) && a.Approvals == 0 {
-		f.Add(p+".approvals", "reviewers and teams only count with approvals of at least 1")
-	}
-	for i, r := range a.Reviewers {
-		if strings.TrimSpace(r) == "" || strings.ContainsAny(r, " /\t") {
-			f.Add(fmt.Sprintf("%s.reviewers[%d]", p, i), "must be a forge login, got %q", r)
-		}
-	}
-	for i, t := range a.Teams {
-		if org, team, ok := strings.Cut(t, "/"); !ok || org == "" || team == "" || strings.ContainsAny(t, " \t") {
-			f.Add(fmt.Sprintf("%s.teams[%d]", p, i), "must be org/team (a group path on GitLab), got %q", t)
-		}
-	}
+	plans.CheckApprovers(&f.FieldErrors, p, a.Approvals, a.Reviewers, a.Teams)
 }
 
 var commitPattern = regexp.MustCompile(`^([0-9a-f]{40}|[0-9a-f]{64})$`)
