@@ -16,6 +16,9 @@ const (
 	DefaultFSType           = "ext4"
 	DefaultGateTimeout      = 10 * time.Minute
 	DefaultCatchUpTimeout   = 10 * time.Minute
+	DefaultApplyTimeout     = 10 * time.Minute
+	DefaultHookTimeout      = time.Minute
+	DefaultJobBackoffLimit  = 2
 )
 
 // defaultAPIVersions are the API versions of the kinds a gate or a scale target may leave
@@ -62,10 +65,24 @@ func setDefaults(p *DRPlan, written fieldsWritten) {
 	if s.Schedule.Concurrency == 0 && !written("spec.schedule.concurrency") {
 		s.Schedule.Concurrency = DefaultConcurrency
 	}
+	if s.Schedule.Consistency == "" {
+		s.Schedule.Consistency = CrashConsistent
+	}
 	if len(s.Waves) == 0 {
 		s.Waves = []Wave{{Name: DefaultWaveName}}
 	}
+	if s.Traffic != nil {
+		defaultApply(s.Traffic, "spec.traffic", written)
+	}
 	for i := range s.Waves {
+		w := &s.Waves[i]
+		if w.Apply != nil {
+			defaultApply(w.Apply, fmt.Sprintf("spec.waves[%d].apply", i), written)
+		}
+		if h := w.BackupHooks; h != nil {
+			defaultHooks(h.Pre, fmt.Sprintf("spec.waves[%d].backupHooks.pre", i), "pre", written)
+			defaultHooks(h.Post, fmt.Sprintf("spec.waves[%d].backupHooks.post", i), "post", written)
+		}
 		for j := range s.Waves[i].Gates {
 			g := &s.Waves[i].Gates[j]
 			if g.APIVersion == "" {
@@ -73,6 +90,9 @@ func setDefaults(p *DRPlan, written fieldsWritten) {
 			}
 			if g.Timeout.Duration == 0 && !written(fmt.Sprintf("spec.waves[%d].gates[%d].timeout", i, j)) {
 				g.Timeout.Duration = DefaultGateTimeout
+			}
+			if g.Job != nil && g.Job.BackoffLimit == 0 && !written(fmt.Sprintf("spec.waves[%d].gates[%d].job.backoffLimit", i, j)) {
+				g.Job.BackoffLimit = DefaultJobBackoffLimit
 			}
 		}
 		for j := range s.Waves[i].Scale {
@@ -113,5 +133,29 @@ func setDefaults(p *DRPlan, written fieldsWritten) {
 	}
 	if s.Activation.CatchUpTimeout.Duration == 0 && !written("spec.activation.catchUpTimeout") {
 		s.Activation.CatchUpTimeout.Duration = DefaultCatchUpTimeout
+	}
+}
+
+func defaultApply(a *Apply, path string, written fieldsWritten) {
+	if a.Timeout.Duration == 0 && !written(path+".timeout") {
+		a.Timeout.Duration = DefaultApplyTimeout
+	}
+}
+
+func defaultHooks(hooks []Hook, path, prefix string, written fieldsWritten) {
+	for i := range hooks {
+		h := &hooks[i]
+		if h.Name == "" {
+			h.Name = fmt.Sprintf("%s-%d", prefix, i)
+		}
+		if h.OnError == "" {
+			h.OnError = HookFail
+		}
+		if h.Timeout.Duration == 0 && !written(fmt.Sprintf("%s[%d].timeout", path, i)) {
+			h.Timeout.Duration = DefaultHookTimeout
+		}
+		if w := h.ScaleToZero; w != nil && w.APIVersion == "" && scalableKinds[w.Kind] {
+			w.APIVersion = defaultAPIVersions[w.Kind]
+		}
 	}
 }

@@ -28,6 +28,8 @@ type Plan struct {
 	Problems []Problem
 
 	locations *strictyaml.Locations
+	// manifests are the objects of the plan's apply and traffic paths, by path.
+	manifests map[string][]Manifest
 }
 
 // Name returns the plan's metadata.name.
@@ -177,7 +179,7 @@ func (l *loader) addTree(fsys fs.FS, root string, display func(string) string) {
 
 			}
 		}
-		l.addFile(fsys, name, display(name))
+		l.addFile(fsys, name, display)
 		return nil
 	})
 	if err != nil {
@@ -198,14 +200,14 @@ func isYAMLName(name string) bool {
 	return ext == ".yaml" || ext == ".yml"
 }
 
-func (l *loader) addFile(fsys fs.FS, name, display string) {
+func (l *loader) addFile(fsys fs.FS, name string, display func(string) string) {
 	data, problem := strictyaml.ReadFile(fsys, name)
 	if problem != nil {
-		problem.File = display
+		problem.File = display(name)
 		l.problems = append(l.problems, *problem)
 		return
 	}
-	docs, problems := strictyaml.Parse(display, data)
+	docs, problems := strictyaml.Parse(display(name), data)
 	l.problems = append(l.problems, problems...)
 	for _, doc := range docs {
 		if p := l.kindProblem(doc); p != nil {
@@ -213,7 +215,9 @@ func (l *loader) addFile(fsys fs.FS, name, display string) {
 			continue
 		}
 		if doc.Kind == Kind {
-			l.plans = append(l.plans, l.decode(doc))
+			p := l.decode(doc)
+			p.readManifests(fsys, name, display)
+			l.plans = append(l.plans, p)
 		}
 	}
 }

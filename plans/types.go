@@ -76,6 +76,10 @@ type Spec struct {
 	FailoverAuthorization *FailoverAuthorization `json:"failoverAuthorization,omitempty"`
 	// Activation tunes failover.
 	Activation Activation `json:"activation"`
+	// Traffic is the failover's last step, after every wave's gates are ready: manifests
+	// applied to the secondary with server-side apply, such as a Service's selector, an
+	// Ingress, or an annotation a DNS controller acts on. Off when absent.
+	Traffic *Apply `json:"traffic,omitempty"`
 }
 
 // Schedule is the recurring backup of a plan's source volumes: one Longhorn RecurringJob with
@@ -90,7 +94,25 @@ type Schedule struct {
 	Retain int `json:"retain" jsonschema:"minimum=1,maximum=100"`
 	// Concurrency is how many volumes the job backs up at the same time (1 to 100). Default: `1`.
 	Concurrency int `json:"concurrency" jsonschema:"minimum=1,maximum=100"`
+	// Consistency is what the scheduled backups capture. `crash`: Longhorn's recurring job
+	// backs the volumes up, as a power cut would leave them. `application`: the agent runs the
+	// schedule itself (the same cron semantics) and, for each wave's volumes in turn, runs the
+	// wave's backupHooks.pre, snapshots its volumes together (Snapshot CRs), runs
+	// backupHooks.post and backs the snapshots up (Backup CRs), keeping retain backups of each
+	// volume; no Longhorn recurring job is used. Default: `crash`.
+	Consistency Consistency `json:"consistency" jsonschema:"enum=crash,enum=application"`
 }
+
+// Consistency is what a backup captures of the application using the volume.
+type Consistency string
+
+// The consistencies of a plan's scheduled backups.
+const (
+	// CrashConsistent backups are what a power cut would leave on the volume.
+	CrashConsistent Consistency = "crash"
+	// ApplicationConsistent backups are taken between the wave's pre and post hooks.
+	ApplicationConsistent Consistency = "application"
+)
 
 // Volume is one Longhorn volume of the primary and its standby volume in the secondary.
 type Volume struct {
@@ -156,6 +178,94 @@ type Wave struct {
 	Gates []Gate `json:"gates,omitempty"`
 	// Scale are the workloads in the secondary scaled up once the wave's volumes are active.
 	Scale []Scale `json:"scale,omitempty"`
+	// Apply are manifests applied to the secondary with server-side apply when the wave starts,
+	// before its volumes are activated: namespaces, RBAC, CRDs, operators. Namespaces and
+	// CustomResourceDefinitions go first and must be ready (a CRD established) before the rest
+	// is applied; every applied object must be ready (kstatus Current) before the wave's
+	// volumes are activated. Off when absent.
+	Apply *Apply `json:"apply,omitempty"`
+	// BackupHooks run in the primary around every backup of the wave's volumes the agent takes:
+	// the final backup of a planned switchover, and the scheduled backups of a plan whose
+	// schedule.consistency is application. The wave's volumes are snapshotted together between
+	// them. Off when absent.
+	BackupHooks *BackupHooks `json:"backupHooks,omitempty"`
+}
+
+// Apply is a set of manifests of the plans repository applied to the secondary with server-side
+// apply (field manager drplan, conflicts forced).
+type Apply struct {
+	// Path is a YAML file or a directory of them (read recursively), relative to the directory
+	// of the plan's file, inside the plans repository. Every document must be a Kubernetes
+	// object with apiVersion, kind and metadata.name; a namespaced object without a namespace
+	// goes to `default`.
+	Path string `json:"path" jsonschema:"required,minLength=1"`
+	// Timeout is how long the failover waits for the applied objects to be ready before it
+	// stops there and reports them. Default: `10m`.
+	Timeout Duration `json:"timeout"`
+}
+
+// BackupHooks quiesce an application around the snapshot of its volumes.
+type BackupHooks struct {
+	// Pre run in order before the snapshots are taken.
+	Pre []Hook `json:"pre,omitempty"`
+	// Post run in order after the snapshots are taken, and always once any pre hook ran, even
+	// when a pre hook or a snapshot failed. Workloads scaled down by a pre hook are scaled back
+	// after them.
+	Post []Hook `json:"post,omitempty"`
+}
+
+// Hook is one step of BackupHooks: exactly one of exec and scaleToZero.
+type Hook struct {
+	// Name identifies the hook in status, logs and comments. Default: `pre-<index>` or `post-<index>`.
+	Name string `json:"name" jsonschema:"maxLength=63,pattern=^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"`
+	// Exec runs a command in every running pod its selector selects, through the API server's
+	// pods/exec, as kubectl exec does.
+	Exec *ExecHook `json:"exec,omitempty"`
+	// ScaleToZero scales a workload of the primary to zero replicas and waits until it has
+	// none; it is scaled back to its replicas after the post hooks. Only in pre.
+	ScaleToZero *WorkloadRef `json:"scaleToZero,omitempty"`
+	// OnError is what a failing hook does: `Fail` stops, and no snapshot is taken (post hooks
+	// still run); `Continue` goes on and the backup is not called application-consistent.
+	// Default: `Fail`.
+	OnError HookOnError `json:"onError" jsonschema:"enum=Fail,enum=Continue"`
+	// Timeout bounds the hook; a hook that runs longer is stopped and failed. Default: `1m`.
+	Timeout Duration `json:"timeout"`
+}
+
+// HookOnError is what a failing hook does.
+type HookOnError string
+
+// The choices of Hook.OnError.
+const (
+	HookFail     HookOnError = "Fail"
+	HookContinue HookOnError = "Continue"
+)
+
+// ExecHook is a command run in pods of the primary.
+type ExecHook struct {
+	// Namespace of the pods.
+	Namespace string `json:"namespace" jsonschema:"required,minLength=1,maxLength=63,pattern=^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"`
+	// Selector selects the pods by label (all must match); the command runs in each running one.
+	// A selector that selects no running pod fails the hook.
+	Selector map[string]string `json:"selector" jsonschema:"required,minProperties=1"`
+	// Container is the container the command runs in. Default: the pod's first container.
+	Container string `json:"container,omitempty" jsonschema:"maxLength=63"`
+	// Command is the command and its arguments, run without a shell (write ["sh", "-c", "..."]
+	// for one). A non-zero exit status fails the hook.
+	Command []string `json:"command" jsonschema:"required,minItems=1"`
+}
+
+// WorkloadRef names a workload with a scale subresource.
+type WorkloadRef struct {
+	// APIVersion of the workload. Default: `apps/v1` for Deployment, StatefulSet and
+	// ReplicaSet; required for any other kind.
+	APIVersion string `json:"apiVersion" jsonschema:"pattern=^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?v[0-9]+((alpha|beta)[0-9]+)?$"`
+	// Kind of the workload.
+	Kind string `json:"kind" jsonschema:"required,minLength=1,pattern=^[A-Z][A-Za-z0-9]*$"`
+	// Namespace of the workload.
+	Namespace string `json:"namespace" jsonschema:"required,minLength=1,maxLength=63,pattern=^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"`
+	// Name of the workload.
+	Name string `json:"name" jsonschema:"required,minLength=1,maxLength=253,pattern=^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"`
 }
 
 // Gate is a resource in the secondary that must become ready before the next wave starts.
@@ -185,6 +295,38 @@ type Gate struct {
 	// InProgress is a CEL expression that marks the gate in progress when true. Only with
 	// current.
 	InProgress string `json:"inProgress,omitempty"`
+	// Job makes the gate run a Job in the secondary once the wave's workloads are scaled up,
+	// such as a pg_isready or a smoke test, and wait for it to succeed: the gate's kind must be
+	// Job; the agent creates it under the gate's namespace and name (replacing one a previous
+	// failover left), and the gate is ready when the Job completes, failed when it fails.
+	// Off when absent.
+	Job *JobGate `json:"job,omitempty"`
+}
+
+// JobGate is the Job a gate runs: one container, restartPolicy Never, the restricted Pod
+// Security Standard's security context.
+type JobGate struct {
+	// Image of the container.
+	Image string `json:"image" jsonschema:"required,minLength=1"`
+	// Command of the container.
+	Command []string `json:"command" jsonschema:"required,minItems=1"`
+	// Args of the container.
+	Args []string `json:"args,omitempty"`
+	// Env are environment variables of the container.
+	Env []EnvVar `json:"env,omitempty"`
+	// ServiceAccountName the Job's pod runs as. Default: the namespace's default.
+	ServiceAccountName string `json:"serviceAccountName,omitempty" jsonschema:"maxLength=253"`
+	// BackoffLimit is how many times a failed pod is retried before the Job fails (0 to 10).
+	// Default: `2`.
+	BackoffLimit int32 `json:"backoffLimit" jsonschema:"minimum=0,maximum=10"`
+}
+
+// EnvVar is an environment variable with a literal value.
+type EnvVar struct {
+	// Name of the variable.
+	Name string `json:"name" jsonschema:"required,minLength=1"`
+	// Value of the variable.
+	Value string `json:"value"`
 }
 
 // Scale is a workload in the secondary scaled up once its wave's volumes are active.

@@ -53,7 +53,11 @@ func validatePlan(p *DRPlan, written fieldsWritten) []strictyaml.FieldError {
 	validateClusters(&f, &p.Spec)
 	f.name("spec.backupTarget", p.Spec.BackupTarget, validation.IsDNS1123Subdomain, 0)
 	validateSchedule(&f, &p.Spec, written)
+	validateConsistency(&f, &p.Spec)
 	validateWaves(&f, p.Spec.Waves, written)
+	if p.Spec.Traffic != nil {
+		validateApply(&f, "spec.traffic", p.Spec.Traffic)
+	}
 	validateVolumes(&f, &p.Spec)
 	f.positive("spec.activation.catchUpTimeout", p.Spec.Activation.CatchUpTimeout)
 	if a := p.Spec.FailoverAuthorization; a != nil {
@@ -185,6 +189,15 @@ func validateWaves(f *findings, waves []Wave, written fieldsWritten) {
 			}
 			f.positive(gp+".timeout", g.Timeout)
 			validateGateExpressions(f, gp, g)
+			if g.Job != nil {
+				validateJobGate(f, gp, g)
+			}
+		}
+		if w.Apply != nil {
+			validateApply(f, path+".apply", w.Apply)
+		}
+		if w.BackupHooks != nil {
+			validateHooks(f, path+".backupHooks", w.BackupHooks)
 		}
 		for j, sc := range w.Scale {
 			sp := fmt.Sprintf("%s.scale[%d]", path, j)

@@ -69,6 +69,64 @@ func TestValidatePlan(t *testing.T) {
 			{Path: "spec.waves[0].gates[2].current", Message: "invalid CEL expression: column 15: Syntax error: token recognition error at: ''yes'"},
 			{Path: "spec.waves[0].gates[3].current", Message: "required with failed or inProgress: the expression that makes the gate ready"},
 		}},
+		{name: "hooks, Job gate, manifests and traffic that are valid", mutate: func(p *DRPlan) {
+			p.Spec.Schedule.Consistency = ApplicationConsistent
+			w := &p.Spec.Waves[0]
+			w.Apply = &Apply{Path: "manifests/db", Timeout: Duration{Duration: time.Minute}}
+			w.BackupHooks = &BackupHooks{
+				Pre: []Hook{
+					{Name: "checkpoint", Exec: &ExecHook{Namespace: "payments", Selector: map[string]string{"app": "pg"}, Command: []string{"psql", "-c", "CHECKPOINT"}}, OnError: HookFail, Timeout: Duration{Duration: time.Second}},
+					{Name: "stop", ScaleToZero: &WorkloadRef{APIVersion: "apps/v1", Kind: "Deployment", Namespace: "payments", Name: "web"}, OnError: HookContinue, Timeout: Duration{Duration: time.Second}},
+				},
+				Post: []Hook{{Name: "resume", Exec: &ExecHook{Namespace: "payments", Selector: map[string]string{"app": "pg"}, Container: "pg", Command: []string{"true"}}, OnError: HookFail, Timeout: Duration{Duration: time.Second}}},
+			}
+			w.Gates = append(w.Gates, Gate{APIVersion: "batch/v1", Kind: "Job", Namespace: "payments", Name: "smoke", Timeout: Duration{Duration: time.Minute},
+				Job: &JobGate{Image: "postgres:17", Command: []string{"pg_isready"}, Env: []EnvVar{{Name: "PGHOST", Value: "pg"}}, BackoffLimit: 2}})
+			p.Spec.Traffic = &Apply{Path: "traffic.yaml", Timeout: Duration{Duration: time.Minute}}
+		}},
+		{name: "application consistency without hooks", mutate: func(p *DRPlan) { p.Spec.Schedule.Consistency = ApplicationConsistent }, want: []strictyaml.FieldError{
+			{Path: "spec.schedule.consistency", Message: "application needs backupHooks on a wave (spec.waves[].backupHooks.pre): without hooks the backups are only crash-consistent"},
+		}},
+		{name: "unknown consistency", mutate: func(p *DRPlan) { p.Spec.Schedule.Consistency = "app" }, want: []strictyaml.FieldError{
+			{Path: "spec.schedule.consistency", Message: `must be crash or application, got "app"`},
+		}},
+		{name: "broken hooks", mutate: func(p *DRPlan) {
+			p.Spec.Waves[1].BackupHooks = &BackupHooks{
+				Pre: []Hook{
+					{Name: "a", OnError: HookFail, Timeout: Duration{Duration: time.Second}},
+					{Name: "a", Exec: &ExecHook{Namespace: "Payments", Selector: map[string]string{"app": "no pg"}, Command: []string{""}}, ScaleToZero: &WorkloadRef{Kind: "Deployment", Namespace: "x", Name: "y"}, OnError: "Retry"},
+					{Name: "b", Exec: &ExecHook{Namespace: "p"}, OnError: HookFail, Timeout: Duration{Duration: time.Second}},
+				},
+				Post: []Hook{{Name: "c", ScaleToZero: &WorkloadRef{APIVersion: "apps/v1", Kind: "Deployment", Namespace: "x", Name: "y"}, OnError: HookFail, Timeout: Duration{Duration: time.Second}}},
+			}
+		}, want: []strictyaml.FieldError{
+			{Path: "spec.waves[1].backupHooks.pre[0]", Message: "required: exec or scaleToZero"},
+			{Path: "spec.waves[1].backupHooks.pre[1].name", Message: `hook "a" is already defined at spec.waves[1].backupHooks.pre[0].name`},
+			{Path: "spec.waves[1].backupHooks.pre[1].scaleToZero", Message: "a hook is exec or scaleToZero, not both"},
+			{Path: "spec.waves[1].backupHooks.pre[1].onError", Message: `must be Fail or Continue, got "Retry"`},
+			{Path: "spec.waves[1].backupHooks.pre[1].timeout", Message: "must be positive, got 0s"},
+			{Path: "spec.waves[1].backupHooks.pre[2].exec.selector", Message: "required: the labels of the pods to run the command in"},
+			{Path: "spec.waves[1].backupHooks.pre[2].exec.command", Message: "required: the command and its arguments"},
+			{Path: "spec.waves[1].backupHooks.post[0].scaleToZero", Message: "only in pre: a workload scaled to zero by a pre hook is scaled back after the post hooks"},
+		}},
+		{name: "broken Job gate and paths", mutate: func(p *DRPlan) {
+			p.Spec.Waves[1].Gates = []Gate{{APIVersion: "apps/v1", Kind: "Deployment", Name: "smoke", Current: "true", Timeout: Duration{Duration: time.Minute},
+				Job: &JobGate{Env: []EnvVar{{Name: "1BAD"}}, ServiceAccountName: "Bad", BackoffLimit: 11}}}
+			p.Spec.Waves[1].Apply = &Apply{Path: "/etc/crds"}
+			p.Spec.Traffic = &Apply{Timeout: Duration{Duration: time.Minute}}
+		}, want: []strictyaml.FieldError{
+			{Path: "spec.waves[1].gates[0].kind", Message: "must be Job (apiVersion batch/v1) for a gate that runs a Job, got apps/v1 Deployment"},
+			{Path: "spec.waves[1].gates[0].namespace", Message: "required: the namespace the Job runs in"},
+			{Path: "spec.waves[1].gates[0].current", Message: "a gate that runs a Job is ready when the Job completes: no CEL expression"},
+			{Path: "spec.waves[1].gates[0].job.image", Message: "required"},
+			{Path: "spec.waves[1].gates[0].job.command", Message: "required: the command of the Job's container"},
+			{Path: "spec.waves[1].gates[0].job.env[0].name", Message: `invalid name "1BAD": a valid environment variable name must consist of alphabetic characters, digits, '_', '-', or '.', and must not start with a digit (e.g. 'my.env-name',  or 'MY_ENV.NAME',  or 'MyEnvName1', regex used for validation is '[-._a-zA-Z][-._a-zA-Z0-9]*')`},
+			{Path: "spec.waves[1].gates[0].job.serviceAccountName", Message: `invalid name "Bad": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')`},
+			{Path: "spec.waves[1].gates[0].job.backoffLimit", Message: "must be 0 to 10, got 11"},
+			{Path: "spec.waves[1].apply.path", Message: `must be relative to the plan's file, got "/etc/crds"`},
+			{Path: "spec.waves[1].apply.timeout", Message: "must be positive, got 0s"},
+			{Path: "spec.traffic.path", Message: "required: a file or directory of the plans repository, relative to the plan's file"},
+		}},
 		{name: "failover authorization", mutate: func(p *DRPlan) {
 			p.Spec.FailoverAuthorization = &FailoverAuthorization{Approvals: 21, Reviewers: []string{"ok", "org/x"}, Teams: []string{"sre", "org/dr"}}
 		}, want: []strictyaml.FieldError{
