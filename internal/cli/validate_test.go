@@ -188,6 +188,7 @@ spec:
     cron: '*/15 * * * *'
     retain: 10 # default
     concurrency: 1 # default
+    consistency: crash # default
   rpo: 30m
   volumes:
     - name: pg-data
