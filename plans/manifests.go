@@ -164,3 +164,12 @@ func manifestOf(doc strictyaml.Document) (Manifest, string) {
 	}
 	return Manifest{File: doc.File, Line: doc.Start().Line, Object: u}, ""
 }
+
+// SetManifests sets the manifests of an apply or traffic path, for plans built in Go (tests,
+// tools); the loader reads them from the plans repository.
+func (p *Plan) SetManifests(a *Apply, ms []Manifest) {
+	if p.manifests == nil {
+		p.manifests = map[string][]Manifest{}
+	}
+	p.manifests[a.Path] = ms
+}

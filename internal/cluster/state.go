@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/rest"
@@ -166,7 +167,14 @@ func (c *Cluster) ReadObjects(ctx context.Context, refs []observed.ObjectRef) (m
 		}
 		u := &unstructured.Unstructured{}
 		u.SetGroupVersionKind(gv.WithKind(r.Kind))
-		err = c.client.Get(ctx, client.ObjectKey{Namespace: r.Namespace, Name: r.Name}, u)
+		ns := r.Namespace
+		if ns == "" {
+			// A namespaced object written without a namespace is applied to default.
+			if namespaced, nsErr := c.client.IsObjectNamespaced(u); nsErr == nil && namespaced {
+				ns = metav1.NamespaceDefault
+			}
+		}
+		err = c.client.Get(ctx, client.ObjectKey{Namespace: ns, Name: r.Name}, u)
 		switch {
 		case err == nil:
 			out[r] = u

@@ -159,7 +159,9 @@ func (e *Executor) do(ctx context.Context, a planner.Action) error {
 	default:
 		var handled bool
 		if obj, reason, handled, err = doFailover(ctx, c.Client(), a); !handled {
-			return fmt.Errorf("%s: unknown action %T", a, a)
+			if obj, reason, handled, err = doObjects(ctx, c.Client(), a); !handled {
+				return fmt.Errorf("%s: unknown action %T", a, a)
+			}
 		}
 	}
 	if errors.Is(err, errSuperseded) {

@@ -84,6 +84,9 @@ func (f *failoverRun) stepNames() []string {
 	for _, w := range f.p.Spec.Waves {
 		out = append(out, WaveStep(w.Name))
 	}
+	if f.p.Spec.Traffic != nil {
+		out = append(out, StepTraffic)
+	}
 	return out
 }
 
@@ -220,6 +223,9 @@ func (f *failoverRun) run(name string, st *StepRecord, sr *FailoverStepReport) s
 		return f.finalBackup()
 	case StepCatchUp:
 		return f.catchUp(st)
+	case StepTraffic:
+		res, _ := f.applyManifests("traffic", f.p.ManifestsOf(f.p.Spec.Traffic), st, f.p.Spec.Traffic.Timeout.Duration)
+		return res
 	}
 	for _, w := range f.p.Spec.Waves {
 		if WaveStep(w.Name) == name {

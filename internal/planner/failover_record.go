@@ -22,7 +22,9 @@ const RecordKey = "record.json"
 const (
 	StepFinalBackup = "final-backup"
 	StepCatchUp     = "catch-up"
-	wavePrefix      = "wave/"
+	// StepTraffic is the last step of a plan with spec.traffic, after every wave.
+	StepTraffic = "traffic"
+	wavePrefix  = "wave/"
 )
 
 // RecordName is the name of a plan's failover record, a ConfigMap in Longhorn's namespace.

@@ -32,6 +32,11 @@ func (f *failoverRun) wave(w plans.Wave, st *StepRecord, sr *FailoverStepReport)
 			vols = append(vols, v)
 		}
 	}
+	if w.Apply != nil {
+		if res, busy := f.applyManifests("wave "+w.Name, f.p.ManifestsOf(w.Apply), st, w.Apply.Timeout.Duration); busy {
+			return res
+		}
+	}
 	if res, busy := f.activate(w, vols); busy {
 		return res
 	}
@@ -297,6 +302,9 @@ func CELGateKey(g plans.Gate) observed.GateKey {
 
 // gateReady evaluates one gate with kstatus, or with its CEL expressions: ready when Current.
 func (f *failoverRun) gateReady(g plans.Gate) (bool, string) {
+	if g.Job != nil {
+		return f.jobGate(g)
+	}
 	obj, why := gateObject(f.sec, gateRef(g))
 	if obj == nil {
 		return false, why
@@ -395,6 +403,51 @@ func workloadReplicas(s *observed.State, apiVersion, kind, ns, name string) (rep
 // cluster they are read in: what the agent reads and evaluates before deciding.
 func FailoverGates(in Input) map[string][]plans.Gate {
 	out := map[string][]plans.Gate{}
+	for _, u := range stepsUnderWay(in) {
+		if u.wave != nil {
+			out[u.cluster] = append(out[u.cluster], u.wave.Gates...)
+		}
+	}
+	return out
+}
+
+// FailoverReads are the objects the agent reads on demand before deciding, by cluster: the
+// gates of FailoverGates whose kind the caches do not hold, every CEL gate's object (the
+// expressions see all of it), and the manifests of the steps under way.
+func FailoverReads(in Input) map[string][]observed.ObjectRef {
+	out := map[string][]observed.ObjectRef{}
+	for _, u := range stepsUnderWay(in) {
+		var ms []plans.Manifest
+		if u.wave != nil {
+			for _, g := range u.wave.Gates {
+				if !cachedKind(g.APIVersion, g.Kind) || g.Current != "" {
+					out[u.cluster] = append(out[u.cluster], gateRef(g))
+				}
+			}
+			ms = u.plan.ManifestsOf(u.wave.Apply)
+		} else {
+			ms = u.plan.ManifestsOf(u.plan.Spec.Traffic)
+		}
+		for _, ref := range manifestRefs(ms) {
+			if !cachedKind(ref.APIVersion, ref.Kind) {
+				out[u.cluster] = append(out[u.cluster], ref)
+			}
+		}
+	}
+	return out
+}
+
+// stepUnderWay is a wave (wave set) or the traffic step (wave nil) a failover in progress runs.
+type stepUnderWay struct {
+	cluster string
+	plan    *plans.Plan
+	wave    *plans.Wave
+}
+
+// stepsUnderWay are the waves and traffic steps started and not finished of every failover in
+// progress, as their records in the secondaries show.
+func stepsUnderWay(in Input) []stepUnderWay {
+	var out []stepUnderWay
 	if in.Plans == nil {
 		return out
 	}
@@ -407,27 +460,13 @@ func FailoverGates(in Input) map[string][]plans.Gate {
 		if !found || problem != "" || !stored.rec.FinishedAt.IsZero() {
 			continue
 		}
-		for _, w := range p.Spec.Waves {
-			st := stored.rec.step(WaveStep(w.Name))
-			if st == nil || !st.FinishedAt.IsZero() {
-				continue
+		for i := range p.Spec.Waves {
+			if st := stored.rec.step(WaveStep(p.Spec.Waves[i].Name)); st != nil && st.FinishedAt.IsZero() {
+				out = append(out, stepUnderWay{cluster: sec.Name, plan: p, wave: &p.Spec.Waves[i]})
 			}
-			out[sec.Name] = append(out[sec.Name], w.Gates...)
 		}
-	}
-	return out
-}
-
-// FailoverReads are the objects the agent reads on demand before deciding, by cluster: the
-// gates of FailoverGates whose kind the caches do not hold, and every CEL gate's object (the
-// expressions see all of it).
-func FailoverReads(in Input) map[string][]observed.ObjectRef {
-	out := map[string][]observed.ObjectRef{}
-	for cluster, gates := range FailoverGates(in) {
-		for _, g := range gates {
-			if !cachedKind(g.APIVersion, g.Kind) || g.Current != "" {
-				out[cluster] = append(out[cluster], gateRef(g))
-			}
+		if st := stored.rec.step(StepTraffic); st != nil && st.FinishedAt.IsZero() && p.Spec.Traffic != nil {
+			out = append(out, stepUnderWay{cluster: sec.Name, plan: p})
 		}
 	}
 	return out

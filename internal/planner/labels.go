@@ -23,6 +23,14 @@ const (
 	// LabelOrphaned, valued "true", marks a standby volume whose plan or volume left Git. drplan
 	// never deletes it: the data may be the last copy.
 	LabelOrphaned = "drplan.io/orphaned"
+	// AnnotationApplied, on an object a failover applied (a wave's or the traffic step's
+	// manifests, a gate's Job), is a digest of what was applied: an object whose digest differs
+	// from the manifest's is applied again, one that matches is left alone.
+	AnnotationApplied = "drplan.io/applied"
+	// LabelConsistency, on a Backup's spec.labels (kept with the backup in the store, so that
+	// the secondary's copy shows it in status.labels), is application for a backup taken between
+	// the plan's hooks, crash otherwise.
+	LabelConsistency = "drplan.io/consistency"
 )
 
 // OwnerID is the LabelOwner value of the agent tracking the plans at path in the repository at
