@@ -2,11 +2,13 @@ package planner
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 
 	longhorn "github.com/drplan/drplan/internal/longhorn"
+	"github.com/drplan/drplan/plans"
 )
 
 // WriteFailoverRecord creates or updates a plan's failover record, a ConfigMap in Longhorn's
@@ -63,6 +65,32 @@ type CreateSnapshot struct {
 func (a *CreateSnapshot) String() string {
 	return fmt.Sprintf("create Snapshot %s/%s of volume %s (%s)", a.Snapshot.Namespace, a.Snapshot.Name, a.Snapshot.Spec.Volume, a.Reason)
 }
+
+// TakeSnapshots takes the snapshots of a wave's volumes together between the wave's backup
+// hooks: the pre hooks run in the cluster, then every Snapshot CR is created and waited for
+// until taken, then the post hooks run (always, once a pre hook ran). Each snapshot is then
+// annotated with LabelConsistency (application when every pre hook succeeded) and the hooks'
+// summary. A pre hook that fails with onError Fail takes no snapshot and fails the action.
+type TakeSnapshots struct {
+	Target
+	Wave      string               `json:"wave"`
+	Hooks     *plans.BackupHooks   `json:"hooks"`
+	Snapshots []*longhorn.Snapshot `json:"snapshots"`
+	// Reason says why.
+	Reason string `json:"reason"`
+}
+
+func (a *TakeSnapshots) String() string {
+	names := make([]string, len(a.Snapshots))
+	for i, s := range a.Snapshots {
+		names[i] = s.Spec.Volume
+	}
+	return fmt.Sprintf("run wave %s's backup hooks (%d pre, %d post) around Snapshots of volumes %s (%s)",
+		a.Wave, len(a.Hooks.Pre), len(a.Hooks.Post), strings.Join(names, ", "), a.Reason)
+}
+
+// AnnotationHooks, on a Snapshot CR taken between hooks, is the hooks' one-line summary.
+const AnnotationHooks = "drplan.io/hooks"
 
 // CreateBackup creates a Backup CR of a ready Snapshot CR in the cluster that owns the volume:
 // Longhorn uploads it. Its name is deterministic (FinalBackupName), so a restarted agent never

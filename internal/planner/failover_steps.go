@@ -59,6 +59,7 @@ func (f *failoverRun) finalBackup() stepResult {
 	}
 	var waiting, failed []string
 	taken := 0
+	hooked := map[string][]*longhorn.Snapshot{} // wave: the snapshots its hooks wrap
 	for _, v := range f.p.Spec.Volumes {
 		if prim.Volume(v.Name) == nil {
 			continue
@@ -70,6 +71,9 @@ func (f *failoverRun) finalBackup() stepResult {
 		switch {
 		// Longhorn admits a Backup CR only of an existing Snapshot CR, and uploads it only once
 		// the snapshot is ready: snapshot first, then the backup of it.
+		case b == nil && snap == nil && f.hooksOf(v.Wave) != nil:
+			hooked[v.Wave] = append(hooked[v.Wave], f.finalSnapshotCR(v, snapName))
+			waiting = append(waiting, fmt.Sprintf("final snapshot %s of volume %s requested between wave %s's backup hooks", snapName, v.Name, v.Wave))
 		case b == nil && snap == nil:
 			f.d.add(&CreateSnapshot{Target: Target{prim.Name, f.p.Name()}, Snapshot: f.finalSnapshotCR(v, snapName), Reason: "final snapshot of a planned switchover"})
 			waiting = append(waiting, fmt.Sprintf("final snapshot %s of volume %s requested", snapName, v.Name))
@@ -80,7 +84,7 @@ func (f *failoverRun) finalBackup() stepResult {
 		case b == nil && !snap.Status.ReadyToUse:
 			waiting = append(waiting, fmt.Sprintf("final snapshot %s of volume %s is being taken in cluster %s", snapName, v.Name, prim.Name))
 		case b == nil:
-			f.d.add(&CreateBackup{Target: Target{prim.Name, f.p.Name()}, Backup: f.finalBackupCR(v, name, snapName), Reason: "final backup of a planned switchover"})
+			f.d.add(&CreateBackup{Target: Target{prim.Name, f.p.Name()}, Backup: f.finalBackupCR(v, name, snap), Reason: "final backup of a planned switchover"})
 			waiting = append(waiting, fmt.Sprintf("final backup %s of volume %s requested", name, v.Name))
 		case b.Status.State == longhorn.BackupStateError:
 			failed = append(failed, fmt.Sprintf("final backup %s of volume %s failed: %s (delete that Backup CR in cluster %s to take it again)", name, v.Name, b.Status.Error, prim.Name))
@@ -94,6 +98,12 @@ func (f *failoverRun) finalBackup() stepResult {
 			reason := fmt.Sprintf("final backup %s of volume %s is not in cluster %s yet", name, v.Name, f.sec.Name)
 			f.syncSecondary(v.Name, b.Status.BackupCreatedAt.Time.Time, reason)
 			waiting = append(waiting, reason)
+		}
+	}
+	for _, w := range f.p.Spec.Waves {
+		if snaps := hooked[w.Name]; len(snaps) > 0 {
+			f.d.add(&TakeSnapshots{Target: Target{prim.Name, f.p.Name()}, Wave: w.Name, Hooks: w.BackupHooks, Snapshots: snaps,
+				Reason: "final snapshot of a planned switchover"})
 		}
 	}
 	if len(failed)+len(waiting) > 0 {
@@ -150,8 +160,30 @@ func (f *failoverRun) finalSnapshotCR(v plans.Volume, name string) *longhorn.Sna
 	return s
 }
 
-// finalBackupCR is the Backup CR of a final backup of snapshot, created in the primary.
-func (f *failoverRun) finalBackupCR(v plans.Volume, name, snapshot string) *longhorn.Backup {
+// hooksOf are the backup hooks of the wave, nil when it has none.
+func (f *failoverRun) hooksOf(wave string) *plans.BackupHooks {
+	for _, w := range f.p.Spec.Waves {
+		if w.Name == wave && w.BackupHooks != nil && len(w.BackupHooks.Pre)+len(w.BackupHooks.Post) > 0 {
+			return w.BackupHooks
+		}
+	}
+	return nil
+}
+
+// SnapshotConsistency is what a Snapshot CR captured: application when it was taken between
+// backup hooks that all succeeded (the executor annotates it), crash otherwise.
+func SnapshotConsistency(s *longhorn.Snapshot) plans.Consistency {
+	if s != nil && s.Annotations[LabelConsistency] == string(plans.ApplicationConsistent) {
+		return plans.ApplicationConsistent
+	}
+	return plans.CrashConsistent
+}
+
+// finalBackupCR is the Backup CR of a final backup of snapshot, created in the primary. Its
+// spec.labels say whether it is application-consistent; Longhorn keeps them with the backup in
+// the store, and the secondary's copy shows them.
+func (f *failoverRun) finalBackupCR(v plans.Volume, name string, snap *longhorn.Snapshot) *longhorn.Backup {
+	snapshot := snap.Name
 	b := &longhorn.Backup{}
 	b.APIVersion, b.Kind = longhorn.SchemeGroupVersion.String(), "Backup"
 	b.Name, b.Namespace = name, f.d.in.Namespace
@@ -160,7 +192,7 @@ func (f *failoverRun) finalBackupCR(v plans.Volume, name, snapshot string) *long
 	b.Labels = ownedLabels(f.d.in.Owner, labels)
 	b.Spec = longhorn.BackupSpec{
 		SnapshotName: snapshot,
-		Labels:       map[string]string{LabelPlan: f.p.Name()},
+		Labels:       map[string]string{LabelPlan: f.p.Name(), LabelConsistency: string(SnapshotConsistency(snap))},
 		BackupMode:   longhorn.BackupModeIncremental,
 	}
 	return b

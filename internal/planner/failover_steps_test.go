@@ -9,6 +9,7 @@ import (
 
 	longhorn "github.com/drplan/drplan/internal/longhorn"
 	"github.com/drplan/drplan/internal/observed"
+	"github.com/drplan/drplan/plans"
 )
 
 // TestFailoverFinalBackupGolden covers the final backup: fencing and scaling down the primary,
@@ -51,6 +52,49 @@ func TestFailoverFinalBackupGolden(t *testing.T) {
 				}
 				g.Expect(vols).To(ConsistOf("pg-data", "pg-wal"))
 				g.Expect(FinalSnapshotName("payments", "pg-data", rev)).NotTo(Equal(FinalSnapshotName("payments", "pg-wal", rev)))
+			},
+		},
+		{
+			name: "failover-final-backup-hooks-wrap-a-wave",
+			plan: failoverPlan(func(d *plans.DRPlan) {
+				d.Spec.Waves[0].BackupHooks = &plans.BackupHooks{Pre: []plans.Hook{{Name: "checkpoint", OnError: plans.HookFail,
+					Exec: &plans.ExecHook{Namespace: "prod", Selector: map[string]string{"app": "pg"}, Command: []string{"psql", "-c", "CHECKPOINT"}}}}}
+			}),
+			east: f.fencedEast(f.planned(step(StepFinalBackup, 3*time.Minute, -1))),
+			west: f.west(f.withStandbys(recordCM(f.planned(step(StepFinalBackup, 3*time.Minute, -1))))...),
+			expect: func(g Gomega, res Result) {
+				g.Expect(kinds(res)).To(ConsistOf("*planner.CreateSnapshot", "*planner.TakeSnapshots"))
+				for _, a := range res.Actions {
+					switch a := a.(type) {
+					case *CreateSnapshot:
+						g.Expect(a.Snapshot.Spec.Volume).To(Equal("pg-wal"), "the apps wave has no hooks")
+					case *TakeSnapshots:
+						g.Expect(a.Wave).To(Equal("db"))
+						g.Expect(a.Hooks.Pre[0].Name).To(Equal("checkpoint"))
+						g.Expect(a.Snapshots).To(HaveLen(1))
+						g.Expect(a.Snapshots[0].Name).To(Equal(FinalSnapshotName("payments", "pg-data", rev)))
+					}
+				}
+			},
+		},
+		{
+			name: "failover-final-backup-says-application-consistent",
+			east: func() *observed.State {
+				snap := finalSnapshot("pg-data", true, "")
+				snap.Annotations = map[string]string{LabelConsistency: "application"}
+				return f.fencedEast(f.planned(step(StepFinalBackup, 3*time.Minute, -1)), snap, finalSnapshot("pg-wal", true, ""))
+			}(),
+			west: f.west(f.withStandbys(recordCM(f.planned(step(StepFinalBackup, 3*time.Minute, -1))))...),
+			expect: func(g Gomega, res Result) {
+				g.Expect(kinds(res)).To(ConsistOf("*planner.CreateBackup", "*planner.CreateBackup"))
+				for _, a := range res.Actions {
+					b := a.(*CreateBackup).Backup
+					want := "crash"
+					if b.Spec.SnapshotName == FinalSnapshotName("payments", "pg-data", rev) {
+						want = "application"
+					}
+					g.Expect(b.Spec.Labels).To(HaveKeyWithValue(LabelConsistency, want))
+				}
 			},
 		},
 		{

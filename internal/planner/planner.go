@@ -165,18 +165,29 @@ func finish(r PlanReport) PlanReport {
 }
 
 // primary wants the plan's RecurringJob and each source volume bound to it, and no other volume.
+// With application-consistent backups the agent runs the schedule itself: then it wants no
+// RecurringJob (its own is deleted, and with it Longhorn removes the job's volume labels) and
+// no volume bound to it.
 func (d *decider) primary(p *plans.Plan, prim *observed.State) {
 	name := JobName(p.Name())
-	want := desiredJob(p, d.in.Namespace, d.in.Owner)
 	have := prim.RecurringJob(name)
-	if have == nil || !jobMatches(have, want) {
-		d.add(&ApplyRecurringJob{Target: Target{prim.Name, p.Name()}, Job: want, Create: have == nil})
+	agentRun := p.Spec.Schedule.Consistency == plans.ApplicationConsistent
+	switch {
+	case agentRun && have != nil && owned(d.in.Owner, have.Labels):
+		d.add(&DeleteRecurringJob{Target: Target{prim.Name, p.Name()}, Namespace: have.Namespace, Name: have.Name,
+			Reason: "schedule.consistency is application: the agent takes the scheduled backups between the hooks"})
+	case agentRun:
+	default:
+		want := desiredJob(p, d.in.Namespace, d.in.Owner)
+		if have == nil || !jobMatches(have, want) {
+			d.add(&ApplyRecurringJob{Target: Target{prim.Name, p.Name()}, Job: want, Create: have == nil})
+		}
 	}
 
 	label := longhorn.RecurringJobLabel(name)
 	inPlan := map[string]bool{}
 	for _, v := range p.Spec.Volumes {
-		inPlan[v.Name] = true
+		inPlan[v.Name] = !agentRun
 	}
 	for i := range prim.Volumes {
 		v := &prim.Volumes[i]

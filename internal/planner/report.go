@@ -4,6 +4,8 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/drplan/drplan/plans"
 )
 
 // Report is what a pass found, for status, metrics, logs and pull-request comments.
@@ -84,11 +86,16 @@ type VolumeReport struct {
 	// the primary is not observed, the secondary) shows it.
 	LastBackup   string    `json:"lastBackup,omitempty"`
 	LastBackupAt time.Time `json:"lastBackupAt,omitzero"`
+	// LastBackupConsistency is application when LastBackup was taken between the plan's backup
+	// hooks (its labels say so), crash otherwise.
+	LastBackupConsistency plans.Consistency `json:"lastBackupConsistency,omitempty"`
 	// BackupAge is Now minus LastBackupAt's snapshot time.
 	BackupAge metav1.Duration `json:"backupAge,omitzero"`
 	// Restored is the newest backup the standby volume restored, and RestoredAt its snapshot time.
 	Restored   string    `json:"restored,omitempty"`
 	RestoredAt time.Time `json:"restoredAt,omitzero"`
+	// RestoredConsistency is Restored's consistency, as LastBackupConsistency.
+	RestoredConsistency plans.Consistency `json:"restoredConsistency,omitempty"`
 	// Lag is Now minus RestoredAt: how much data, in time, failing over now would lose. Zero
 	// with LagKnown false when nothing is restored yet.
 	Lag       metav1.Duration `json:"lag,omitzero"`

@@ -139,6 +139,7 @@ func (d *decider) volumeReport(p *plans.Plan, v plans.Volume, prim, sec *observe
 	}
 	if newest != nil {
 		r.LastBackup, r.LastBackupAt = newest.Name, newest.Status.SnapshotCreatedAt.UTC()
+		r.LastBackupConsistency = BackupConsistency(newest)
 		r.BackupAge = metav1.Duration{Duration: d.in.Now.Sub(r.LastBackupAt)}
 	}
 	if !sec.Observed() {
@@ -160,6 +161,7 @@ func (d *decider) volumeReport(p *plans.Plan, v plans.Volume, prim, sec *observe
 		r.Restored = engine.Status.LastRestoredBackup
 		if b := sec.Backup(r.Restored); b != nil {
 			r.RestoredAt = b.Status.SnapshotCreatedAt.UTC()
+			r.RestoredConsistency = BackupConsistency(b)
 			r.Lag, r.LagKnown = metav1.Duration{Duration: d.in.Now.Sub(r.RestoredAt)}, true
 		}
 	}
@@ -191,6 +193,15 @@ func (d *decider) volumeReport(p *plans.Plan, v plans.Volume, prim, sec *observe
 		r.RPOBreach = (r.LagKnown && r.Lag.Duration > rpo) || (!r.LagKnown && newest != nil && r.BackupAge.Duration > rpo)
 	}
 	return r
+}
+
+// BackupConsistency is what a backup captured, from the labels it was taken with (spec.labels in
+// the cluster that took it, status.labels as Longhorn read them back from the store).
+func BackupConsistency(b *longhorn.Backup) plans.Consistency {
+	if b.Spec.Labels[LabelConsistency] == string(plans.ApplicationConsistent) || b.Status.Labels[LabelConsistency] == string(plans.ApplicationConsistent) {
+		return plans.ApplicationConsistent
+	}
+	return plans.CrashConsistent
 }
 
 // faultedReason says why a faulted standby needs a person, and what to do: longhorn-manager
