@@ -89,7 +89,7 @@ func (a *TakeSnapshots) String() string {
 		a.Wave, len(a.Hooks.Pre), len(a.Hooks.Post), strings.Join(names, ", "), a.Reason)
 }
 
-// AnnotationHooks, on a Snapshot CR taken between hooks, is the hooks' one-line summary.
+// AnnotationHooks is, on a Snapshot CR taken between hooks, the hooks' one-line summary.
 const AnnotationHooks = "drplan.io/hooks"
 
 // CreateBackup creates a Backup CR of a ready Snapshot CR in the cluster that owns the volume:

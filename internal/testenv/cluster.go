@@ -21,6 +21,11 @@ type ClusterOptions struct {
 	CRDDirectoryPaths []string
 	// Webhooks are installed with envtest's local serving certificates; see envtest.WebhookInstallOptions.
 	Webhooks envtest.WebhookInstallOptions
+	// KubeletCA is the PEM file of the CA the API server trusts for kubelets' serving
+	// certificates (--kubelet-certificate-authority), for pods/exec, attach, port-forward and
+	// logs through a kubelet stand-in (internal/kubeletstandin.NewCA). Without it the API server
+	// trusts the system's roots, which sign no kubelet here.
+	KubeletCA string
 }
 
 // Cluster is one running kube-apiserver with its own etcd.
@@ -54,6 +59,11 @@ func StartCluster(name, dir string, tools Tools, opts ClusterOptions) (*Cluster,
 	api.CertDir = filepath.Join(dir, name+"-apiserver")
 	// On SIGTERM, end the watches at once rather than wait a minute for them to go idle.
 	api.Configure().Set("shutdown-watch-termination-grace-period", "2s")
+	// A kubelet is reached at its Node's InternalIP, the only address a stand-in reports.
+	api.Configure().Set("kubelet-preferred-address-types", "InternalIP")
+	if opts.KubeletCA != "" {
+		api.Configure().Set("kubelet-certificate-authority", opts.KubeletCA)
+	}
 	env.ControlPlane.Etcd = &envtest.Etcd{Path: tools.Etcd, DataDir: filepath.Join(dir, name+"-etcd")}
 	for _, d := range []string{api.CertDir, env.ControlPlane.Etcd.DataDir} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
