@@ -35,6 +35,9 @@ var forbiddenDeps = []string{
 	module + "/internal/status",
 	module + "/internal/pullrequests",
 	module + "/internal/testenv",
+	module + "/internal/kubeletstandin",
+	module + "/internal/hooks",
+	module + "/internal/backups",
 	module + "/internal/drlab",
 	module + "/internal/longhornsim",
 	module + "/internal/sandbox",
@@ -125,7 +128,7 @@ func TestOnlyTheCLIImportsAgent(t *testing.T) {
 }
 
 func TestTestSupportOnlyInTestsAndTheSandbox(t *testing.T) {
-	support := []string{module + "/internal/testenv", module + "/internal/drlab", module + "/internal/longhornsim"}
+	support := []string{module + "/internal/testenv", module + "/internal/drlab", module + "/internal/longhornsim", module + "/internal/kubeletstandin"}
 	allowed := func(path string) bool {
 		for _, a := range append(support, module+"/internal/sandbox", module+"/e2e") {
 			if path == a || strings.HasPrefix(path, a+"/") {

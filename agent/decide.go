@@ -10,6 +10,7 @@ import (
 	"github.com/drplan/drplan/internal/authorization"
 	"github.com/drplan/drplan/internal/cluster"
 	"github.com/drplan/drplan/internal/config"
+	"github.com/drplan/drplan/internal/hooks"
 	"github.com/drplan/drplan/internal/observed"
 	"github.com/drplan/drplan/internal/planner"
 	"github.com/drplan/drplan/plans"
@@ -46,17 +47,18 @@ func newObserver(cfg *config.AgentConfig, clusters map[string]*cluster.Cluster) 
 // decide observes every cluster (the caches, plus the failover gates the caches do not hold)
 // and decides the plans of one revision. set is nil before any revision was read.
 func (o observer) decide(ctx context.Context, set *plans.Set, revision string) planner.Result {
-	res, _ := o.decideWithInput(ctx, set, revision, nil)
+	res, _ := o.decideWithInput(ctx, set, revision, nil, nil)
 	return res
 }
 
 // decideWithInput is decide, returning the input decided on too: the loop writes the status
-// objects from the same states. The loop passes its authorizer: the failovers about to start
-// are then decided with who authorized them; without one (a preview, drplan diff) they are
-// shown as they would run once authorized.
-func (o observer) decideWithInput(ctx context.Context, set *plans.Set, revision string, authz *authorizer) (planner.Result, planner.Input) {
+// objects from the same states. The loop passes its authorizer and the agent-run schedules'
+// runs: the failovers about to start are then decided with who authorized them; without an
+// authorizer (a preview, drplan diff) they are shown as they would run once authorized, and
+// the pods each exec backup hook selects are counted, so that one selecting none is reported.
+func (o observer) decideWithInput(ctx context.Context, set *plans.Set, revision string, authz *authorizer, schedules map[string]planner.ScheduleRun) (planner.Result, planner.Input) {
 	in := planner.Input{Plans: set, Revision: revision, Now: time.Now(), Namespace: o.namespace, Owner: o.owner, Clusters: o.states(ctx),
-		Authorization: o.authorization}
+		Authorization: o.authorization, Schedules: schedules}
 	if o.selects != nil && set != nil {
 		in.Shard = o.shard
 		in.Plans, in.Others = set.Split(*o.selects)
@@ -64,8 +66,29 @@ func (o observer) decideWithInput(ctx context.Context, set *plans.Set, revision 
 	o.readFailoverGates(ctx, in)
 	if authz != nil {
 		authz.gather(ctx, &in)
+	} else {
+		in.HookPods = o.countHookPods(ctx, in)
 	}
 	return planner.Decide(in), in
+}
+
+// countHookPods counts the running pods each exec backup hook selects in its plan's primary. A
+// hook whose pods cannot be listed is not counted (not reported).
+func (o observer) countHookPods(ctx context.Context, in planner.Input) map[string]int {
+	out := map[string]int{}
+	for _, h := range planner.ExecHooks(in) {
+		c := o.clusters[h.Cluster]
+		if c == nil {
+			continue
+		}
+		pods, err := hooks.Selected(ctx, c.Client(), h.Hook)
+		if err != nil {
+			logr.FromContextOrDiscard(ctx).V(1).Info("count the pods of a backup hook", "plan", h.Plan, "hook", h.Field, "error", err.Error())
+			continue
+		}
+		out[planner.HookPodsKey(h)] = len(pods)
+	}
+	return out
 }
 
 // states reads every cluster from its cache; a cluster whose cache cannot be read counts as not

@@ -30,6 +30,8 @@ type loop struct {
 	nextFetchAt time.Time
 	// written are the status objects written lately, until the caches show them.
 	written map[clusterstatus.Key]writtenObject
+	// sched runs the application-consistent schedules while this replica leads.
+	sched scheduler
 }
 
 var _ interface{ NeedLeaderElection() bool } = (*loop)(nil)
@@ -47,6 +49,8 @@ func (l *loop) Start(ctx context.Context) error {
 			return err
 		}
 	}
+	l.sched.a = l.a
+	l.sched.start(ctx)
 	fetchTick := time.NewTicker(l.a.cfg.Repo.Interval.Duration)
 	defer fetchTick.Stop()
 	resync := time.NewTicker(l.a.opts.Resync)
@@ -94,7 +98,8 @@ func (l *loop) pass(ctx context.Context, fetch bool) time.Duration {
 		l.fetch(ctx)
 	}
 
-	res, in := a.observer.decideWithInput(ctx, l.set, l.snap.Revision, a.authz)
+	res, in := a.observer.decideWithInput(ctx, l.set, l.snap.Revision, a.authz, l.sched.runs())
+	l.sched.sync(in, res)
 	a.perms.annotate(res.Report.Clusters)
 	outcomes := a.exec.Execute(ctx, res.Actions)
 	for _, o := range outcomes {

@@ -33,6 +33,8 @@ type metrics struct {
 	sourceRevision *prometheus.GaugeVec
 	// missingPermissions is set by the permission checks (permissions.go), on every replica.
 	missingPermissions *prometheus.GaugeVec
+	// scheduledBackups counts the backups of agent-run schedules (schedules.go).
+	scheduledBackups *prometheus.CounterVec
 }
 
 func newMetrics(a *Agent) *metrics {
@@ -53,6 +55,8 @@ func newMetrics(a *Agent) *metrics {
 		sourceRevision: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "drplan_source_revision_info", Help: "1 for the plans revision in force."}, []string{"revision"}),
 		missingPermissions: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "drplan_cluster_missing_permissions",
 			Help: "Permissions of the agent's ClusterRole its credentials lack in the cluster, as last checked."}, []string{"cluster"}),
+		scheduledBackups: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "drplan_scheduled_backups_total",
+			Help: "Backups of application-consistent schedules the agent took, by plan, consistency achieved and result."}, []string{"plan", "consistency", "result"}),
 	}
 }
 
@@ -60,7 +64,7 @@ func newMetrics(a *Agent) *metrics {
 func (m *metrics) collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.clusterUp, m.requests, m.planValid, m.planBreach, m.backupAge, m.lag,
 		m.volumeBreach, m.standbyState, m.failoverPhase, m.actions, m.passDuration, m.sourceFailing, m.sourceRevision,
-		m.missingPermissions}
+		m.missingPermissions, m.scheduledBackups}
 }
 
 func (m *metrics) register() error {

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -335,6 +336,8 @@ type foWave struct {
 	workload foWorkload
 	// gate is one more gate, a YAML flow mapping; none when empty.
 	gate string
+	// extra are more fields of the wave, YAML lines indented under it (apply, backupHooks).
+	extra string
 }
 
 type foPlan struct {
@@ -344,6 +347,21 @@ type foPlan struct {
 	failover      bool
 	allowDegraded bool
 	catchUp       string
+	// schedule replaces the plan's schedule, a YAML flow mapping.
+	schedule string
+	// tail are more fields of the spec, YAML lines indented under it (traffic).
+	tail string
+	// files are more files of the plans repository, by path, committed with the plan.
+	files map[string]string
+}
+
+// commitFiles are the plan's file and its other files, to commit.
+func (p foPlan) commitFiles() map[string]string {
+	out := map[string]string{p.name + ".yaml": p.yaml()}
+	for k, v := range p.files {
+		out[k] = v
+	}
+	return out
 }
 
 // threeWavePlan is a database, a queue and an app, one volume and one workload each, in the
@@ -371,12 +389,12 @@ metadata:
 spec:
   primary: east
   secondary: west
-  schedule: {cron: "@every 1h", retain: 5}
+  schedule: %s
   rpo: 90m
   failover: %t
   activation: {allowDegraded: %t, catchUpTimeout: %s}
   volumes:
-`, p.name, p.failover, p.allowDegraded, p.catchUp)
+`, p.name, cmp.Or(p.schedule, `{cron: "@every 1h", retain: 5}`), p.failover, p.allowDegraded, p.catchUp)
 	for _, v := range p.volumes {
 		fmt.Fprintf(&b, "    - {name: %s, replicas: 2, wave: %s", v.name, v.wave)
 		if v.standby != "" {
@@ -401,7 +419,9 @@ spec:
 		if len(gates) > 0 {
 			fmt.Fprintf(&b, "      gates: [%s]\n", strings.Join(gates, ", "))
 		}
+		b.WriteString(w.extra)
 	}
+	b.WriteString(p.tail)
 	return b.String()
 }
 
@@ -452,7 +472,7 @@ func protectForFailover(t *testing.T, lab *drlab.Lab, east, west *drlab.Cluster,
 	}
 	p.failover = false
 	out.repo = newPlanRepo(t, lab, p.name)
-	out.repo.commit(t, "protect "+p.name, map[string]string{p.name + ".yaml": p.yaml()})
+	out.repo.commit(t, "protect "+p.name, p.commitFiles())
 	o := agentOpts{}
 	if len(opts) > 0 {
 		o = opts[0]

@@ -18,6 +18,7 @@ const (
 	DefaultCatchUpTimeout   = 10 * time.Minute
 	DefaultApplyTimeout     = 10 * time.Minute
 	DefaultHookTimeout      = time.Minute
+	DefaultSnapshotTimeout  = 2 * time.Minute
 	DefaultJobBackoffLimit  = 2
 )
 
@@ -80,6 +81,9 @@ func setDefaults(p *DRPlan, written fieldsWritten) {
 			defaultApply(w.Apply, fmt.Sprintf("spec.waves[%d].apply", i), written)
 		}
 		if h := w.BackupHooks; h != nil {
+			if h.SnapshotTimeout.Duration == 0 && !written(fmt.Sprintf("spec.waves[%d].backupHooks.snapshotTimeout", i)) {
+				h.SnapshotTimeout.Duration = DefaultSnapshotTimeout
+			}
 			defaultHooks(h.Pre, fmt.Sprintf("spec.waves[%d].backupHooks.pre", i), "pre", written)
 			defaultHooks(h.Post, fmt.Sprintf("spec.waves[%d].backupHooks.post", i), "post", written)
 		}

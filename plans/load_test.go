@@ -175,7 +175,7 @@ func TestExamplesAreValid(t *testing.T) {
 		g.Expect(p.Spec.Primary).To(Equal("east"))
 		g.Expect(p.Spec.Secondary).To(Equal("west"))
 	}
-	g.Expect(names).To(ConsistOf("orders-db", "shop"))
+	g.Expect(names).To(ConsistOf("orders-db", "shop", "ledger", "events"))
 
 	shop, _ := set.Get("shop")
 	var waves []string
@@ -202,9 +202,38 @@ func TestDefaultedPlansRoundTrip(t *testing.T) {
 		})
 		g.Expect(err).NotTo(HaveOccurred())
 		g.Expect(string(out)).To(ContainSubstring(" # default\n"))
-		again, problems := LoadFS(fstest.MapFS{"p.yaml": {Data: out}}, "p.yaml")
+		// In place of the plan's file, beside the manifests its paths name.
+		fsys := examplesFS(t)
+		name := strings.TrimPrefix(p.File, "../examples/")
+		fsys[name] = &fstest.MapFile{Data: out}
+		again, problems := LoadFS(fsys, name)
 		g.Expect(problems).To(BeEmpty(), string(out))
 		g.Expect(again.Plans).To(HaveLen(1))
 		g.Expect(again.Plans[0].DRPlan).To(Equal(p.DRPlan))
 	}
+}
+
+// examplesFS is every file under ../examples, by its path there.
+func examplesFS(t *testing.T) fstest.MapFS {
+	t.Helper()
+	out := fstest.MapFS{}
+	err := filepath.WalkDir("../examples", func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel("../examples", path)
+		if err != nil {
+			return err
+		}
+		out[filepath.ToSlash(rel)] = &fstest.MapFile{Data: data}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

@@ -212,6 +212,10 @@ type BackupHooks struct {
 	// when a pre hook or a snapshot failed. Workloads scaled down by a pre hook are scaled back
 	// after them.
 	Post []Hook `json:"post,omitempty"`
+	// SnapshotTimeout bounds how long the snapshots may take between the pre and the post hooks
+	// (the application stays quiesced meanwhile); snapshots not taken by then fail, and the post
+	// hooks run. Default: `2m`.
+	SnapshotTimeout Duration `json:"snapshotTimeout"`
 }
 
 // Hook is one step of BackupHooks: exactly one of exec and scaleToZero.

@@ -47,6 +47,7 @@ func validateApply(f *findings, p string, a *Apply) {
 
 // validateHooks checks a wave's backup hooks.
 func validateHooks(f *findings, p string, h *BackupHooks) {
+	f.positive(p+".snapshotTimeout", h.SnapshotTimeout)
 	seen := map[string]string{}
 	for _, list := range []struct {
 		field string

@@ -78,7 +78,8 @@ func TestValidatePlan(t *testing.T) {
 					{Name: "checkpoint", Exec: &ExecHook{Namespace: "payments", Selector: map[string]string{"app": "pg"}, Command: []string{"psql", "-c", "CHECKPOINT"}}, OnError: HookFail, Timeout: Duration{Duration: time.Second}},
 					{Name: "stop", ScaleToZero: &WorkloadRef{APIVersion: "apps/v1", Kind: "Deployment", Namespace: "payments", Name: "web"}, OnError: HookContinue, Timeout: Duration{Duration: time.Second}},
 				},
-				Post: []Hook{{Name: "resume", Exec: &ExecHook{Namespace: "payments", Selector: map[string]string{"app": "pg"}, Container: "pg", Command: []string{"true"}}, OnError: HookFail, Timeout: Duration{Duration: time.Second}}},
+				Post:            []Hook{{Name: "resume", Exec: &ExecHook{Namespace: "payments", Selector: map[string]string{"app": "pg"}, Container: "pg", Command: []string{"true"}}, OnError: HookFail, Timeout: Duration{Duration: time.Second}}},
+				SnapshotTimeout: Duration{Duration: time.Minute},
 			}
 			w.Gates = append(w.Gates, Gate{APIVersion: "batch/v1", Kind: "Job", Namespace: "payments", Name: "smoke", Timeout: Duration{Duration: time.Minute},
 				Job: &JobGate{Image: "postgres:17", Command: []string{"pg_isready"}, Env: []EnvVar{{Name: "PGHOST", Value: "pg"}}, BackoffLimit: 2}})
@@ -100,6 +101,7 @@ func TestValidatePlan(t *testing.T) {
 				Post: []Hook{{Name: "c", ScaleToZero: &WorkloadRef{APIVersion: "apps/v1", Kind: "Deployment", Namespace: "x", Name: "y"}, OnError: HookFail, Timeout: Duration{Duration: time.Second}}},
 			}
 		}, want: []strictyaml.FieldError{
+			{Path: "spec.waves[1].backupHooks.snapshotTimeout", Message: "must be positive, got 0s"},
 			{Path: "spec.waves[1].backupHooks.pre[0]", Message: "required: exec or scaleToZero"},
 			{Path: "spec.waves[1].backupHooks.pre[1].name", Message: `hook "a" is already defined at spec.waves[1].backupHooks.pre[0].name`},
 			{Path: "spec.waves[1].backupHooks.pre[1].scaleToZero", Message: "a hook is exec or scaleToZero, not both"},

@@ -144,8 +144,14 @@ func TestDocumentedDefaults(t *testing.T) {
 		full := &plans.DRPlan{Spec: plans.Spec{
 			Volumes: []plans.Volume{{Name: "v", PVC: &plans.PersistentVolumeClaim{Namespace: "n", Name: "c"}}},
 			Waves: []plans.Wave{{Name: "w",
-				Gates: []plans.Gate{{Kind: "StatefulSet", Name: "g"}},
-				Scale: []plans.Scale{{Kind: "Deployment", Name: "s", Replicas: 1}}}},
+				Gates: []plans.Gate{{Kind: "Job", Name: "j", Job: &plans.JobGate{Image: "i", Command: []string{"c"}}}, {Kind: "StatefulSet", Name: "g"}},
+				Scale: []plans.Scale{{Kind: "Deployment", Name: "s", Replicas: 1}},
+				Apply: &plans.Apply{Path: "m"},
+				BackupHooks: &plans.BackupHooks{
+					Pre:  []plans.Hook{{Exec: &plans.ExecHook{Namespace: "n"}}, {ScaleToZero: &plans.WorkloadRef{Kind: "Deployment", Namespace: "n", Name: "d"}}},
+					Post: []plans.Hook{{Exec: &plans.ExecHook{Namespace: "n"}}},
+				}}},
+			Traffic: &plans.Apply{Path: "t"},
 		}}
 		bare := &plans.DRPlan{Spec: plans.Spec{Volumes: []plans.Volume{{Name: "v"}}}}
 		return []any{full, bare}

@@ -89,6 +89,11 @@ func TestSchemasAcceptTheExamples(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no example plans: %v", err)
 	}
+	more, err := filepath.Glob("../examples/app-consistent/*.yaml")
+	if err != nil || len(more) == 0 {
+		t.Fatalf("no application-consistent example plans: %v", err)
+	}
+	files = append(files, more...)
 	for _, f := range append(files, "../examples/agent.yaml") {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			g := NewWithT(t)

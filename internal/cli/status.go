@@ -16,6 +16,7 @@ import (
 	"github.com/drplan/drplan/internal/planner"
 	"github.com/drplan/drplan/internal/revision"
 	"github.com/drplan/drplan/internal/status"
+	"github.com/drplan/drplan/plans"
 )
 
 type statusOptions struct {
@@ -142,6 +143,9 @@ func printStatus(w io.Writer, st status.Status, now time.Time) error {
 		if len(p.Orphans) > 0 {
 			fmt.Fprintf(w, "  orphaned standby volumes (kept): %s\n", strings.Join(p.Orphans, ", "))
 		}
+		if sc := p.Schedule; sc != nil {
+			fmt.Fprintf(w, "  schedule (run by the agent, application-consistent): %s\n", scheduleLine(sc, now))
+		}
 		if p.FailoverStatus != nil {
 			if err := printFailover(w, p.FailoverStatus); err != nil {
 				return err
@@ -160,6 +164,9 @@ func printStatus(w io.Writer, st status.Status, now time.Time) error {
 			age, lag, rpo := "-", "-", "ok"
 			if v.LastBackup != "" {
 				age = short(v.BackupAge.Duration) + " ago"
+				if v.LastBackupConsistency == plans.ApplicationConsistent {
+					age += " (app)"
+				}
 			}
 			if v.LagKnown {
 				lag = short(v.Lag.Duration)
@@ -366,4 +373,23 @@ func printObjects(w io.Writer, st status.Status, now time.Time) error {
 			orDash(revision.Short(o.Status.Revision)), msg)
 	}
 	return tw.Flush()
+}
+
+// scheduleLine says how an agent-run schedule stands: its last run and the next.
+func scheduleLine(sc *planner.ScheduleRun, now time.Time) string {
+	last := "no run yet"
+	if !sc.At.IsZero() {
+		var waves []string
+		for _, w := range sc.Waves {
+			waves = append(waves, fmt.Sprintf("wave %s %s (%d backups)", w.Wave, w.Consistency, w.Backups))
+		}
+		last = fmt.Sprintf("last run %s ago: %s", short(now.Sub(sc.At)), strings.Join(waves, ", "))
+		if sc.Error != "" {
+			last += "; failed: " + sc.Error
+		}
+	}
+	if !sc.Next.IsZero() {
+		last += fmt.Sprintf("; next in %s", short(sc.Next.Sub(now)))
+	}
+	return last
 }

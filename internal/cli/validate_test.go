@@ -23,7 +23,7 @@ func TestValidateExamples(t *testing.T) {
 	g := NewWithT(t)
 	code, stdout, stderr := runValidate(t, "--config", "../../examples/agent.yaml", "../../examples/")
 	g.Expect(stdout).To(BeEmpty())
-	g.Expect(stderr).To(Equal("2 plans (2 valid), 0 problems\n"))
+	g.Expect(stderr).To(Equal("4 plans (4 valid), 0 problems\n"))
 	g.Expect(code).To(Equal(0))
 }
 

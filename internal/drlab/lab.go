@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/drplan/drplan/internal/kubeletstandin"
 	longhorn "github.com/drplan/drplan/internal/longhorn"
 	"github.com/drplan/drplan/internal/longhornsim"
 	"github.com/drplan/drplan/internal/longhornsim/backupstore"
@@ -54,11 +55,17 @@ type Lab struct {
 	agentKubeconfigs map[string]string
 }
 
-// Cluster is one API server with its simulator.
+// Cluster is one API server with its simulator and the stand-in kubelet of its one node.
 type Cluster struct {
-	Name    string
-	API     *testenv.Cluster
-	Sim     *longhornsim.Sim
+	Name string
+	API  *testenv.Cluster
+	Sim  *longhornsim.Sim
+	// Node is the name of the cluster's one Node, "<cluster>-node" (NodeName): pods bound to it
+	// run, exec through the API server reaches them, and the Job stand-in binds Jobs' pods to it.
+	Node string
+	// Kubelet is the node's stand-in kubelet (internal/kubeletstandin); its processes run in
+	// <Dir>/<cluster>-kubelet/pods/<namespace>/<pod>.
+	Kubelet *kubeletstandin.Kubelet
 	Client  client.Client
 	dataDir string
 
@@ -107,14 +114,28 @@ func Start(ctx context.Context, opts Options) (*Lab, error) {
 	var mu sync.Mutex
 	for _, name := range opts.Clusters {
 		g.Go(func() error {
-			api, err := testenv.StartCluster(name, opts.Dir, tools, testenv.ClusterOptions{CRDs: crds, Webhooks: longhornsim.WebhookInstallOptions()})
+			// The API server trusts the kubelet's CA from its start: make it first.
+			kubeletDir := filepath.Join(opts.Dir, name+"-kubelet")
+			ca, err := kubeletstandin.NewCA(kubeletDir)
 			if err != nil {
 				return err
 			}
-			c := &Cluster{Name: name, API: api, dataDir: filepath.Join(opts.Dir, name+"-volumes")}
+			api, err := testenv.StartCluster(name, opts.Dir, tools, testenv.ClusterOptions{
+				CRDs: crds, Webhooks: longhornsim.WebhookInstallOptions(), KubeletCA: ca.CertFile})
+			if err != nil {
+				return err
+			}
+			c := &Cluster{Name: name, API: api, Node: NodeName(name), dataDir: filepath.Join(opts.Dir, name+"-volumes")}
 			mu.Lock()
 			l.Clusters[name] = c
 			mu.Unlock()
+			// The stand-in runs until StopCluster or Stop; ctx bounds its start only.
+			if c.Kubelet, err = kubeletstandin.Start(ctx, kubeletstandin.Options{
+				NodeName: c.Node, Config: api.Config, WorkDir: filepath.Join(kubeletDir, "pods"), CA: ca,
+				Logger: opts.Logger.WithName("kubelet"),
+			}); err != nil {
+				return err
+			}
 			return l.startSim(c)
 		})
 	}
@@ -152,7 +173,7 @@ func (l *Lab) startSim(c *Cluster) error {
 		BlockSize:    l.opts.BlockSize,
 		RestoreRate:  l.opts.RestoreRate,
 		Webhook:      longhornsim.WebhookServing{Host: wh.LocalServingHost, Port: wh.LocalServingPort, CertDir: wh.LocalServingCertDir},
-		Workloads:    &longhornsim.WorkloadOptions{Delay: l.opts.WorkloadDelay},
+		Workloads:    &longhornsim.WorkloadOptions{Delay: l.opts.WorkloadDelay, NodeName: c.Node},
 		Logger:       l.opts.Logger.WithName("longhornsim"),
 	})
 	if err != nil {
@@ -194,10 +215,14 @@ func (l *Lab) StopSim(name string) error {
 	return <-done
 }
 
-// StopCluster stops one cluster's simulator and API server: the cluster stops answering.
+// StopCluster stops one cluster's simulator, kubelet and API server: the cluster stops answering.
 func (l *Lab) StopCluster(name string) error {
-	return errors.Join(l.StopSim(name), l.Clusters[name].API.Stop())
+	c := l.Clusters[name]
+	return errors.Join(l.StopSim(name), c.Kubelet.Stop(), c.API.Stop())
 }
+
+// NodeName is the name of the one Node of a lab cluster: "<cluster>-node".
+func NodeName(cluster string) string { return cluster + "-node" }
 
 // Stop stops everything.
 func (l *Lab) Stop() error {

@@ -52,7 +52,8 @@ type Options struct {
 
 // Executor carries out actions.
 type Executor struct {
-	opts Options
+	opts  Options
+	hooks hookFailures
 }
 
 // New returns an Executor.
@@ -147,6 +148,9 @@ func (e *Executor) do(ctx context.Context, a planner.Action) error {
 		if apierrors.IsConflict(err) {
 			err = errSuperseded
 		}
+	case *planner.TakeSnapshots:
+		reason = "HookedSnapshotsTaken"
+		obj, err = e.takeSnapshots(ctx, c, a)
 	case *planner.RequestSync:
 		reason = "SyncRequested"
 		switch a.Kind {

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -18,8 +19,8 @@ import (
 )
 
 // setupControllers registers one controller per Longhorn kind the simulator drives, and the
-// workload readiness loop when enabled. Controller names carry the cluster's name: several
-// simulators share a process.
+// workload readiness loop (with the Job stand-in when it has a node) when enabled. Controller
+// names carry the cluster's name: several simulators share a process.
 func (s *Sim) setupControllers() error {
 	inNS := predicate.NewPredicateFuncs(func(o client.Object) bool { return o.GetNamespace() == s.opts.Namespace })
 	name := func(kind string) string { return "longhornsim-" + s.opts.Cluster + "-" + kind }
@@ -74,6 +75,12 @@ func (s *Sim) setupControllers() error {
 				return ctrl.NewControllerManagedBy(s.mgr).Named(name("statefulset")).
 					For(&appsv1.StatefulSet{}).Complete(reconcile.Func(s.reconcileStatefulSet))
 			})
+		if s.opts.Workloads.NodeName != "" {
+			builds = append(builds, func() error {
+				return ctrl.NewControllerManagedBy(s.mgr).Named(name("job")).
+					For(&batchv1.Job{}).Owns(&corev1.Pod{}).Complete(reconcile.Func(s.reconcileJob))
+			})
+		}
 	}
 	for _, b := range builds {
 		if err := b(); err != nil {

@@ -66,7 +66,9 @@
 //
 // Optionally (Options.Workloads) it also runs a workload readiness loop that stands in for
 // kube-controller-manager, absent from the test clusters: it marks Deployments and
-// StatefulSets ready after a delay, so that kstatus gates can pass.
+// StatefulSets ready after a delay, so that kstatus gates can pass; given a node
+// (WorkloadOptions.NodeName), it also runs Jobs, one pod at a time bound to that node, and
+// completes or fails them from their pods' phases (workload_job.go).
 //
 // What it does not do: snapshot chains (status.parent, children, checksum), reverting,
 // purging or cloning snapshots (deleting a Snapshot CR drops its data at once), VolumeAttachment

@@ -149,7 +149,7 @@ func (sc *simCluster) startSim(dir string) error {
 		PollInterval: 2 * time.Second,
 		BlockSize:    testBlockSize,
 		Webhook:      WebhookServingFrom(sc.cluster.Webhooks),
-		Workloads:    &WorkloadOptions{Delay: 300 * time.Millisecond},
+		Workloads:    &WorkloadOptions{Delay: 300 * time.Millisecond, NodeName: sc.name + "-node"},
 		Logger:       ctrl.Log.WithName("longhornsim"),
 	})
 	if err != nil {

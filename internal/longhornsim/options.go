@@ -76,6 +76,9 @@ type WebhookServing struct {
 type WorkloadOptions struct {
 	// Delay is how long a Deployment or StatefulSet takes to become ready after a change.
 	Delay time.Duration
+	// NodeName, when set, runs the Job stand-in too (workload_job.go): a Job's pods are bound
+	// to this node, where a kubelet stand-in (internal/kubeletstandin) runs them.
+	NodeName string
 }
 
 func (o *Options) defaults() error {

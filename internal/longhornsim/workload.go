@@ -17,8 +17,8 @@ import (
 // exists and a workload's status would never change. For each Deployment and StatefulSet it
 // sets, WorkloadOptions.Delay after a change of its generation or replicas, the status those
 // controllers would report once every replica is ready (observedGeneration, replicas,
-// readyReplicas, ...), so that kstatus readiness gates can pass in end-to-end tests. It is no
-// part of Longhorn.
+// readyReplicas, ...), so that kstatus readiness gates can pass in end-to-end tests. Jobs are
+// run by the Job stand-in (workload_job.go) when the loop has a node. It is no part of Longhorn.
 
 // workloadSeen is when the loop first saw a workload's current generation and replicas.
 type workloadSeen struct {

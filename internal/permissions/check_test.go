@@ -151,9 +151,12 @@ func TestCheck(t *testing.T) {
 		return slices.Delete(slices.Clone(rules), i, i+1)
 	}
 
-	// Less the rule on Jobs (read by failover gates): that one permission.
+	// Less the rule on Jobs (read and run by failover gates): those permissions.
 	grant(without("batch"))
-	g.Eventually(check(scope)).Should(Equal([]string{"get jobs.batch in namespace longhorn-system"}))
+	g.Eventually(check(scope)).Should(Equal([]string{
+		"get jobs.batch in namespace longhorn-system", "create jobs.batch in namespace longhorn-system",
+		"patch jobs.batch in namespace longhorn-system", "delete jobs.batch in namespace longhorn-system",
+	}))
 
 	// Less the lease's rule: missing only where the lease is held.
 	grant(without(permissions.LeaseGroup))

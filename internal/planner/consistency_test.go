@@ -1,7 +1,9 @@
 package planner
 
 import (
+	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	. "github.com/onsi/gomega"
@@ -78,6 +80,60 @@ func TestApplicationConsistentSchedule(t *testing.T) {
 			in := Input{Plans: &plans.Set{Plans: []*plans.Plan{tt.plan}}, Clusters: map[string]*observed.State{"east": tt.east, "west": state("west", target("s3://b@r/"))},
 				Now: now, Namespace: ns, Owner: owner, Revision: rev}
 			tt.expect(g, Decide(in))
+		})
+	}
+}
+
+// TestHookSelectsNoPod: a preview reports, with its file and line, an exec hook whose selector
+// selects no running pod in the primary.
+func TestHookSelectsNoPod(t *testing.T) {
+	doc := `apiVersion: drplan.io/v1alpha1
+kind: DRPlan
+metadata: {name: payments}
+spec:
+  primary: east
+  secondary: west
+  schedule: {cron: "*/15 * * * *"}
+  rpo: 30m
+  volumes: [{name: pg-data}]
+  waves:
+    - name: default
+      backupHooks:
+        pre:
+          - exec: {namespace: prod, selector: {app: pg}, command: [psql, -c, CHECKPOINT]}
+`
+	set, problems := plans.LoadFS(fstest.MapFS{"payments.yaml": {Data: []byte(doc)}}, ".")
+	if len(problems) > 0 {
+		t.Fatal(problems)
+	}
+	refs := ExecHooks(Input{Plans: set})
+	if len(refs) != 1 {
+		t.Fatalf("exec hooks: %+v", refs)
+	}
+	key := HookPodsKey(refs[0])
+	tests := []struct {
+		name string
+		pods map[string]int
+		want []string
+	}{
+		{name: "not counted (a pass)", pods: nil},
+		{name: "selects a pod", pods: map[string]int{key: 1}},
+		{name: "selects none", pods: map[string]int{key: 0}, want: []string{
+			"payments.yaml:14:37: spec.waves[0].backupHooks.pre[0].exec.selector: app=pg in namespace prod selects no running pod in cluster east: the hook would fail"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := NewWithT(t)
+			in := Input{Plans: set, Clusters: map[string]*observed.State{"east": state("east", target("s3://b@r/")), "west": state("west", target("s3://b@r/"))},
+				Now: now, Namespace: ns, Owner: owner, Revision: rev, HookPods: tt.pods}
+			res := Decide(in)
+			var got []string
+			for _, p := range res.Report.Plans[0].Problems {
+				if strings.Contains(p, "selects no running pod") {
+					got = append(got, p)
+				}
+			}
+			g.Expect(got).To(Equal(tt.want))
 		})
 	}
 }

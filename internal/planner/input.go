@@ -45,6 +45,12 @@ type Input struct {
 	// they were not gathered (a pull request's preview, drplan diff): a failover is then shown
 	// as it would run once authorized.
 	Verdicts map[string]authorization.Verdict
+	// Schedules are the runs of the agent-run (application-consistent) schedules, by plan, for
+	// the reports. Nil in a preview.
+	Schedules map[string]ScheduleRun
+	// HookPods are the running pods each exec backup hook selects in its plan's primary, by
+	// HookPodsKey, counted for a preview: a hook that selects none is reported. Nil in a pass.
+	HookPods map[string]int
 }
 
 // FailoverPolicy is who may start p's failover: the agent's config narrowed by the plan.

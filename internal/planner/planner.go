@@ -103,6 +103,7 @@ func (d *decider) plan(p *plans.Plan) PlanReport {
 		return r
 	}
 	prim, sec := d.in.Clusters[s.Primary], d.in.Clusters[s.Secondary]
+	d.hookSelections(p, &r)
 	for _, c := range []struct {
 		name  string
 		state *observed.State
@@ -138,6 +139,9 @@ func (d *decider) plan(p *plans.Plan) PlanReport {
 
 	if prim.Observed() {
 		d.primary(p, prim)
+	}
+	if run, ok := d.in.Schedules[p.Name()]; ok && s.Schedule.Consistency == plans.ApplicationConsistent {
+		r.Schedule = &run
 	}
 	targetOK := true
 	if sec.Observed() {

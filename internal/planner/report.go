@@ -39,6 +39,9 @@ type PlanReport struct {
 	Invalid bool `json:"invalid,omitempty"`
 	// Suspended is true for a plan with spec.suspend: nothing is changed for it.
 	Suspended bool `json:"suspended,omitempty"`
+	// Schedule is the agent-run schedule of a plan whose backups are application-consistent:
+	// its last run and the next.
+	Schedule *ScheduleRun `json:"schedule,omitempty"`
 	// Refused is true when this agent's shard leaves the plan to another shard (see ClaimPlan).
 	Refused bool `json:"refused,omitempty"`
 	// Removed is true for a plan no longer in Git whose standby volumes are still there
@@ -101,4 +104,27 @@ type VolumeReport struct {
 	Lag       metav1.Duration `json:"lag,omitzero"`
 	LagKnown  bool            `json:"lagKnown"`
 	RPOBreach bool            `json:"rpoBreach"`
+}
+
+// ScheduleRun is the last run of a plan's application-consistent schedule, and the next.
+type ScheduleRun struct {
+	// At is when the last run started (zero: none yet since this replica leads), Finished when
+	// it ended.
+	At       time.Time `json:"at,omitzero"`
+	Finished time.Time `json:"finished,omitzero"`
+	// Next is when the next run is due.
+	Next time.Time `json:"next,omitzero"`
+	// Waves are the last run's waves.
+	Waves []ScheduleWave `json:"waves,omitempty"`
+	// Error says what failed in the last run.
+	Error string `json:"error,omitempty"`
+}
+
+// ScheduleWave is one wave of a scheduled run: its volumes backed up between its hooks.
+type ScheduleWave struct {
+	Wave        string            `json:"wave"`
+	Consistency plans.Consistency `json:"consistency"`
+	// Hooks is the hooks' summary.
+	Hooks   string `json:"hooks,omitempty"`
+	Backups int    `json:"backups"`
 }

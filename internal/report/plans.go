@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/drplan/drplan/internal/planner"
+	"github.com/drplan/drplan/plans"
 )
 
 // Outcome is one action the agent carried out, and its error.
@@ -286,6 +287,9 @@ func volumeTable(p *planner.PlanReport) string {
 			backup = codeCell(v.LastBackup)
 			if v.BackupAge.Duration > 0 {
 				backup += " (" + human(v.BackupAge.Duration) + " ago)"
+			}
+			if v.LastBackupConsistency == plans.ApplicationConsistent {
+				backup += ", application-consistent"
 			}
 		}
 		lag := "—"

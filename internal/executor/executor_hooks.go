@@ -1,0 +1,85 @@
+package executor
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/drplan/drplan/internal/backups"
+	"github.com/drplan/drplan/internal/hooks"
+	"github.com/drplan/drplan/internal/planner"
+)
+
+// HookRetryDelay is how long a wave's hooked snapshots that failed wait before they are tried
+// again: hooks quiesce an application, and a failing one must not run on every pass.
+const HookRetryDelay = 30 * time.Second
+
+// restConfigured is a cluster connection that can give its REST config, for pods/exec.
+type restConfigured interface{ RESTConfig() *rest.Config }
+
+// hookFailures remembers the hooked snapshots that failed lately, by action key.
+type hookFailures struct {
+	mu     sync.Mutex
+	failed map[string]hookFailure
+}
+
+type hookFailure struct {
+	at  time.Time
+	err error
+}
+
+// takeSnapshots runs a TakeSnapshots action: the wave's hooks around its snapshots.
+func (e *Executor) takeSnapshots(ctx context.Context, c Cluster, a *planner.TakeSnapshots) (client.Object, error) {
+	key := a.Cluster() + "/" + a.Plan() + "/" + a.Wave + "/" + a.Snapshots[0].Name
+	if err := e.hooks.recent(key); err != nil {
+		return nil, err
+	}
+	// The final backup of a planned switchover: the plan's workloads in the primary were scaled
+	// to zero before it, so hooks in their pods have nothing to run in and are skipped.
+	r := &hooks.Runner{Client: c.Client(), Stopped: true}
+	if rc, ok := c.(restConfigured); ok {
+		r.Config = rc.RESTConfig()
+	}
+	out := backups.Hooked(ctx, r, a.Hooks, a.Snapshots, backups.SnapshotTimeout(a.Hooks))
+	var obj client.Object = a.Snapshots[0].DeepCopy()
+	if !out.Taken {
+		err := fmt.Errorf("wave %s: %s", a.Wave, out.Summary())
+		e.hooks.remember(key, err)
+		return obj, err
+	}
+	e.hooks.forget(key)
+	if err := out.Err(); err != nil {
+		// Taken, and a post hook failed: the snapshots stand; the failure is said once.
+		return obj, fmt.Errorf("wave %s: snapshots taken, but %s", a.Wave, out.Summary())
+	}
+	return obj, nil
+}
+
+func (h *hookFailures) recent(key string) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	f, ok := h.failed[key]
+	if !ok || time.Since(f.at) >= HookRetryDelay {
+		return nil
+	}
+	return fmt.Errorf("%w (at %s; tried again after %s)", f.err, f.at.UTC().Format(time.RFC3339), f.at.Add(HookRetryDelay).UTC().Format(time.RFC3339))
+}
+
+func (h *hookFailures) remember(key string, err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.failed == nil {
+		h.failed = map[string]hookFailure{}
+	}
+	h.failed[key] = hookFailure{at: time.Now(), err: err}
+}
+
+func (h *hookFailures) forget(key string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.failed, key)
+}
