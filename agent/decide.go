@@ -47,7 +47,7 @@ func newObserver(cfg *config.AgentConfig, clusters map[string]*cluster.Cluster) 
 // decide observes every cluster (the caches, plus the failover gates the caches do not hold)
 // and decides the plans of one revision. set is nil before any revision was read.
 func (o observer) decide(ctx context.Context, set *plans.Set, revision string) planner.Result {
-	res, _ := o.decideWithInput(ctx, set, revision, nil, nil)
+	res, _ := o.decideWithInput(ctx, set, revision, nil, passState{})
 	return res
 }
 
@@ -56,9 +56,9 @@ func (o observer) decide(ctx context.Context, set *plans.Set, revision string) p
 // runs: the failovers about to start are then decided with who authorized them; without an
 // authorizer (a preview, drplan diff) they are shown as they would run once authorized, and
 // the pods each exec backup hook selects are counted, so that one selecting none is reported.
-func (o observer) decideWithInput(ctx context.Context, set *plans.Set, revision string, authz *authorizer, schedules map[string]planner.ScheduleRun) (planner.Result, planner.Input) {
+func (o observer) decideWithInput(ctx context.Context, set *plans.Set, revision string, authz *authorizer, ps passState) (planner.Result, planner.Input) {
 	in := planner.Input{Plans: set, Revision: revision, Now: time.Now(), Namespace: o.namespace, Owner: o.owner, Clusters: o.states(ctx),
-		Authorization: o.authorization, Schedules: schedules}
+		Authorization: o.authorization, Schedules: ps.schedules, HookFailures: ps.hookFailures}
 	if o.selects != nil && set != nil {
 		in.Shard = o.shard
 		in.Plans, in.Others = set.Split(*o.selects)
@@ -70,6 +70,13 @@ func (o observer) decideWithInput(ctx context.Context, set *plans.Set, revision 
 		in.HookPods = o.countHookPods(ctx, in)
 	}
 	return planner.Decide(in), in
+}
+
+// passState is what the loop knows besides the clusters: the runs of the agent-run schedules
+// and the hooked snapshots that failed lately. Empty in a preview.
+type passState struct {
+	schedules    map[string]planner.ScheduleRun
+	hookFailures map[string]planner.HookFailure
 }
 
 // countHookPods counts the running pods each exec backup hook selects in its plan's primary. A

@@ -98,7 +98,7 @@ func (l *loop) pass(ctx context.Context, fetch bool) time.Duration {
 		l.fetch(ctx)
 	}
 
-	res, in := a.observer.decideWithInput(ctx, l.set, l.snap.Revision, a.authz, l.sched.runs())
+	res, in := a.observer.decideWithInput(ctx, l.set, l.snap.Revision, a.authz, passState{schedules: l.sched.runs(), hookFailures: a.exec.HookFailures()})
 	l.sched.sync(in, res)
 	a.perms.annotate(res.Report.Clusters)
 	outcomes := a.exec.Execute(ctx, res.Actions)

@@ -7,11 +7,10 @@ import (
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
 
 	"github.com/drplan/drplan/internal/drlab"
 	longhorn "github.com/drplan/drplan/internal/longhorn"
@@ -84,15 +83,26 @@ func TestFailoverAppliesManifestsThenTraffic(t *testing.T) {
 	g.Expect(client.IgnoreAlreadyExists(west.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "aply"}}))).To(Succeed())
 	flag := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "aply", Name: "flag"}, Data: map[string]string{"ready": "no"}}
 	g.Expect(west.Client.Create(ctx, flag)).To(Succeed())
-	// A CRD of the same group already claims kind Widget: the plan's CRD is not established.
-	conflict := &apiextensionsv1.CustomResourceDefinition{
-		ObjectMeta: metav1.ObjectMeta{Name: "gizmos.aply.example.com"},
-		Spec: apiextensionsv1.CustomResourceDefinitionSpec{Group: "aply.example.com", Scope: apiextensionsv1.NamespaceScoped,
-			Names: apiextensionsv1.CustomResourceDefinitionNames{Plural: "gizmos", Singular: "gizmo", Kind: "Widget", ListKind: "WidgetList"},
-			Versions: []apiextensionsv1.CustomResourceDefinitionVersion{{Name: "v1", Served: true, Storage: true,
-				Schema: &apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: &apiextensionsv1.JSONSchemaProps{Type: "object", XPreserveUnknownFields: ptr.To(true)}}}}},
-	}
-	g.Expect(west.Client.Create(ctx, conflict)).To(Succeed())
+	// A CRD of the same group already claims the singular name widget: the plan's CRD is not established.
+	conflict := &unstructured.Unstructured{}
+	g.Expect(yaml.Unmarshal([]byte(`apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: gizmos.aply.example.com
+spec:
+  group: aply.example.com
+  scope: Namespaced
+  names: {plural: gizmos, singular: widget, kind: Gizmo, listKind: GizmoList}
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
+`), &conflict.Object)).To(Succeed())
+	admin, err := client.New(west.API.Config, client.Options{})
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(admin.Create(ctx, conflict)).To(Succeed())
 	// The agent applies the manifests with its own credentials: the install's ClusterRole does
 	// not cover them, so the team grants what its manifests need, as docs/install.md says.
 	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "drplan-agent-aply-manifests"}, Rules: []rbacv1.PolicyRule{
@@ -100,8 +110,8 @@ func TestFailoverAppliesManifestsThenTraffic(t *testing.T) {
 		{APIGroups: []string{"apiextensions.k8s.io"}, Resources: []string{"customresourcedefinitions"}, Verbs: []string{"get", "create", "patch"}},
 		{APIGroups: []string{"aply.example.com"}, Resources: []string{"widgets"}, Verbs: []string{"get", "create", "patch"}},
 	}}
-	g.Expect(west.Client.Create(ctx, role)).To(Succeed())
-	g.Expect(west.Client.Create(ctx, &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: role.Name},
+	g.Expect(admin.Create(ctx, role)).To(Succeed())
+	g.Expect(admin.Create(ctx, &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: role.Name},
 		RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: role.Name},
 		Subjects: []rbacv1.Subject{{APIGroup: "rbac.authorization.k8s.io", Kind: "User", Name: drlab.AgentUser}}})).To(Succeed())
 
@@ -133,21 +143,24 @@ func TestFailoverAppliesManifestsThenTraffic(t *testing.T) {
 	vol := &longhorn.Volume{}
 	g.Expect(west.Client.Get(ctx, key("aply-db"), vol)).To(Succeed())
 	g.Expect(vol.Spec.Standby).To(BeTrue(), "no volume of the wave is activated before its manifests are ready")
-	widgets := &unstructured.UnstructuredList{}
-	widgets.SetAPIVersion("aply.example.com/v1")
-	widgets.SetKind("WidgetList")
-	g.Expect(west.Client.List(ctx, widgets, client.InNamespace("aply-app"))).NotTo(Succeed(), "the Widget kind is not served: nothing of it was applied")
+	g.Expect(admin.Get(ctx, client.ObjectKey{Namespace: "aply-app", Name: "main"}, widget)).NotTo(Succeed(), "nothing of the CRD's kind is applied before it is established")
 
 	t.Log("the conflict goes: the CRD is established, the Widget applied, the volume activated")
-	g.Expect(west.Client.Delete(ctx, conflict)).To(Succeed())
+	g.Expect(admin.Delete(ctx, conflict)).To(Succeed())
 	waiting("wave web waits for its gates")
-	g.Expect(west.Client.Get(ctx, client.ObjectKey{Namespace: "aply-app", Name: "main"}, widget)).To(Succeed())
-	crd := &apiextensionsv1.CustomResourceDefinition{}
-	g.Expect(west.Client.Get(ctx, client.ObjectKey{Name: "widgets.aply.example.com"}, crd)).To(Succeed())
+	fresh, err := client.New(west.API.Config, client.Options{}) // a new client: Widget is a new kind now
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(fresh.Get(ctx, client.ObjectKey{Namespace: "aply-app", Name: "main"}, widget)).To(Succeed())
+	crd := &unstructured.Unstructured{}
+	crd.SetAPIVersion("apiextensions.k8s.io/v1")
+	crd.SetKind("CustomResourceDefinition")
+	g.Expect(fresh.Get(ctx, client.ObjectKey{Name: "widgets.aply.example.com"}, crd)).To(Succeed())
 	var establishedAt metav1.Time
-	for _, c := range crd.Status.Conditions {
-		if c.Type == apiextensionsv1.Established && c.Status == apiextensionsv1.ConditionTrue {
-			establishedAt = c.LastTransitionTime
+	conds, _, _ := unstructured.NestedSlice(crd.Object, "status", "conditions")
+	for _, c := range conds {
+		c, _ := c.(map[string]any)
+		if c["type"] == "Established" && c["status"] == "True" {
+			g.Expect(establishedAt.UnmarshalQueryParameter(c["lastTransitionTime"].(string))).To(Succeed())
 		}
 	}
 	g.Expect(establishedAt.IsZero()).To(BeFalse())

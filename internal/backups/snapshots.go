@@ -37,9 +37,10 @@ func SnapshotTimeout(h *plans.BackupHooks) time.Duration {
 const pollInterval = 250 * time.Millisecond
 
 // Hooked takes snaps between h's hooks in the cluster of c: pre hooks, then every snapshot
-// created and waited for until taken (bounded by timeout), then post hooks. The snapshots
-// created are annotated with their consistency and the hooks' summary. The outcome's Err says
-// what failed; with no snapshot taken, none was created.
+// created and waited for until taken (bounded by timeout), then post hooks. The snapshots taken
+// are annotated with their consistency and the hooks' summary; when not all were taken, those
+// not taken are deleted (Longhorn would take them later, outside the hooks). The outcome's Err
+// says what failed.
 func Hooked(ctx context.Context, r *hooks.Runner, h *plans.BackupHooks, snaps []*longhorn.Snapshot, timeout time.Duration) hooks.Outcome {
 	out := r.Around(ctx, h, func(ctx context.Context) error { return Take(ctx, r.Client, snaps, timeout) })
 	consistency := plans.CrashConsistent
@@ -48,11 +49,17 @@ func Hooked(ctx context.Context, r *hooks.Runner, h *plans.BackupHooks, snaps []
 	}
 	summary := out.Summary()
 	var errs []error
-	for _, s := range snaps {
-		if !out.Taken && errors.Is(out.TakeErr, hooks.ErrNotTaken) {
-			break // none was created
+	switch {
+	case !out.Taken && errors.Is(out.TakeErr, hooks.ErrNotTaken):
+		// None was created.
+	case !out.Taken:
+		// Not taken between the hooks: one Longhorn took later would not be what the hooks
+		// quiesced. Those not taken go; the next attempt runs the hooks again.
+		errs = append(errs, dropUntaken(ctx, r.Client, snaps))
+	default:
+		for _, s := range snaps {
+			errs = append(errs, annotate(ctx, r.Client, s, consistency, summary))
 		}
-		errs = append(errs, annotate(ctx, r.Client, s, consistency, summary))
 	}
 	if err := errors.Join(errs...); err != nil && out.TakeErr == nil {
 		out.TakeErr = err
@@ -105,6 +112,26 @@ func Take(ctx context.Context, c client.Client, snaps []*longhorn.Snapshot, time
 	}
 	if len(failed) > 0 {
 		return errors.New(strings.Join(failed, "; "))
+	}
+	return nil
+}
+
+// dropUntaken deletes the Snapshot CRs of snaps that are not taken.
+func dropUntaken(ctx context.Context, c client.Client, snaps []*longhorn.Snapshot) error {
+	ctx = context.WithoutCancel(ctx)
+	var errs []error
+	for _, s := range snaps {
+		var got longhorn.Snapshot
+		if err := c.Get(ctx, client.ObjectKeyFromObject(s), &got); err != nil {
+			errs = append(errs, client.IgnoreNotFound(err))
+			continue
+		}
+		if !got.Status.ReadyToUse {
+			errs = append(errs, client.IgnoreNotFound(c.Delete(ctx, &got)))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("delete the snapshots not taken: %w", err)
 	}
 	return nil
 }

@@ -15,7 +15,8 @@ import (
 )
 
 // HookRetryDelay is how long a wave's hooked snapshots that failed wait before they are tried
-// again: hooks quiesce an application, and a failing one must not run on every pass.
+// again: hooks quiesce an application, and a failing one must not run on every pass (the
+// planner reads HookFailures).
 const HookRetryDelay = 30 * time.Second
 
 // restConfigured is a cluster connection that can give its REST config, for pods/exec.
@@ -34,10 +35,7 @@ type hookFailure struct {
 
 // takeSnapshots runs a TakeSnapshots action: the wave's hooks around its snapshots.
 func (e *Executor) takeSnapshots(ctx context.Context, c Cluster, a *planner.TakeSnapshots) (client.Object, error) {
-	key := a.Cluster() + "/" + a.Plan() + "/" + a.Wave + "/" + a.Snapshots[0].Name
-	if err := e.hooks.recent(key); err != nil {
-		return nil, err
-	}
+	key := a.Key()
 	// The final backup of a planned switchover: the plan's workloads in the primary were scaled
 	// to zero before it, so hooks in their pods have nothing to run in and are skipped.
 	r := &hooks.Runner{Client: c.Client(), Stopped: true}
@@ -59,14 +57,21 @@ func (e *Executor) takeSnapshots(ctx context.Context, c Cluster, a *planner.Take
 	return obj, nil
 }
 
-func (h *hookFailures) recent(key string) error {
+// HookFailures are the hooked snapshots that failed within HookRetryDelay, by
+// TakeSnapshots.Key: the planner asks for none of them again before its RetryAt.
+func (e *Executor) HookFailures() map[string]planner.HookFailure {
+	h := &e.hooks
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	f, ok := h.failed[key]
-	if !ok || time.Since(f.at) >= HookRetryDelay {
-		return nil
+	out := map[string]planner.HookFailure{}
+	for key, f := range h.failed {
+		if time.Since(f.at) >= HookRetryDelay {
+			delete(h.failed, key)
+			continue
+		}
+		out[key] = planner.HookFailure{At: f.at, RetryAt: f.at.Add(HookRetryDelay), Message: f.err.Error()}
 	}
-	return fmt.Errorf("%w (at %s; tried again after %s)", f.err, f.at.UTC().Format(time.RFC3339), f.at.Add(HookRetryDelay).UTC().Format(time.RFC3339))
+	return out
 }
 
 func (h *hookFailures) remember(key string, err error) {

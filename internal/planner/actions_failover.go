@@ -89,6 +89,22 @@ func (a *TakeSnapshots) String() string {
 		a.Wave, len(a.Hooks.Pre), len(a.Hooks.Post), strings.Join(names, ", "), a.Reason)
 }
 
+// Key names the action's run among the failures the executor remembers (Input.HookFailures).
+func (a *TakeSnapshots) Key() string {
+	first := ""
+	if len(a.Snapshots) > 0 {
+		first = a.Snapshots[0].Name
+	}
+	return a.Cluster() + "/" + a.Plan() + "/" + a.Wave + "/" + first
+}
+
+// HookFailure is a TakeSnapshots that failed lately: when, why, and when it may run again.
+type HookFailure struct {
+	At      time.Time `json:"at"`
+	RetryAt time.Time `json:"retryAt"`
+	Message string    `json:"message"`
+}
+
 // AnnotationHooks is, on a Snapshot CR taken between hooks, the hooks' one-line summary.
 const AnnotationHooks = "drplan.io/hooks"
 

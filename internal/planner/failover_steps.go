@@ -101,10 +101,19 @@ func (f *failoverRun) finalBackup() stepResult {
 		}
 	}
 	for _, w := range f.p.Spec.Waves {
-		if snaps := hooked[w.Name]; len(snaps) > 0 {
-			f.d.add(&TakeSnapshots{Target: Target{prim.Name, f.p.Name()}, Wave: w.Name, Hooks: w.BackupHooks, Snapshots: snaps,
-				Reason: "final snapshot of a planned switchover"})
+		snaps := hooked[w.Name]
+		if len(snaps) == 0 {
+			continue
 		}
+		a := &TakeSnapshots{Target: Target{prim.Name, f.p.Name()}, Wave: w.Name, Hooks: w.BackupHooks, Snapshots: snaps,
+			Reason: "final snapshot of a planned switchover"}
+		if fail, ok := f.d.in.HookFailures[a.Key()]; ok && f.now.Before(fail.RetryAt) {
+			failed = append(failed, fmt.Sprintf("wave %s's final snapshots between its hooks failed at %s: %s (tried again at %s)",
+				w.Name, fail.At.UTC().Format(time.RFC3339), fail.Message, fail.RetryAt.UTC().Format(time.RFC3339)))
+			f.d.requeueAfter(fail.RetryAt.Sub(f.now))
+			continue
+		}
+		f.d.add(a)
 	}
 	if len(failed)+len(waiting) > 0 {
 		// A failure needs a person: it goes first, whatever else is under way.

@@ -78,6 +78,23 @@ func TestFailoverFinalBackupGolden(t *testing.T) {
 			},
 		},
 		{
+			name: "failover-final-backup-hooks-failed-wait",
+			plan: failoverPlan(func(d *plans.DRPlan) {
+				d.Spec.Waves[0].BackupHooks = &plans.BackupHooks{Pre: []plans.Hook{{Name: "checkpoint", OnError: plans.HookFail,
+					Exec: &plans.ExecHook{Namespace: "prod", Selector: map[string]string{"app": "pg"}, Command: []string{"false"}}}}}
+			}),
+			hookFailures: map[string]HookFailure{"east/payments/db/" + FinalSnapshotName("payments", "pg-data", rev): {
+				At: now.Add(-10 * time.Second), RetryAt: now.Add(20 * time.Second), Message: "wave db: pre checkpoint failed: exit code 1; no snapshot taken"}},
+			east: f.fencedEast(f.planned(step(StepFinalBackup, 3*time.Minute, -1))),
+			west: f.west(f.withStandbys(recordCM(f.planned(step(StepFinalBackup, 3*time.Minute, -1))))...),
+			expect: func(g Gomega, res Result) {
+				g.Expect(kinds(res)).To(ConsistOf("*planner.CreateSnapshot"), "the apps wave's snapshot only: the hooked one waits for its retry")
+				g.Expect(res.Report.Plans[0].FailoverStatus.Waiting).To(HavePrefix("wave db's final snapshots between its hooks failed at "))
+				g.Expect(res.Report.Plans[0].FailoverStatus.Waiting).To(ContainSubstring("pre checkpoint failed: exit code 1; no snapshot taken"))
+				g.Expect(res.RequeueAfter).To(Equal(20 * time.Second))
+			},
+		},
+		{
 			name: "failover-final-backup-says-application-consistent",
 			east: func() *observed.State {
 				snap := finalSnapshot("pg-data", true, "")

@@ -342,6 +342,8 @@ type failoverCase struct {
 	expect  func(g Gomega, res Result)
 	// now is the clock; the package's now when zero.
 	now time.Time
+	// hookFailures is Input.HookFailures.
+	hookFailures map[string]HookFailure
 }
 
 // runFailoverCases decides each case, checks the output against its golden file and the case's
@@ -363,7 +365,7 @@ func runFailoverCases(t *testing.T, cases []failoverCase) {
 				clock = now
 			}
 			in := Input{Plans: &plans.Set{Plans: []*plans.Plan{pl}}, Clusters: map[string]*observed.State{"east": tc.east, "west": tc.west},
-				Now: clock, Namespace: ns, Owner: owner, Revision: rev}
+				Now: clock, Namespace: ns, Owner: owner, Revision: rev, HookFailures: tc.hookFailures}
 			res := Decide(in)
 			checkGolden(t, tc.name, renderFailover(t, res))
 			tc.expect(g, res)

@@ -51,6 +51,9 @@ type Input struct {
 	// HookPods are the running pods each exec backup hook selects in its plan's primary, by
 	// HookPodsKey, counted for a preview: a hook that selects none is reported. Nil in a pass.
 	HookPods map[string]int
+	// HookFailures are the hooked snapshots (TakeSnapshots, by Key) that failed lately: one is
+	// not asked for again before its RetryAt, and the failover says why it waits.
+	HookFailures map[string]HookFailure
 }
 
 // FailoverPolicy is who may start p's failover: the agent's config narrowed by the plan.
