@@ -6,6 +6,8 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/drplan/drplan/internal/backups"
@@ -82,4 +84,13 @@ func TestApplicationConsistentSchedule(t *testing.T) {
 		g.Expect(sc.Waves).To(ConsistOf(HaveField("Consistency", BeEquivalentTo("application"))))
 		g.Expect(sc.Next.Second()).To(BeZero(), fmt.Sprintf("next run %s", sc.Next))
 	}).WithTimeout(2 * time.Minute).WithPolling(poll).Should(Succeed())
+
+	t.Log("the application's pod goes: a preview (drplan diff) says the hook selects nothing, with its file and line")
+	out, _ := runCLI(t, "diff", "--config", agent.config)
+	g.Expect(out).NotTo(ContainSubstring("selects no running pod"))
+	g.Expect(east.Client.Delete(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "acs", Name: "pg-0"}})).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		out, _ := runCLI(t, "diff", "--config", agent.config)
+		g.Expect(out).To(MatchRegexp(`plan acs problem: acs\.yaml:\d+:\d+: spec\.waves\[0\]\.backupHooks\.pre\[0\]\.exec\.selector: app=acs-db in namespace acs selects no running pod in cluster east`))
+	}).WithTimeout(30 * time.Second).WithPolling(poll).Should(Succeed())
 }

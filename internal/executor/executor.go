@@ -176,7 +176,7 @@ func (e *Executor) do(ctx context.Context, a planner.Action) error {
 		if isTransport(err) {
 			c.MarkFailed(err)
 		}
-		return fmt.Errorf("%s in cluster %s: %w%s", a, a.Cluster(), err, hint(err))
+		return fmt.Errorf("%s in cluster %s: %w%s", a, a.Cluster(), err, hint(a, err))
 	}
 	// The audit line: one per write, with the object, the field manager and the reason; the
 	// caller's logger carries the revision.
@@ -244,13 +244,20 @@ func mergePatch(ctx context.Context, c client.Client, obj client.Object, patch m
 // forbiddenHint follows an action's error when the API server refused the agent's credentials.
 const forbiddenHint = " (the agent's ClusterRole lacks this permission: see examples/deploy/rbac.yaml)"
 
+// manifestsForbiddenHint follows the error of a plan's manifest the agent may not apply: the
+// install's role does not cover what plans apply.
+const manifestsForbiddenHint = " (the agent applies a plan's manifests with its own credentials: grant what they need with a ClusterRole of your own, docs/install.md#permissions-for-a-plans-manifests)"
+
 // hint is what an action's error says beyond the API server's message: where to grant a
 // permission the credentials lack.
-func hint(err error) string {
-	if apierrors.IsForbidden(err) {
-		return forbiddenHint
+func hint(a planner.Action, err error) string {
+	if !apierrors.IsForbidden(err) {
+		return ""
 	}
-	return ""
+	if _, manifest := a.(*planner.ApplyObject); manifest {
+		return manifestsForbiddenHint
+	}
+	return forbiddenHint
 }
 
 // isTransport reports whether err means the cluster did not answer at all.

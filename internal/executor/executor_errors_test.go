@@ -9,6 +9,8 @@ import (
 
 	. "github.com/onsi/gomega"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
@@ -67,4 +69,20 @@ func TestActionErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A plan's manifest the agent may not apply points at the permissions a team grants for its
+// manifests, not at the install's role.
+func TestApplyObjectForbidden(t *testing.T) {
+	g := NewWithT(t)
+	k8s := fake.NewClientBuilder().WithScheme(cluster.Scheme).WithInterceptorFuncs(interceptor.Funcs{
+		Apply: func(context.Context, client.WithWatch, runtime.ApplyConfiguration, ...client.ApplyOption) error {
+			return apierrors.NewForbidden(schema.GroupResource{Resource: "configmaps"}, "dns", errors.New(`User "drplan-agent" cannot patch resource`))
+		},
+	}).Build()
+	cm := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": "dns", "namespace": "shop"}}}
+	ex := executor.New(executor.Options{Clusters: map[string]executor.Cluster{"west": &conn{c: k8s}}})
+	err := ex.Execute(t.Context(), []planner.Action{&planner.ApplyObject{Target: planner.Target{ClusterName: "west", PlanName: "shop"}, Object: cm, Reason: "traffic"}})[0].Err
+	g.Expect(err).To(MatchError(HaveSuffix("docs/install.md#permissions-for-a-plans-manifests)")))
+	g.Expect(err.Error()).NotTo(ContainSubstring("rbac.yaml"))
 }
