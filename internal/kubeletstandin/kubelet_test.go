@@ -85,6 +85,16 @@ func startEnv() func() {
 	}
 	stops = append(stops, func() { _ = os.RemoveAll(dir) })
 	env.dir = dir
+	ca, err := kubeletstandin.NewCA(filepath.Join(dir, "ca"))
+	if err != nil {
+		env.err = err
+		return stop
+	}
+	if env.cluster, err = testenv.StartCluster("kubelet", dir, tools, testenv.ClusterOptions{KubeletCA: ca.CertFile}); err != nil {
+		env.err = err
+		return stop
+	}
+	stops = append(stops, func() { _ = env.cluster.Stop() })
 	// Set KUBELETSTANDIN_LOG=1 to see the stand-in's logs on stderr; they go to kubelet.log in
 	// the environment's directory otherwise.
 	logOut := os.Stderr
@@ -98,15 +108,15 @@ func startEnv() func() {
 		logOut = f
 	}
 	logger := zap.New(zap.WriteTo(logOut), zap.UseDevMode(true), zap.Level(zapcore.Level(-1)))
-	c, err := kubeletstandin.StartCluster("kubelet", dir, tools, kubeletstandin.Options{
-		NodeName: node, HeartbeatInterval: time.Second, Logger: logger,
+	env.kubelet, err = kubeletstandin.Start(context.Background(), kubeletstandin.Options{
+		NodeName: node, Config: env.cluster.Config, WorkDir: filepath.Join(dir, "pods"), CA: ca,
+		HeartbeatInterval: time.Second, Logger: logger,
 	})
 	if err != nil {
 		env.err = err
 		return stop
 	}
-	stops = append(stops, func() { _ = c.Stop() })
-	env.cluster, env.kubelet = c.API, c.Kubelet
+	stops = append(stops, func() { _ = env.kubelet.Stop() })
 	env.cs, env.err = kubernetes.NewForConfig(env.cluster.Config)
 	return stop
 }
