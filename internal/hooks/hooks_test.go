@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -69,25 +68,13 @@ func startEnv() func() {
 		return stop
 	}
 	stops = append(stops, func() { _ = os.RemoveAll(dir) })
-	ca, err := kubeletstandin.NewCA(filepath.Join(dir, "ca"))
+	c, err := kubeletstandin.StartCluster("primary", dir, tools, kubeletstandin.Options{NodeName: node, MaxRunTime: time.Minute})
 	if err != nil {
 		env.err = err
 		return stop
 	}
-	if env.cluster, err = testenv.StartCluster("primary", dir, tools, testenv.ClusterOptions{KubeletCA: ca.CertFile}); err != nil {
-		env.err = err
-		return stop
-	}
-	stops = append(stops, func() { _ = env.cluster.Stop() })
-	env.kubelet, err = kubeletstandin.Start(context.Background(), kubeletstandin.Options{
-		NodeName: node, Config: env.cluster.Config, WorkDir: filepath.Join(dir, "pods"), CA: ca,
-		MaxRunTime: time.Minute,
-	})
-	if err != nil {
-		env.err = err
-		return stop
-	}
-	stops = append(stops, func() { _ = env.kubelet.Stop() })
+	stops = append(stops, func() { _ = c.Stop() })
+	env.cluster, env.kubelet = c.API, c.Kubelet
 	env.c, env.err = client.NewWithWatch(env.cluster.Config, client.Options{})
 	return stop
 }

@@ -85,16 +85,6 @@ func startEnv() func() {
 	}
 	stops = append(stops, func() { _ = os.RemoveAll(dir) })
 	env.dir = dir
-	ca, err := kubeletstandin.NewCA(filepath.Join(dir, "ca"))
-	if err != nil {
-		env.err = err
-		return stop
-	}
-	if env.cluster, err = testenv.StartCluster("kubelet", dir, tools, testenv.ClusterOptions{KubeletCA: ca.CertFile}); err != nil {
-		env.err = err
-		return stop
-	}
-	stops = append(stops, func() { _ = env.cluster.Stop() })
 	// Set KUBELETSTANDIN_LOG=1 to see the stand-in's logs on stderr; they go to kubelet.log in
 	// the environment's directory otherwise.
 	logOut := os.Stderr
@@ -108,15 +98,15 @@ func startEnv() func() {
 		logOut = f
 	}
 	logger := zap.New(zap.WriteTo(logOut), zap.UseDevMode(true), zap.Level(zapcore.Level(-1)))
-	env.kubelet, err = kubeletstandin.Start(context.Background(), kubeletstandin.Options{
-		NodeName: node, Config: env.cluster.Config, WorkDir: filepath.Join(dir, "pods"), CA: ca,
-		HeartbeatInterval: time.Second, Logger: logger,
+	c, err := kubeletstandin.StartCluster("kubelet", dir, tools, kubeletstandin.Options{
+		NodeName: node, HeartbeatInterval: time.Second, Logger: logger,
 	})
 	if err != nil {
 		env.err = err
 		return stop
 	}
-	stops = append(stops, func() { _ = env.kubelet.Stop() })
+	stops = append(stops, func() { _ = c.Stop() })
+	env.cluster, env.kubelet = c.API, c.Kubelet
 	env.cs, env.err = kubernetes.NewForConfig(env.cluster.Config)
 	return stop
 }
@@ -171,6 +161,29 @@ func waitPhase(t *testing.T, name string, phase corev1.PodPhase) *corev1.Pod {
 		return p.Status.Phase
 	}).WithTimeout(timeout).WithPolling(poll).Should(Equal(phase))
 	return p
+}
+
+// observe watches the pod called name from now on and returns what stops the watch and gives
+// every status the pod had: a test can then check states a poll would miss.
+func observe(t *testing.T, name string) func() []corev1.PodStatus {
+	t.Helper()
+	w, err := env.cs.CoreV1().Pods("default").Watch(t.Context(), metav1.ListOptions{FieldSelector: "metadata.name=" + name})
+	NewWithT(t).Expect(err).NotTo(HaveOccurred())
+	var seen []corev1.PodStatus
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ev := range w.ResultChan() {
+			if p, ok := ev.Object.(*corev1.Pod); ok {
+				seen = append(seen, p.Status)
+			}
+		}
+	}()
+	return func() []corev1.PodStatus {
+		w.Stop()
+		<-done
+		return seen
+	}
 }
 
 func condition(p *corev1.Pod, ct corev1.PodConditionType) corev1.ConditionStatus {
@@ -258,9 +271,17 @@ func TestRunToCompletion(t *testing.T) {
 			g := NewWithT(t)
 			p := pod("run-"+tc.name, node, tc.policy, tc.scripts)
 			p.Spec.ActiveDeadlineSeconds = tc.deadline
+			statuses := observe(t, p.Name)
 			create(t, p)
 			p = waitPhase(t, p.Name, tc.phase)
 			g.Expect(p.Status.Reason).To(Equal(tc.reason))
+			// The pod never ended with another reason first (the kubelet fails a pod at its
+			// deadline before it kills the containers).
+			for _, st := range statuses() {
+				if st.Phase == corev1.PodFailed || st.Phase == corev1.PodSucceeded {
+					g.Expect(st.Reason).To(Equal(tc.reason), "a status the pod had: %+v", st)
+				}
+			}
 			codes := map[string]int32{}
 			for _, cs := range p.Status.ContainerStatuses {
 				g.Expect(cs.State.Terminated).NotTo(BeNil(), cs.Name)

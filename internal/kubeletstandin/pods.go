@@ -27,6 +27,10 @@ type podRun struct {
 
 	mu     sync.Mutex // one status write at a time, in order
 	states map[string]corev1.ContainerState
+	// exceeded is set when the pod's active deadline passed, before its containers are killed:
+	// every status written from then on says DeadlineExceeded, as the kubelet's
+	// active-deadline handler fails the pod before it kills the containers.
+	exceeded bool
 }
 
 // reconcilePod does for one of the node's pods what the kubelet would (nextAction).
@@ -133,12 +137,17 @@ func (k *Kubelet) runPod(ctx context.Context, pod *corev1.Pod, r *podRun, limit 
 	go func() {
 		select {
 		case <-timer.C():
+			if deadline {
+				r.mu.Lock()
+				r.exceeded = true
+				r.mu.Unlock()
+			}
 			close(expired)
 			cancel()
 		case <-runCtx.Done():
 		}
 	}()
-	k.report(ctx, pod, r, "", corev1.ContainerState{}, false)
+	k.report(ctx, pod, r, "", corev1.ContainerState{})
 	for _, c := range pod.Spec.InitContainers {
 		if isSidecar(c) {
 			continue
@@ -164,7 +173,7 @@ func (k *Kubelet) runPod(ctx context.Context, pod *corev1.Pod, r *podRun, limit 
 		return // deleted, or the stand-in stops: nobody to report to
 	}
 	if deadline && timedOut {
-		k.report(ctx, pod, r, "", corev1.ContainerState{}, true)
+		k.report(ctx, pod, r, "", corev1.ContainerState{}) // containers that never started
 	}
 	k.log.Info("pod finished", "pod", key.String(), "timedOut", timedOut)
 }
@@ -189,10 +198,10 @@ func initDone(pod *corev1.Pod, r *podRun) bool {
 // returns its exit code (128 when it could not start).
 func (k *Kubelet) runContainer(ctx, runCtx context.Context, pod *corev1.Pod, r *podRun, c corev1.Container) int {
 	started := metav1.NewTime(k.opts.Clock.Now())
-	k.report(ctx, pod, r, c.Name, corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: started}}, false)
+	k.report(ctx, pod, r, c.Name, corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: started}})
 	code, err := k.runProcess(runCtx, pod, c)
 	state := terminated(code, err, started, metav1.NewTime(k.opts.Clock.Now()))
-	k.report(ctx, pod, r, c.Name, state, false)
+	k.report(ctx, pod, r, c.Name, state)
 	return int(state.Terminated.ExitCode)
 }
 
@@ -211,14 +220,15 @@ func (k *Kubelet) runProcess(ctx context.Context, pod *corev1.Pod, c corev1.Cont
 }
 
 // report records a container's new state (none when container is empty) and writes the pod's
-// status; a write that fails is tried again until it succeeds or the run ends.
-func (k *Kubelet) report(ctx context.Context, pod *corev1.Pod, r *podRun, container string, s corev1.ContainerState, deadline bool) {
+// status; a write that fails is tried again until it succeeds or the run ends. Once the pod's
+// deadline passed, the status says so.
+func (k *Kubelet) report(ctx context.Context, pod *corev1.Pod, r *podRun, container string, s corev1.ContainerState) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if container != "" {
 		r.states[container] = s
 	}
-	states := maps.Clone(r.states)
+	states, deadline := maps.Clone(r.states), r.exceeded
 	if deadline {
 		// What still runs was killed at the deadline: report it so.
 		now := metav1.NewTime(k.opts.Clock.Now())
