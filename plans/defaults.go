@@ -19,7 +19,9 @@ const (
 	DefaultApplyTimeout     = 10 * time.Minute
 	DefaultHookTimeout      = time.Minute
 	DefaultSnapshotTimeout  = 2 * time.Minute
-	DefaultJobBackoffLimit  = 2
+	// DefaultDrillKeepFor is how long a drill's objects stay after it ended.
+	DefaultDrillKeepFor    = time.Hour
+	DefaultJobBackoffLimit = 2
 )
 
 // defaultAPIVersions are the API versions of the kinds a gate or a scale target may leave
@@ -74,6 +76,9 @@ func setDefaults(p *DRPlan, written fieldsWritten) {
 	}
 	if s.Traffic != nil {
 		defaultApply(s.Traffic, "spec.traffic", written)
+	}
+	if d := s.Drill; d != nil && d.KeepFor.Duration == 0 && !written("spec.drill.keepFor") {
+		d.KeepFor.Duration = DefaultDrillKeepFor
 	}
 	for i := range s.Waves {
 		w := &s.Waves[i]

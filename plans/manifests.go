@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"maps"
 	"path"
 	"slices"
 	"strings"
@@ -172,4 +173,12 @@ func (p *Plan) SetManifests(a *Apply, ms []Manifest) {
 		p.manifests = map[string][]Manifest{}
 	}
 	p.manifests[a.Path] = ms
+}
+
+// Clone returns a copy of p whose manifests can be replaced (SetManifests) without changing
+// p's. The spec is copied shallowly: a caller that changes its slices copies them first.
+func (p *Plan) Clone() *Plan {
+	c := *p
+	c.manifests = maps.Clone(p.manifests)
+	return &c
 }

@@ -80,6 +80,27 @@ type Spec struct {
 	// applied to the secondary with server-side apply, such as a Service's selector, an
 	// Ingress, or an annotation a DNS controller acts on. Off when absent.
 	Traffic *Apply `json:"traffic,omitempty"`
+	// Drill asks for a rehearsal of the failover in the secondary that touches nothing the
+	// plan protects: drill copies of the standby volumes, restored from the backups the
+	// standbys last restored, brought up wave by wave in a namespace of its own, measured and
+	// torn down. A new id starts a new drill. Off when absent.
+	Drill *Drill `json:"drill,omitempty"`
+}
+
+// Drill is a failover rehearsal (see Spec.Drill).
+type Drill struct {
+	// ID names the drill; setting another value starts a new drill (the previous drill's
+	// objects are torn down first). Objects the drill creates carry it in the label
+	// drplan.io/drill.
+	ID string `json:"id" jsonschema:"required,minLength=1,maxLength=63,pattern=^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"`
+	// Namespace is where the drill brings the waves up, in the secondary: the claims of the
+	// drill copies, copies of the waves' workloads, the namespaced objects of the waves'
+	// manifests and gates. It must be none of the namespaces the plan's claims, workloads,
+	// gates or hooks name. Created by the drill when missing (and then deleted with it).
+	Namespace string `json:"namespace" jsonschema:"required,minLength=1,maxLength=63,pattern=^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"`
+	// KeepFor is how long the drill's objects stay after the drill ended, for people to look
+	// at, before they are deleted. Default: `1h`.
+	KeepFor Duration `json:"keepFor"`
 }
 
 // Schedule is the recurring backup of a plan's source volumes: one Longhorn RecurringJob with

@@ -60,6 +60,9 @@ func validatePlan(p *DRPlan, written fieldsWritten) []strictyaml.FieldError {
 	}
 	validateVolumes(&f, &p.Spec)
 	f.positive("spec.activation.catchUpTimeout", p.Spec.Activation.CatchUpTimeout)
+	if p.Spec.Drill != nil {
+		validateDrill(&f, &p.Spec)
+	}
 	if a := p.Spec.FailoverAuthorization; a != nil {
 		validateAuthorization(&f, "spec.failoverAuthorization", a)
 	}

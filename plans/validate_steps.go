@@ -133,3 +133,57 @@ func validateJobGate(f *findings, gp string, g Gate) {
 	}
 	f.between(gp+".job.backoffLimit", int(j.BackoffLimit), MinJobBackoffLimit, MaxJobBackoffLimit)
 }
+
+// validateDrill checks a plan's drill: its id and namespace are names, and the namespace is
+// none the plan's own objects live in (a drill must never touch them).
+func validateDrill(f *findings, s *Spec) {
+	d := s.Drill
+	f.name("spec.drill.id", d.ID, validation.IsDNS1123Label, 0)
+	if f.name("spec.drill.namespace", d.Namespace, validation.IsDNS1123Label, 0) {
+		if where := planNamespaces(s)[d.Namespace]; where != "" {
+			f.Add("spec.drill.namespace", "%q is a namespace of the plan's own objects (%s): a drill needs a namespace of its own", d.Namespace, where)
+		}
+	}
+	f.positive("spec.drill.keepFor", d.KeepFor)
+}
+
+// planNamespaces are the namespaces the plan's claims, workloads, gates and hooks name, each
+// with the first field that names it.
+func planNamespaces(s *Spec) map[string]string {
+	out := map[string]string{}
+	add := func(ns, field string) {
+		if _, ok := out[ns]; !ok && ns != "" {
+			out[ns] = field
+		}
+	}
+	for i, v := range s.Volumes {
+		if v.PVC != nil {
+			add(v.PVC.Namespace, fmt.Sprintf("spec.volumes[%d].pvc.namespace", i))
+		}
+	}
+	for i, w := range s.Waves {
+		for j, sc := range w.Scale {
+			add(sc.Namespace, fmt.Sprintf("spec.waves[%d].scale[%d].namespace", i, j))
+		}
+		for j, g := range w.Gates {
+			add(g.Namespace, fmt.Sprintf("spec.waves[%d].gates[%d].namespace", i, j))
+		}
+		if h := w.BackupHooks; h != nil {
+			for _, list := range []struct {
+				field string
+				hooks []Hook
+			}{{"pre", h.Pre}, {"post", h.Post}} {
+				for j, hook := range list.hooks {
+					field := fmt.Sprintf("spec.waves[%d].backupHooks.%s[%d]", i, list.field, j)
+					switch {
+					case hook.Exec != nil:
+						add(hook.Exec.Namespace, field+".exec.namespace")
+					case hook.ScaleToZero != nil:
+						add(hook.ScaleToZero.Namespace, field+".scaleToZero.namespace")
+					}
+				}
+			}
+		}
+	}
+	return out
+}

@@ -129,6 +129,14 @@ func TestValidatePlan(t *testing.T) {
 			{Path: "spec.waves[1].apply.timeout", Message: "must be positive, got 0s"},
 			{Path: "spec.traffic.path", Message: "required: a file or directory of the plans repository, relative to the plan's file"},
 		}},
+		{name: "drill in a namespace of the plan's own", mutate: func(p *DRPlan) {
+			p.Spec.Waves[1].Scale = []Scale{{APIVersion: "apps/v1", Kind: "Deployment", Namespace: "shop", Name: "web", Replicas: 1}}
+			p.Spec.Drill = &Drill{ID: "Q1", Namespace: "shop"}
+		}, want: []strictyaml.FieldError{
+			{Path: "spec.drill.id", Message: `invalid name "Q1": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`},
+			{Path: "spec.drill.namespace", Message: `"shop" is a namespace of the plan's own objects (spec.waves[1].scale[0].namespace): a drill needs a namespace of its own`},
+			{Path: "spec.drill.keepFor", Message: "must be positive, got 0s"},
+		}},
 		{name: "failover authorization", mutate: func(p *DRPlan) {
 			p.Spec.FailoverAuthorization = &FailoverAuthorization{Approvals: 21, Reviewers: []string{"ok", "org/x"}, Teams: []string{"sre", "org/dr"}}
 		}, want: []strictyaml.FieldError{

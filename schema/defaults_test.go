@@ -152,6 +152,7 @@ func TestDocumentedDefaults(t *testing.T) {
 					Post: []plans.Hook{{Exec: &plans.ExecHook{Namespace: "n"}}},
 				}}},
 			Traffic: &plans.Apply{Path: "t"},
+			Drill:   &plans.Drill{ID: "d", Namespace: "drill"},
 		}}
 		bare := &plans.DRPlan{Spec: plans.Spec{Volumes: []plans.Volume{{Name: "v"}}}}
 		return []any{full, bare}

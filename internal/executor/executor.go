@@ -133,6 +133,9 @@ func (e *Executor) do(ctx context.Context, a planner.Action) error {
 		err = patchLabels(ctx, c.Client(), obj, a.Set, a.Remove)
 	case *planner.CreateStandbyVolume:
 		obj, reason = a.Volume.DeepCopy(), "StandbyVolumeCreated"
+		if !a.Volume.Spec.Standby {
+			reason = "DrillVolumeCreated"
+		}
 		err = c.Client().Create(ctx, obj, client.FieldOwner(FieldManager))
 		if apierrors.IsAlreadyExists(err) {
 			err = nil

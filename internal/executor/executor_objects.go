@@ -30,7 +30,22 @@ func doObjects(ctx context.Context, c client.Client, a planner.Action) (obj clie
 		u.SetGroupVersionKind(gv.WithKind(a.Ref.Kind))
 		u.SetNamespace(a.Ref.Namespace)
 		u.SetName(a.Ref.Name)
-		return u, "ObjectDeleted", true, client.IgnoreNotFound(c.Delete(ctx, u, client.PropagationPolicy(metav1.DeletePropagationBackground)))
+		opts := []client.DeleteOption{client.PropagationPolicy(metav1.DeletePropagationBackground)}
+		if len(a.Labels) > 0 {
+			// Deleted only when it is the object the planner meant: read it, check its labels,
+			// and delete that very object (its uid), not one created since under its name.
+			if err := c.Get(ctx, client.ObjectKeyFromObject(u), u); err != nil {
+				return u, "", true, client.IgnoreNotFound(err)
+			}
+			for k, v := range a.Labels {
+				if u.GetLabels()[k] != v {
+					return u, "", true, fmt.Errorf("not deleted: it does not carry the label %s=%s", k, v)
+				}
+			}
+			uid := u.GetUID()
+			opts = append(opts, client.Preconditions{UID: &uid})
+		}
+		return u, "ObjectDeleted", true, client.IgnoreNotFound(c.Delete(ctx, u, opts...))
 	}
 	return nil, "", false, nil
 }

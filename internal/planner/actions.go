@@ -95,7 +95,8 @@ func (a *PatchVolumeLabels) String() string {
 	return fmt.Sprintf("label Volume %s/%s%s %s", a.Namespace, a.Volume, claim, strings.Join(parts, " "))
 }
 
-// CreateStandbyVolume creates a standby volume restoring from a backup. Its spec is never applied
+// CreateStandbyVolume creates a standby volume restoring from a backup, or a drill's copy of
+// one (not a standby: restored once, then detached). Its spec is never applied
 // again afterwards: Longhorn owns it from then on, and activation is a separate action.
 type CreateStandbyVolume struct {
 	Target
@@ -105,8 +106,12 @@ type CreateStandbyVolume struct {
 }
 
 func (a *CreateStandbyVolume) String() string {
-	return fmt.Sprintf("create standby Volume %s/%s from backup %s (%d replicas)",
-		a.Volume.Namespace, a.Volume.Name, a.Backup, a.Volume.Spec.NumberOfReplicas)
+	what := "standby"
+	if !a.Volume.Spec.Standby {
+		what = "drill copy" // restored once, never a standby (a drill's)
+	}
+	return fmt.Sprintf("create %s Volume %s/%s from backup %s (%d replicas)",
+		what, a.Volume.Namespace, a.Volume.Name, a.Backup, a.Volume.Spec.NumberOfReplicas)
 }
 
 // SyncKind is what a sync request asks Longhorn to re-read from the store.

@@ -33,7 +33,11 @@ func (a *WriteFailoverRecord) String() string {
 	if a.ResourceVersion == "" {
 		verb = "create"
 	}
-	return fmt.Sprintf("%s failover record ConfigMap %s/%s: %s", verb, a.Namespace, a.Name, a.Event)
+	what := "failover"
+	if a.Record != nil && a.Record.Drill != "" {
+		what = "drill"
+	}
+	return fmt.Sprintf("%s %s record ConfigMap %s/%s: %s", verb, what, a.Namespace, a.Name, a.Event)
 }
 
 // ScaleWorkload sets the replicas of a workload through its scale subresource.

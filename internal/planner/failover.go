@@ -34,6 +34,11 @@ type failoverRun struct {
 	plan *PlanReport
 	// steps are the step reports built while deciding, by step name.
 	steps map[string]*FailoverStepReport
+	// drill is set when the run is a drill's: p is then the plan rewritten for the drill
+	// (drillPlan), the record is the drill's, and nothing outside the drill is touched.
+	drill *plans.Drill
+	// orig is the plan as written, in a drill.
+	orig *plans.Plan
 }
 
 // stepResult is what evaluating the step under way found.
@@ -80,6 +85,13 @@ func (d *decider) failover(p *plans.Plan, prim, sec *observed.State, r *PlanRepo
 
 // stepNames are the plan's steps in order.
 func (f *failoverRun) stepNames() []string {
+	if f.drill != nil {
+		out := []string{StepPrepare}
+		for _, w := range f.p.Spec.Waves {
+			out = append(out, WaveStep(w.Name))
+		}
+		return out
+	}
 	out := []string{StepFinalBackup, StepCatchUp}
 	for _, w := range f.p.Spec.Waves {
 		out = append(out, WaveStep(w.Name))
@@ -179,6 +191,16 @@ func (f *failoverRun) advance() {
 		f.steps[name] = sr
 		res := f.run(name, st, sr)
 		sr.Waiting = res.waiting
+		if res.stalled && f.drill != nil {
+			// A drill does not wait for a person: it ends there, failed, and says why.
+			f.write("drill failed at "+name, func(r *FailoverRecord) {
+				s := r.step(name)
+				s.FinishedAt, s.Note, s.Warning = f.now, res.waiting, true
+				r.FinishedAt, r.Failed = f.now, true
+			})
+			f.rep.Waiting = "recording that the drill failed at " + name
+			return
+		}
 		if res.stalled {
 			f.rep.Phase = FailoverStalled
 		}
@@ -194,7 +216,7 @@ func (f *failoverRun) advance() {
 		if next != "" {
 			event += ", " + next + " started"
 		} else {
-			event += ", failover complete"
+			event += ", " + f.kind() + " complete"
 		}
 		f.write(event, func(r *FailoverRecord) {
 			s := r.step(name)
@@ -212,13 +234,36 @@ func (f *failoverRun) advance() {
 		return
 	}
 	// Every step is done but the record was not closed (the plan lost its last wave): close it.
-	f.write("failover complete", func(r *FailoverRecord) { r.FinishedAt = f.now })
-	f.rep.Waiting = "recording the end of the failover"
+	f.write(f.kind()+" complete", func(r *FailoverRecord) { r.FinishedAt = f.now })
+	f.rep.Waiting = "recording the end of the " + f.kind()
+}
+
+// kind names what the run is, in events and messages: "failover" or "drill".
+func (f *failoverRun) kind() string {
+	if f.drill != nil {
+		return "drill"
+	}
+	return "failover"
+}
+
+// labels are the labels of an object the run creates: drplan's, the plan's, extra, and in a
+// drill the drill's id.
+func (f *failoverRun) labels(extra map[string]string) map[string]string {
+	l := ownedLabels(f.d.in.Owner, map[string]string{LabelPlan: f.p.Name()})
+	for k, v := range extra {
+		l[k] = v
+	}
+	if f.drill != nil {
+		l[LabelDrill] = f.drill.ID
+	}
+	return l
 }
 
 // run evaluates one step.
 func (f *failoverRun) run(name string, st *StepRecord, sr *FailoverStepReport) stepResult {
 	switch name {
+	case StepPrepare:
+		return f.prepare(st)
 	case StepFinalBackup:
 		return f.finalBackup()
 	case StepCatchUp:
@@ -243,7 +288,11 @@ func (f *failoverRun) write(event string, change func(*FailoverRecord)) {
 }
 
 func (f *failoverRun) recordWrite(rec *FailoverRecord, rv, event string) *WriteFailoverRecord {
-	return &WriteFailoverRecord{Target: Target{f.sec.Name, f.p.Name()}, Namespace: f.d.in.Namespace, Name: RecordName(f.p.Name()),
+	name := RecordName(f.p.Name())
+	if f.drill != nil {
+		name = DrillRecordName(f.p.Name())
+	}
+	return &WriteFailoverRecord{Target: Target{f.sec.Name, f.p.Name()}, Namespace: f.d.in.Namespace, Name: name,
 		Labels: ownedLabels(f.d.in.Owner, map[string]string{LabelPlan: f.p.Name()}), Record: rec, ResourceVersion: rv, Event: event}
 }
 

@@ -37,8 +37,11 @@ func (a *ApplyObject) String() string {
 // failover left (background propagation).
 type DeleteObject struct {
 	Target
-	Ref    observed.ObjectRef `json:"ref"`
-	Reason string             `json:"reason"`
+	Ref observed.ObjectRef `json:"ref"`
+	// Labels, when set, are labels the object must carry to be deleted (a drill's teardown):
+	// the executor reads it first and deletes that very object (uid precondition) only then.
+	Labels map[string]string `json:"labels,omitempty"`
+	Reason string            `json:"reason"`
 }
 
 func (a *DeleteObject) String() string {
@@ -208,7 +211,7 @@ func (f *failoverRun) jobGate(g plans.Gate) (ready bool, msg string) {
 // failover (revision and start), so each failover runs it afresh.
 func (f *failoverRun) gateJob(g plans.Gate) *unstructured.Unstructured {
 	j := g.Job
-	labels := ownedLabels(f.d.in.Owner, map[string]string{LabelPlan: f.p.Name()})
+	labels := f.labels(nil)
 	env := make([]corev1.EnvVar, 0, len(j.Env))
 	for _, e := range j.Env {
 		env = append(env, corev1.EnvVar{Name: e.Name, Value: e.Value})

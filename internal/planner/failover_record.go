@@ -54,6 +54,16 @@ type FailoverRecord struct {
 	FinishedAt time.Time `json:"finishedAt,omitzero"`
 	// AuthorizedBy is who authorized the failover, when authorization was required.
 	AuthorizedBy *authorization.Verdict `json:"authorizedBy,omitempty"`
+
+	// Drill is the drill's id when the record is a drill's (DrillRecordName), empty for a
+	// failover.
+	Drill string `json:"drill,omitempty"`
+	// Namespace is the drill's namespace.
+	Namespace string `json:"namespace,omitempty"`
+	// Failed is true when the drill ended at a step that did not finish in time.
+	Failed bool `json:"failed,omitempty"`
+	// TornDownAt is when every object the drill created was deleted.
+	TornDownAt time.Time `json:"tornDownAt,omitzero"`
 }
 
 // StepRecord is one step of a failover.
@@ -110,10 +120,15 @@ type storedRecord struct {
 // findRecord reads a plan's failover record from a cluster's ConfigMaps. found is false when
 // there is none; problem is set when there is one drplan cannot use (another owner, bad JSON).
 func findRecord(s *observed.State, plan, owner string) (rec storedRecord, found bool, problem string) {
+	return findRecordNamed(s, RecordName(plan), plan, owner)
+}
+
+// findRecordNamed reads the record ConfigMap called name, as findRecord does.
+func findRecordNamed(s *observed.State, name, plan, owner string) (rec storedRecord, found bool, problem string) {
 	if !s.Observed() {
 		return storedRecord{}, false, ""
 	}
-	cm := s.ConfigMap(RecordName(plan))
+	cm := s.ConfigMap(name)
 	if cm == nil {
 		return storedRecord{}, false, ""
 	}
@@ -122,7 +137,7 @@ func findRecord(s *observed.State, plan, owner string) (rec storedRecord, found 
 	}
 	r := &FailoverRecord{}
 	if err := json.Unmarshal([]byte(cm.Data[RecordKey]), r); err != nil {
-		return storedRecord{}, true, fmt.Sprintf("failover record ConfigMap %s/%s in cluster %s cannot be read: %v", cm.Namespace, cm.Name, s.Name, err)
+		return storedRecord{}, true, fmt.Sprintf("record ConfigMap %s/%s in cluster %s cannot be read: %v", cm.Namespace, cm.Name, s.Name, err)
 	}
 	return storedRecord{rec: r, resourceVersion: cm.ResourceVersion}, true, ""
 }

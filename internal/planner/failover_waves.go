@@ -193,7 +193,7 @@ func (f *failoverRun) desiredPV(v plans.Volume, vol *longhorn.Volume) *corev1.Pe
 	mode := corev1.PersistentVolumeFilesystem
 	pv := &corev1.PersistentVolume{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "PersistentVolume"}}
 	pv.Name = v.PV.Name
-	pv.Labels = ownedLabels(f.d.in.Owner, map[string]string{LabelPlan: f.p.Name(), LabelSourceVolume: v.Name})
+	pv.Labels = f.labels(map[string]string{LabelSourceVolume: v.Name})
 	pv.Spec = corev1.PersistentVolumeSpec{
 		Capacity:                      corev1.ResourceList{corev1.ResourceStorage: *resource.NewQuantity(vol.Spec.Size, resource.BinarySI)},
 		AccessModes:                   accessModes(v.PV.AccessModes),
@@ -220,7 +220,7 @@ func (f *failoverRun) desiredPVC(v plans.Volume, vol *longhorn.Volume) *corev1.P
 	sc := v.PV.StorageClassName
 	pvc := &corev1.PersistentVolumeClaim{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "PersistentVolumeClaim"}}
 	pvc.Name, pvc.Namespace = v.PVC.Name, v.PVC.Namespace
-	pvc.Labels = ownedLabels(f.d.in.Owner, map[string]string{LabelPlan: f.p.Name(), LabelSourceVolume: v.Name})
+	pvc.Labels = f.labels(map[string]string{LabelSourceVolume: v.Name})
 	pvc.Spec = corev1.PersistentVolumeClaimSpec{
 		AccessModes: accessModes(v.PV.AccessModes),
 		Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{
@@ -246,7 +246,7 @@ func (f *failoverRun) scaleUp(w plans.Wave) []string {
 	var pending []string
 	for _, sc := range w.Scale {
 		scale := &ScaleWorkload{Target: Target{f.sec.Name, f.p.Name()}, APIVersion: sc.APIVersion, Kind: sc.Kind,
-			Namespace: sc.Namespace, Name: sc.Name, Replicas: sc.Replicas, Reason: "failover wave " + w.Name}
+			Namespace: sc.Namespace, Name: sc.Name, Replicas: sc.Replicas, Reason: f.kind() + " wave " + w.Name}
 		replicas, found, cached := workloadReplicas(f.sec, sc.APIVersion, sc.Kind, sc.Namespace, sc.Name)
 		switch {
 		case !cached:
@@ -408,6 +408,15 @@ func FailoverGates(in Input) map[string][]plans.Gate {
 			out[u.cluster] = append(out[u.cluster], u.wave.Gates...)
 		}
 	}
+	for _, u := range drillsUnderWay(in) {
+		if u.plan.Spec.Drill == nil {
+			continue
+		}
+		dp, _ := drillPlan(u.plan)
+		for _, w := range dp.Spec.Waves {
+			out[u.cluster] = append(out[u.cluster], w.Gates...)
+		}
+	}
 	return out
 }
 
@@ -434,6 +443,9 @@ func FailoverReads(in Input) map[string][]observed.ObjectRef {
 			}
 		}
 	}
+	for _, u := range drillsUnderWay(in) {
+		out[u.cluster] = append(out[u.cluster], drillReads(u.plan, u.drill)...)
+	}
 	return out
 }
 
@@ -442,6 +454,8 @@ type stepUnderWay struct {
 	cluster string
 	plan    *plans.Plan
 	wave    *plans.Wave
+	// drill is the record of a drill under way (drillsUnderWay), nil before it starts.
+	drill *FailoverRecord
 }
 
 // stepsUnderWay are the waves and traffic steps started and not finished of every failover in

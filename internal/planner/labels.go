@@ -31,6 +31,9 @@ const (
 	// the secondary's copy shows it in status.labels), is application for a backup taken between
 	// the plan's hooks, crash otherwise.
 	LabelConsistency = "drplan.io/consistency"
+	// LabelDrill, on every object a drill creates, holds the drill's id: its teardown deletes
+	// only objects that carry it (and drplan's owner and plan labels).
+	LabelDrill = "drplan.io/drill"
 )
 
 // OwnerID is the LabelOwner value of the agent tracking the plans at path in the repository at

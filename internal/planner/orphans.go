@@ -22,8 +22,8 @@ func (d *decider) orphans(p *plans.Plan, sec *observed.State) []string {
 	var out []string
 	for i := range sec.Volumes {
 		v := &sec.Volumes[i]
-		if v.Labels[LabelPlan] != p.Name() || !owned(d.in.Owner, v.Labels) || wanted[v.Name] {
-			continue
+		if v.Labels[LabelPlan] != p.Name() || !owned(d.in.Owner, v.Labels) || wanted[v.Name] || hasKey(v.Labels, LabelDrill) {
+			continue // a drill's copy is no standby: its drill tears it down
 		}
 		out = append(out, v.Name)
 		if v.Labels[LabelOrphaned] != "true" && updatable(sec, v) {
@@ -63,7 +63,7 @@ func (d *decider) orphanedPlans() []PlanReport {
 		for i := range s.Volumes {
 			v := &s.Volumes[i]
 			plan := v.Labels[LabelPlan]
-			if plan == "" || known[plan] || !owned(d.in.Owner, v.Labels) {
+			if plan == "" || known[plan] || !owned(d.in.Owner, v.Labels) || hasKey(v.Labels, LabelDrill) {
 				continue
 			}
 			r := byPlan[plan]

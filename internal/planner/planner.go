@@ -61,7 +61,7 @@ func invalidPlans(set *plans.Set) []PlanReport {
 			continue
 		}
 		r := PlanReport{Name: p.Name(), Primary: p.Spec.Primary, Secondary: p.Spec.Secondary, Failover: p.Spec.Failover,
-			File: p.File, Invalid: true, Volumes: []VolumeReport{}}
+			File: p.File, Invalid: true, Volumes: []VolumeReport{}, Lifecycle: LifecycleInvalid}
 		for _, pr := range p.Problems {
 			r.Problems = append(r.Problems, pr.String())
 		}
@@ -96,10 +96,12 @@ func (d *decider) plan(p *plans.Plan) PlanReport {
 		// Reported as it stands, read from the caches; nothing is decided for it.
 		r.Suspended = true
 		r.Volumes = d.volumeReports(p, d.in.Clusters[s.Primary], d.in.Clusters[s.Secondary])
+		r.Lifecycle = lifecycle(&r)
 		return r
 	}
 	if !d.claimed(p, &r) {
 		r.Volumes = d.volumeReports(p, d.in.Clusters[s.Primary], d.in.Clusters[s.Secondary])
+		r.Lifecycle = lifecycle(&r)
 		return r
 	}
 	prim, sec := d.in.Clusters[s.Primary], d.in.Clusters[s.Secondary]
@@ -123,6 +125,7 @@ func (d *decider) plan(p *plans.Plan) PlanReport {
 		// normal protection must not go on creating or feeding standby volumes.
 		r.Volumes = d.volumeReports(p, prim, sec)
 		d.failover(p, prim, sec, &r)
+		d.drill(p, prim, sec, &r, true)
 		return finish(r)
 	}
 	if sec != nil && sec.Reachable && !sec.Synced {
@@ -134,6 +137,7 @@ func (d *decider) plan(p *plans.Plan) PlanReport {
 	if rec, yes := d.failedOver(p, prim, sec); yes {
 		d.reverted(p, prim, sec, rec, &r)
 		r.Volumes = d.volumeReports(p, prim, sec)
+		d.drill(p, prim, sec, &r, true)
 		return finish(r)
 	}
 
@@ -155,6 +159,7 @@ func (d *decider) plan(p *plans.Plan) PlanReport {
 		r.Orphans = d.orphans(p, sec)
 	}
 	r.Volumes = d.volumeReports(p, prim, sec)
+	d.drill(p, prim, sec, &r, false)
 	return finish(r)
 }
 
@@ -165,6 +170,7 @@ func finish(r PlanReport) PlanReport {
 			r.Problems = append(r.Problems, v.Reason)
 		}
 	}
+	r.Lifecycle = lifecycle(&r)
 	return r
 }
 

@@ -60,6 +60,47 @@ type PlanReport struct {
 	// FailoverStatus is the plan's failover, once failover is true in Git (or was: see
 	// FailoverReverted); nil otherwise.
 	FailoverStatus *FailoverReport `json:"failoverStatus,omitempty"`
+	// Drill is the drill the plan asks for, or the last one while its record is kept; nil when
+	// there is none.
+	Drill *DrillReport `json:"drill,omitempty"`
+	// Lifecycle is where the plan stands in the DR cycle (see Lifecycle).
+	Lifecycle Lifecycle `json:"lifecycle,omitempty"`
+}
+
+// Lifecycle is where a plan stands in the DR cycle.
+type Lifecycle string
+
+// The stages of the DR cycle.
+const (
+	// LifecycleProtecting: failover false, backups and standby volumes kept.
+	LifecycleProtecting Lifecycle = "protecting"
+	// LifecycleDrilling: protecting, and a drill is running or kept in the secondary.
+	LifecycleDrilling Lifecycle = "drilling"
+	// LifecycleFailingOver: failover true and not complete.
+	LifecycleFailingOver Lifecycle = "failing-over"
+	// LifecycleFailedOver: the failover is complete (or was done, and failover set back in
+	// Git): the activated volumes run in the old secondary, unprotected until a plan with the
+	// clusters swapped protects them.
+	LifecycleFailedOver Lifecycle = "failed-over"
+	// LifecycleSuspended: spec.suspend; nothing is done.
+	LifecycleSuspended Lifecycle = "suspended"
+	// LifecycleInvalid: the plan is not applied.
+	LifecycleInvalid Lifecycle = "invalid"
+)
+
+// lifecycle works out a valid plan's stage from its report.
+func lifecycle(r *PlanReport) Lifecycle {
+	switch f := r.FailoverStatus; {
+	case r.Suspended:
+		return LifecycleSuspended
+	case f != nil && (f.Phase == FailoverComplete || f.Phase == FailoverReverted || f.Phase == FailoverActivatedOutside):
+		return LifecycleFailedOver
+	case r.Failover:
+		return LifecycleFailingOver
+	case r.Drill != nil && r.Drill.Phase != DrillTornDown && r.Drill.Phase != DrillStarting:
+		return LifecycleDrilling
+	}
+	return LifecycleProtecting
 }
 
 // StandbyState is where a standby volume stands.
