@@ -1,11 +1,21 @@
 // Package forge talks to the Git forge that hosts the plans repository: Gitea, GitHub or GitLab.
 //
-// The agent needs six things of a forge, and Forge is exactly those: list the open pull
+// The agent needs seven things of a forge, and Forge is exactly those: list the open pull
 // requests into the tracked branch (and the files each changes), find the merged pull request
 // an applied commit came from, keep one comment of its own per pull request up to date, set a
 // commit status (drplan/validate), where the forge has them, comment on a commit pushed
-// without a pull request and, to authorise a failover, read who reviewed a pull request and
-// who is in a team. New builds the provider for Options.Kind.
+// without a pull request, to authorise a failover, read who reviewed a pull request and who is
+// in a team and, after one, propose a change (the reversed plan) as a pull request of its own.
+// New builds the provider for Options.Kind.
+//
+// One proposal per branch. ProposeChange writes its files as one commit on the base's head,
+// on a branch only the agent pushes to, and keeps one open pull request from that branch. It
+// reads before it writes: a branch that already is that commit (its only parent the base's
+// head, changing exactly the files whose content differs from the base's, to the proposal's
+// contents) is left alone, so that a retried or repeated call makes no commit; otherwise the
+// branch is moved (force-pushed) to a new commit. A pull request's title and body are edited
+// only when they differ. Several files make one commit on every forge: Gitea's ChangeFiles,
+// GitHub's git data API (a tree on the base's tree, then a commit), GitLab's commit actions.
 //
 // Approvals after the last push. Reviews lists a pull request's reviews and Approvers, a pure
 // function, keeps the users whose latest verdict approves the head that was merged. What each

@@ -39,6 +39,15 @@ type Forge interface {
 	// does not exist, or that the token cannot see, is an error naming it that wraps
 	// ErrNotFound.
 	TeamMembers(ctx context.Context, team string) ([]string, error)
+	// ProposeChange keeps one pull request of the agent's that changes files on p.Base: it
+	// creates (or moves) p.Branch to one commit on top of the base's head that writes p.Files
+	// with p.Message, and opens a pull request from it into the base with p.Title and p.Body,
+	// or updates the open one from that branch (title, body). It returns the pull request, its
+	// HeadSHA the branch's commit. Calling it again with the same proposal changes nothing: no
+	// new commit while the branch is that commit on the base's head, no second pull request.
+	// When the base already holds every file's content there is nothing to propose: it
+	// returns nil and leaves the branch and any pull request as they are.
+	ProposeChange(ctx context.Context, p Proposal) (*PullRequest, error)
 }
 
 // Kind names a forge.
