@@ -35,6 +35,12 @@ type metrics struct {
 	missingPermissions *prometheus.GaugeVec
 	// scheduledBackups counts the backups of agent-run schedules (schedules.go).
 	scheduledBackups *prometheus.CounterVec
+	lifecycle        *prometheus.GaugeVec
+	drillPhase       *prometheus.GaugeVec
+	drillRTO         *prometheus.GaugeVec
+	drillWave        *prometheus.GaugeVec
+	drillDataLoss    *prometheus.GaugeVec
+	drillSucceeded   *prometheus.GaugeVec
 }
 
 func newMetrics(a *Agent) *metrics {
@@ -57,6 +63,18 @@ func newMetrics(a *Agent) *metrics {
 			Help: "Permissions of the agent's ClusterRole its credentials lack in the cluster, as last checked."}, []string{"cluster"}),
 		scheduledBackups: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "drplan_scheduled_backups_total",
 			Help: "Backups of application-consistent schedules the agent took, by plan, consistency achieved and result."}, []string{"plan", "consistency", "result"}),
+		lifecycle: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "drplan_plan_lifecycle",
+			Help: "1 for where the plan stands in the DR cycle."}, []string{"plan", "lifecycle"}),
+		drillPhase: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "drplan_drill_phase",
+			Help: "1 for the phase of the plan's drill (the one running or the last one)."}, []string{"plan", "drill", "phase"}),
+		drillRTO: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "drplan_drill_rto_seconds",
+			Help: "What a failover would take after catch-up, as the plan's last succeeded drill measured it (its waves' time)."}, []string{"plan"}),
+		drillWave: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "drplan_drill_wave_seconds",
+			Help: "Time each wave took in the plan's last succeeded drill."}, []string{"plan", "wave"}),
+		drillDataLoss: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "drplan_drill_data_loss_seconds",
+			Help: "Data-loss window of each volume at the start of the plan's last drill."}, []string{"plan", "volume"}),
+		drillSucceeded: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "drplan_drill_last_success_timestamp_seconds",
+			Help: "When the plan's last succeeded drill finished (Unix time), while its record is kept."}, []string{"plan"}),
 	}
 }
 
@@ -64,7 +82,7 @@ func newMetrics(a *Agent) *metrics {
 func (m *metrics) collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.clusterUp, m.requests, m.planValid, m.planBreach, m.backupAge, m.lag,
 		m.volumeBreach, m.standbyState, m.failoverPhase, m.actions, m.passDuration, m.sourceFailing, m.sourceRevision,
-		m.missingPermissions, m.scheduledBackups}
+		m.missingPermissions, m.scheduledBackups, m.lifecycle, m.drillPhase, m.drillRTO, m.drillWave, m.drillDataLoss, m.drillSucceeded}
 }
 
 func (m *metrics) register() error {
@@ -93,11 +111,20 @@ func (m *metrics) observe(st status.Status, outcomes []executor.Outcome, d time.
 	m.volumeBreach.Reset()
 	m.standbyState.Reset()
 	m.failoverPhase.Reset()
+	for _, g := range []*prometheus.GaugeVec{m.lifecycle, m.drillPhase, m.drillRTO, m.drillWave, m.drillDataLoss, m.drillSucceeded} {
+		g.Reset()
+	}
 	for _, p := range st.Plans {
 		m.planValid.WithLabelValues(p.Name).Set(b2f(!p.Invalid))
 		m.planBreach.WithLabelValues(p.Name).Set(b2f(p.RPOBreach))
 		if f := p.FailoverStatus; f != nil {
 			m.failoverPhase.WithLabelValues(p.Name, string(f.Phase)).Set(1)
+		}
+		if p.Lifecycle != "" {
+			m.lifecycle.WithLabelValues(p.Name, string(p.Lifecycle)).Set(1)
+		}
+		if d := p.Drill; d != nil {
+			m.observeDrill(p.Name, d)
 		}
 		for _, v := range p.Volumes {
 			if v.LastBackup != "" {
@@ -121,6 +148,26 @@ func (m *metrics) observe(st status.Status, outcomes []executor.Outcome, d time.
 	m.sourceRevision.Reset()
 	if st.Source.Revision != "" {
 		m.sourceRevision.WithLabelValues(st.Source.Revision).Set(1)
+	}
+}
+
+// observeDrill sets a plan's drill series: its phase, and what it measured.
+func (m *metrics) observeDrill(plan string, d *planner.DrillReport) {
+	m.drillPhase.WithLabelValues(plan, d.ID, string(d.Phase)).Set(1)
+	for _, v := range d.Volumes {
+		if v.DataLossKnown {
+			m.drillDataLoss.WithLabelValues(plan, v.Name).Set(v.DataLoss.Seconds())
+		}
+	}
+	if d.RTO.Duration <= 0 {
+		return // not succeeded
+	}
+	m.drillRTO.WithLabelValues(plan).Set(d.RTO.Seconds())
+	m.drillSucceeded.WithLabelValues(plan).Set(float64(d.FinishedAt.Unix()))
+	for _, s := range d.Steps {
+		if s.Wave != "" {
+			m.drillWave.WithLabelValues(plan, s.Wave).Set(s.Duration.Seconds())
+		}
 	}
 }
 

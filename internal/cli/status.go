@@ -133,6 +133,9 @@ func printStatus(w io.Writer, st status.Status, now time.Time) error {
 		if p.Failover {
 			head += "  failover: true"
 		}
+		if p.Lifecycle != "" && p.Lifecycle != planner.LifecycleInvalid && p.Lifecycle != planner.LifecycleSuspended {
+			head += "  [" + string(p.Lifecycle) + "]"
+		}
 		fmt.Fprintln(w, head)
 		for _, pr := range p.Problems {
 			fmt.Fprintf(w, "  problem: %s\n", pr)
@@ -148,6 +151,11 @@ func printStatus(w io.Writer, st status.Status, now time.Time) error {
 		}
 		if p.FailoverStatus != nil {
 			if err := printFailover(w, p.FailoverStatus); err != nil {
+				return err
+			}
+		}
+		if p.Drill != nil {
+			if err := printDrill(w, p.Drill, now); err != nil {
 				return err
 			}
 		}
@@ -189,6 +197,54 @@ func printStatus(w io.Writer, st status.Status, now time.Time) error {
 	}
 	_, err := fmt.Fprintf(w, "\nUpdated %s ago.\n", short(now.Sub(st.UpdatedAt)))
 	return err
+}
+
+// printDrill renders a plan's drill: phase, what a failover would have taken, each wave's
+// time, each drill copy's backup and data-loss window.
+func printDrill(w io.Writer, d *planner.DrillReport, now time.Time) error {
+	head := fmt.Sprintf("  drill %s in namespace %s: %s", d.ID, d.Namespace, d.Phase)
+	switch d.Phase {
+	case planner.DrillSucceeded:
+		head += fmt.Sprintf(": a failover would take %s after catch-up", short(d.RTO.Duration))
+		if d.DataLossKnown {
+			head += fmt.Sprintf(" and lose up to %s of writes", dataLoss(d.DataLoss.Duration))
+		}
+		head += fmt.Sprintf("; torn down in %s", short(d.KeepUntil.Sub(now)))
+	case planner.DrillFailed:
+		head += fmt.Sprintf("; torn down in %s", short(d.KeepUntil.Sub(now)))
+	case planner.DrillTornDown:
+		head += " at " + d.TornDownAt.UTC().Format(time.RFC3339)
+	}
+	fmt.Fprintln(w, head)
+	if d.Waiting != "" && d.Phase != planner.DrillTornDown {
+		fmt.Fprintf(w, "    waiting: %s\n", d.Waiting)
+	}
+	if d.Phase == planner.DrillTornDown {
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "    STEP\tSTATE\tTIME\tNOTE")
+	for _, st := range d.Steps {
+		fmt.Fprintf(tw, "    %s\t%s\t%s\t%s\n", st.Name, st.State, short(st.Duration.Duration), orDash(firstLine(st.Note, st.Waiting)))
+	}
+	fmt.Fprintln(tw, "    VOLUME\tCOPY\tRESTORED\tDATA LOSS")
+	for _, v := range d.Volumes {
+		loss := "-"
+		if v.DataLossKnown {
+			loss = dataLoss(v.DataLoss.Duration)
+		}
+		fmt.Fprintf(tw, "    %s\t%s\t%s\t%s\n", v.Name, v.Standby, orDash(v.Restored), loss)
+	}
+	return tw.Flush()
+}
+
+func firstLine(s ...string) string {
+	for _, x := range s {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
 }
 
 // printFailover renders a plan's failover: phase, steps and waves with their times, each

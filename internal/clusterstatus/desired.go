@@ -57,6 +57,8 @@ func Desired(r planner.PlanReport, revision, namespace string, labels map[string
 	st.Problems = r.Problems
 	st.Volumes, st.Protected, st.OldestRestoredAt = volumes(r)
 	st.Failover = failover(r.FailoverStatus)
+	st.Lifecycle = string(r.Lifecycle)
+	st.Drill = drill(r.Drill)
 	setConditions(want, r)
 	if have == nil {
 		return want, true
@@ -88,6 +90,29 @@ func isProtected(v planner.VolumeReport) bool {
 		return v.LagKnown && !v.RPOBreach
 	}
 	return false
+}
+
+// drill is a drill's few fields; none moves with the clock.
+func drill(d *planner.DrillReport) *planstatus.DrillStatus {
+	if d == nil {
+		return nil
+	}
+	stamp := func(t time.Time) *metav1.Time {
+		if t.IsZero() {
+			return nil
+		}
+		m := metav1.NewTime(t.UTC().Truncate(time.Second))
+		return &m
+	}
+	out := &planstatus.DrillStatus{ID: d.ID, Namespace: d.Namespace, Phase: string(d.Phase),
+		StartedAt: stamp(d.StartedAt), FinishedAt: stamp(d.FinishedAt), KeepUntil: stamp(d.KeepUntil)}
+	if d.RTO.Duration > 0 {
+		out.RTO = d.RTO.Duration.Round(time.Second).String()
+	}
+	if d.DataLossKnown {
+		out.DataLoss = d.DataLoss.Duration.Round(time.Second).String()
+	}
+	return out
 }
 
 func failover(f *planner.FailoverReport) *planstatus.FailoverStatus {

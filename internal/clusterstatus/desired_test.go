@@ -106,6 +106,26 @@ func TestDesiredIdempotent(t *testing.T) {
 	g.Expect(changed).To(BeTrue(), "a new revision is written")
 }
 
+// A drill and the lifecycle are in the object for kubectl, in a few fields that do not move
+// with the clock.
+func TestDesiredDrill(t *testing.T) {
+	g := NewWithT(t)
+	r := report(func(r *planner.PlanReport) {
+		r.Lifecycle = planner.LifecycleDrilling
+		r.Drill = &planner.DrillReport{ID: "q4", Namespace: "drill", Phase: planner.DrillSucceeded, StartedAt: t0.Add(-5 * time.Minute),
+			FinishedAt: t0.Add(-time.Minute), KeepUntil: t0.Add(59 * time.Minute), RTO: metav1.Duration{Duration: 2*time.Minute + 300*time.Millisecond},
+			DataLoss: metav1.Duration{Duration: 7 * time.Minute}, DataLossKnown: true}
+	})
+	want, _ := Desired(r, "abc123", "longhorn-system", nil, nil)
+	g.Expect(want.Status.Lifecycle).To(Equal("drilling"))
+	d := want.Status.Drill
+	g.Expect(d).NotTo(BeNil())
+	g.Expect([]string{d.ID, d.Namespace, d.Phase, d.RTO, d.DataLoss}).To(Equal([]string{"q4", "drill", "succeeded", "2m0s", "7m0s"}))
+	g.Expect(d.KeepUntil.Time).To(Equal(t0.Add(59 * time.Minute)))
+	_, changed := Desired(r, "abc123", "longhorn-system", nil, want)
+	g.Expect(changed).To(BeFalse())
+}
+
 func state(name string, objs ...planstatus.DRPlanStatus) *observed.State {
 	return &observed.State{Name: name, Health: observed.Health{Synced: true, Reachable: true}, PlanStatuses: objs, PlanStatusesKnown: true}
 }

@@ -133,7 +133,7 @@ func (e *Executor) do(ctx context.Context, a planner.Action) error {
 		err = patchLabels(ctx, c.Client(), obj, a.Set, a.Remove)
 	case *planner.CreateStandbyVolume:
 		obj, reason = a.Volume.DeepCopy(), "StandbyVolumeCreated"
-		if !a.Volume.Spec.Standby {
+		if a.Volume.Labels[planner.LabelDrill] != "" {
 			reason = "DrillVolumeCreated"
 		}
 		err = c.Client().Create(ctx, obj, client.FieldOwner(FieldManager))

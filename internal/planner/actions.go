@@ -107,8 +107,8 @@ type CreateStandbyVolume struct {
 
 func (a *CreateStandbyVolume) String() string {
 	what := "standby"
-	if !a.Volume.Spec.Standby {
-		what = "drill copy" // restored once, never a standby (a drill's)
+	if a.Volume.Labels[LabelDrill] != "" {
+		what = "drill copy" // restored once, never a standby
 	}
 	return fmt.Sprintf("create %s Volume %s/%s from backup %s (%d replicas)",
 		what, a.Volume.Namespace, a.Volume.Name, a.Backup, a.Volume.Spec.NumberOfReplicas)

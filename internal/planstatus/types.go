@@ -42,6 +42,7 @@ const (
 // +kubebuilder:resource:shortName=drps,categories=drplan
 // +kubebuilder:printcolumn:name="Plan",type=string,JSONPath=`.spec.plan`
 // +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
+// +kubebuilder:printcolumn:name="Lifecycle",type=string,JSONPath=`.status.lifecycle`,description="Where the plan stands in the DR cycle: protecting, drilling, failing-over, failed-over"
 // +kubebuilder:printcolumn:name="Lag",type=date,JSONPath=`.status.oldestRestoredAt`,description="Age of the oldest snapshot a standby volume restored: the replication lag"
 // +kubebuilder:printcolumn:name="RPO",type=string,JSONPath=`.spec.rpo`
 // +kubebuilder:printcolumn:name="Revision",type=string,JSONPath=`.status.revision`
@@ -86,9 +87,17 @@ type DRPlanStatusStatus struct {
 	// restored last: now minus it is the plan's replication lag.
 	// +optional
 	OldestRestoredAt *metav1.Time `json:"oldestRestoredAt,omitempty"`
+	// Lifecycle is where the plan stands in the DR cycle: protecting, drilling,
+	// failing-over, failed-over (unprotected until a plan with the clusters swapped protects
+	// the activated volumes), suspended or invalid.
+	// +optional
+	Lifecycle string `json:"lifecycle,omitempty"`
 	// Failover is the plan's failover, when failover is true in Git or one ran.
 	// +optional
 	Failover *FailoverStatus `json:"failover,omitempty"`
+	// Drill is the plan's drill, the one running or the last one.
+	// +optional
+	Drill *DrillStatus `json:"drill,omitempty"`
 	// Problems are the plan's problems, as drplan status shows them.
 	// +optional
 	Problems []string `json:"problems,omitempty"`
@@ -110,6 +119,28 @@ type FailoverStatus struct {
 	// RTO is the time to active, once complete.
 	// +optional
 	RTO string `json:"rto,omitempty"`
+}
+
+// DrillStatus is a drill in a few fields; drplan status has the whole report.
+type DrillStatus struct {
+	ID        string `json:"id"`
+	Namespace string `json:"namespace"`
+	// Phase is starting, running, succeeded, failed, tearing-down or torn-down.
+	Phase string `json:"phase"`
+	// +optional
+	StartedAt *metav1.Time `json:"startedAt,omitempty"`
+	// +optional
+	FinishedAt *metav1.Time `json:"finishedAt,omitempty"`
+	// RTO is what a failover would have taken after catch-up (the waves' time), once the
+	// drill succeeded.
+	// +optional
+	RTO string `json:"rto,omitempty"`
+	// DataLoss is the largest data-loss window of the plan's volumes at the drill's start.
+	// +optional
+	DataLoss string `json:"dataLoss,omitempty"`
+	// KeepUntil is when a finished drill's objects are deleted.
+	// +optional
+	KeepUntil *metav1.Time `json:"keepUntil,omitempty"`
 }
 
 // GetConditions returns the conditions (fluxcd/pkg/runtime/conditions.Getter).

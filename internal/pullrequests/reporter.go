@@ -265,11 +265,11 @@ func (r *Reporter) report(ctx context.Context) {
 		r.backoff(err)
 		return
 	}
-	fos := report.Failovers(p.Result.Report, rev)
-	if len(fos) == 0 || r.clock.Since(r.progressAt) < r.o.ProgressEvery {
+	fos, drills := report.Failovers(p.Result.Report, rev), report.Drills(p.Result.Report, rev)
+	if (len(fos) == 0 && len(drills) == 0) || r.clock.Since(r.progressAt) < r.o.ProgressEvery {
 		return
 	}
-	content := report.Progress(report.ProgressInput{Revision: rev, Now: r.clock.Now(), Failovers: fos})
+	content := report.Progress(report.ProgressInput{Revision: rev, Now: r.clock.Now(), Failovers: fos, Drills: drills})
 	if content == r.lastProgress {
 		return
 	}
@@ -304,7 +304,7 @@ func (r *Reporter) reportApplied(ctx context.Context, p *Pass) error {
 		}
 	}
 	content := report.Applied(report.AppliedInput{Revision: rev, Problems: problemStrings(p.Problems), Report: p.Result.Report,
-		Outcomes: p.Outcomes, Failovers: report.Failovers(p.Result.Report, rev)})
+		Outcomes: p.Outcomes, Failovers: report.Failovers(p.Result.Report, rev), Drills: report.Drills(p.Result.Report, rev)})
 	if err := r.write(ctx, rev, content); err != nil {
 		return err
 	}

@@ -21,6 +21,8 @@ type AppliedInput struct {
 	// Failovers are the plans failing over since this revision, where they stand (see
 	// Failovers).
 	Failovers []planner.PlanReport
+	// Drills are the plans drilling since this revision (see Drills).
+	Drills []planner.PlanReport
 }
 
 // Applied renders what a revision applied.
@@ -69,6 +71,9 @@ func Applied(in AppliedInput) string {
 	}
 	for _, f := range failovers(in.Failovers) {
 		b.WriteString(progressSection(f) + "\n")
+	}
+	for _, p := range in.Drills {
+		b.WriteString(drillSection(p) + "\n")
 	}
 	if len(in.Report.Plans) > 0 || len(m) > 0 {
 		b.WriteString(planTable(in.Report, m, nil) + "\n")

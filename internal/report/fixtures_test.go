@@ -220,3 +220,24 @@ func completeFailover() planner.PlanReport {
 }
 
 var errConflict = errors.New(`apply RecurringJob longhorn-system/drplan-orders in cluster east: Operation cannot be fulfilled: the object has been modified`)
+
+// drilled is "payments" after drill q4 succeeded: prepare, then two waves in 2m30s.
+func drilled() planner.PlanReport {
+	start := now.Add(-10 * time.Minute)
+	p := planner.PlanReport{Name: "payments", Primary: "east", Secondary: "west", Lifecycle: planner.LifecycleDrilling}
+	p.Drill = &planner.DrillReport{ID: "q4", Namespace: "drill-q4", Phase: planner.DrillSucceeded, Revision: sha3,
+		StartedAt: start, FinishedAt: start.Add(5 * time.Minute), KeepUntil: start.Add(70 * time.Minute),
+		RTO: dur(2*time.Minute + 30*time.Second), DataLoss: dur(12 * time.Minute), DataLossKnown: true,
+		Steps: []planner.FailoverStepReport{
+			{Name: planner.StepPrepare, State: planner.StepDone, Duration: dur(150 * time.Second), Note: "2 drill copies restored"},
+			{Name: planner.WaveStep("databases"), Wave: "databases", State: planner.StepDone, Duration: dur(100 * time.Second)},
+			{Name: planner.WaveStep("apps"), Wave: "apps", State: planner.StepDone, Duration: dur(50 * time.Second)},
+		},
+		Volumes: []planner.FailoverVolumeReport{
+			{Name: "pg-data", Standby: "pg-data-drill", Restored: "backup-1a2b", DataLoss: dur(12 * time.Minute), DataLossKnown: true},
+			{Name: "uploads", Standby: "uploads-drill", Restored: "backup-3c4d", DataLoss: dur(4 * time.Minute), DataLossKnown: true},
+		},
+		Notes: []string{"1 cluster-scoped objects of the waves' manifests are not applied in a drill (they would change cluster west for everyone)"},
+	}
+	return p
+}

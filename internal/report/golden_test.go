@@ -176,6 +176,8 @@ func TestProgressGolden(t *testing.T) {
 			"✅ **drplan: failover of `payments` complete** · RTO 7m12s · data-loss window 11m"},
 		{"progress-two-plans", ProgressInput{Revision: sha3, Now: now, Failovers: []planner.PlanReport{runningFailover(false), two}},
 			"🔄 **drplan: failover of 2 plans** · 1 running, 1 pending"},
+		{"progress-drill-succeeded", ProgressInput{Revision: sha3, Now: now, Drills: []planner.PlanReport{drilled()}},
+			"✅ **drplan: drill `q4` of `payments`: succeeded** · a failover would take 2m30s after catch-up · data-loss window 12m · torn down at 2026-11-21 13:00 UTC"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -105,6 +105,11 @@ func Preview(in PreviewInput) string {
 	for _, f := range underWay(in.Report) {
 		b.WriteString(progressSection(f) + "\n")
 	}
+	for _, p := range in.Report.Plans {
+		if p.Drill != nil && p.Drill.Phase != planner.DrillTornDown {
+			b.WriteString(drillSection(p) + "\n")
+		}
+	}
 	if len(in.Report.Plans) > 0 || len(m) > 0 {
 		b.WriteString(planTable(in.Report, m, flips) + "\n")
 		b.WriteString(planDetails(in.Report, m))

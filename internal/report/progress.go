@@ -18,6 +18,8 @@ type ProgressInput struct {
 	Now time.Time
 	// Failovers are the plans failing over (see Failovers).
 	Failovers []planner.PlanReport
+	// Drills are the plans drilling (see Drills).
+	Drills []planner.PlanReport
 }
 
 // Progress renders a failover's live progress and, once complete, its timeline with the RTO
@@ -25,14 +27,22 @@ type ProgressInput struct {
 func Progress(in ProgressInput) string {
 	var b strings.Builder
 	b.WriteString(meta(KindProgress, in.Revision) + "\n")
-	b.WriteString(progressSummary(in) + "\n\n")
 	ctx := "Failover turned on by " + code(revision.Short(in.Revision))
+	if len(in.Failovers) == 0 {
+		b.WriteString(drillSummary(in.Drills) + "\n\n")
+		ctx = "Drill asked for by " + code(revision.Short(in.Revision))
+	} else {
+		b.WriteString(progressSummary(in) + "\n\n")
+	}
 	if !in.Now.IsZero() {
 		ctx += " · as of " + when(in.Now)
 	}
 	b.WriteString(ctx + ".\n\n")
 	for _, f := range failovers(in.Failovers) {
 		b.WriteString(progressSection(f) + "\n")
+	}
+	for _, p := range in.Drills {
+		b.WriteString(drillSection(p) + "\n")
 	}
 	return strings.TrimRight(b.String(), "\n") + "\n"
 }
