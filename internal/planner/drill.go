@@ -215,7 +215,8 @@ func drillVolumeReports(in []VolumeReport) []VolumeReport {
 	return out
 }
 
-// startDrill writes the drill's record: which backup each copy restores and the data-loss
+// startDrill writes the drill's record: which backup each copy (VolumeRecord.Standby)
+// restores and the data-loss
 // window a failover now would have, fixed at the start. It starts only when every standby
 // volume has restored a backup that the secondary knows.
 func (f *failoverRun) startDrill(rv string, volumes []VolumeReport) {
@@ -263,7 +264,7 @@ func (f *failoverRun) prepare(st *StepRecord) stepResult {
 		return stepResult{waiting: "creating the drill namespace " + f.drill.Namespace}
 	}
 	for _, vr := range f.rec.Volumes {
-		name := DrillVolumeName(vr.Standby)
+		name := vr.Standby // the drill copy: the record is the drill plan's
 		vol := f.sec.Volume(name)
 		switch {
 		case vol == nil:
@@ -320,8 +321,9 @@ func (f *failoverRun) drillCopy(vr VolumeRecord) *CreateStandbyVolume {
 		return nil // left the plan since the drill started
 	}
 	vol := desiredStandby(f.p, v, b, f.d.in.Namespace, f.d.in.Owner)
-	vol.Name = DrillVolumeName(vr.Standby)
-	vol.Spec.Standby = false
+	// Not a standby: Longhorn restores it once and detaches it, and wants a frontend for it
+	// (its webhook refuses a v1 volume without one that is not a standby).
+	vol.Spec.Standby, vol.Spec.Frontend = false, longhorn.VolumeFrontendBlockDev
 	vol.Labels = f.labels(map[string]string{LabelSourceVolume: v.Name})
 	return &CreateStandbyVolume{Target: Target{f.sec.Name, f.p.Name()}, Volume: vol, Backup: b.Name}
 }

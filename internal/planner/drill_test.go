@@ -30,8 +30,8 @@ func drillingPlan(mutate ...func(*plans.DRPlan)) *plans.Plan {
 func drillRec(ago time.Duration, steps ...StepRecord) *FailoverRecord {
 	return &FailoverRecord{Plan: "payments", Primary: "east", Secondary: "west", Revision: rev, StartedAt: now.Add(-ago),
 		Drill: "d1", Namespace: "drill", Steps: steps, Volumes: []VolumeRecord{
-			{Name: "pg-data", Standby: "pg-data", Restored: "backup-b2", SnapshotAt: now.Add(-ago - 5*time.Minute), DataLoss: metav1.Duration{Duration: 5 * time.Minute}, DataLossKnown: true},
-			{Name: "pg-wal", Standby: "pg-wal", Restored: "backup-w1", SnapshotAt: now.Add(-ago - 5*time.Minute), DataLoss: metav1.Duration{Duration: 5 * time.Minute}, DataLossKnown: true},
+			{Name: "pg-data", Standby: "pg-data-drill", Restored: "backup-b2", SnapshotAt: now.Add(-ago - 5*time.Minute), DataLoss: metav1.Duration{Duration: 5 * time.Minute}, DataLossKnown: true},
+			{Name: "pg-wal", Standby: "pg-wal-drill", Restored: "backup-w1", SnapshotAt: now.Add(-ago - 5*time.Minute), DataLoss: metav1.Duration{Duration: 5 * time.Minute}, DataLossKnown: true},
 		}}
 }
 
@@ -157,6 +157,7 @@ func TestDrill(t *testing.T) {
 				g.Expect(w.Record.Drill).To(Equal("d1"))
 				g.Expect(w.Record.Volumes).To(HaveLen(2))
 				g.Expect(w.Record.Volumes[0].Restored).To(Equal("backup-b2"))
+				g.Expect(w.Record.Volumes[0].Standby).To(Equal("pg-data-drill"))
 				g.Expect(w.Record.Volumes[0].DataLoss.Duration).To(Equal(5 * time.Minute))
 			},
 		},
@@ -186,6 +187,7 @@ func TestDrill(t *testing.T) {
 					switch a := a.(type) {
 					case *CreateStandbyVolume:
 						vols = append(vols, a.Volume.Name+" "+a.Volume.Spec.FromBackup)
+						g.Expect(a.Volume.Spec.Frontend).To(Equal(longhorn.VolumeFrontendBlockDev))
 					case *ApplyObject:
 						copied = append(copied, fmt.Sprintf("%s %s/%s", a.Object.GetKind(), a.Object.GetNamespace(), a.Object.GetName()))
 						replicas, _, _ := unstructured.NestedInt64(a.Object.Object, "spec", "replicas")
