@@ -269,4 +269,3 @@ func (w *protectedWatch) changes() []string {
 	defer w.mu.Unlock()
 	return slices.Clone(w.diffs)
 }
-
