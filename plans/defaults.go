@@ -77,6 +77,9 @@ func setDefaults(p *DRPlan, written fieldsWritten) {
 	if s.Traffic != nil {
 		defaultApply(s.Traffic, "spec.traffic", written)
 	}
+	if s.StaleVolumes == "" {
+		s.StaleVolumes = StaleKeep
+	}
 	if d := s.Drill; d != nil && d.KeepFor.Duration == 0 && !written("spec.drill.keepFor") {
 		d.KeepFor.Duration = DefaultDrillKeepFor
 	}

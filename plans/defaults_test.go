@@ -22,7 +22,7 @@ func TestSetDefaults(t *testing.T) {
 				Schedule:     Schedule{Retain: 10, Concurrency: 1, Consistency: CrashConsistent},
 				Volumes:      []Volume{{Name: "pg", StandbyName: "pg", Replicas: 3, Wave: "default"}},
 				Waves:        []Wave{{Name: "default"}},
-				Activation:   Activation{CatchUpTimeout: minutes(10)},
+				Activation:   Activation{CatchUpTimeout: minutes(10)}, StaleVolumes: StaleKeep,
 			},
 		},
 		{
@@ -32,14 +32,14 @@ func TestSetDefaults(t *testing.T) {
 				Volumes: []Volume{{Name: "pg", StandbyName: "pg-dr", Replicas: 1, Wave: "b",
 					PV: &PersistentVolume{Name: "pv", StorageClassName: "longhorn-static", FSType: "xfs", AccessModes: []AccessMode{ReadWriteMany}}}},
 				Waves:      []Wave{{Name: "a"}, {Name: "b", Gates: []Gate{{APIVersion: "apps/v1beta1", Kind: "Deployment", Timeout: minutes(1)}}}},
-				Activation: Activation{AllowDegraded: true, CatchUpTimeout: minutes(3)},
+				Activation: Activation{AllowDegraded: true, CatchUpTimeout: minutes(3)}, StaleVolumes: StaleKeep,
 			},
 			want: Spec{
 				BackupTarget: "s3", Schedule: Schedule{Retain: 2, Concurrency: 5, Consistency: CrashConsistent},
 				Volumes: []Volume{{Name: "pg", StandbyName: "pg-dr", Replicas: 1, Wave: "b",
 					PV: &PersistentVolume{Name: "pv", StorageClassName: "longhorn-static", FSType: "xfs", AccessModes: []AccessMode{ReadWriteMany}}}},
 				Waves:      []Wave{{Name: "a"}, {Name: "b", Gates: []Gate{{APIVersion: "apps/v1beta1", Kind: "Deployment", Timeout: minutes(1)}}}},
-				Activation: Activation{AllowDegraded: true, CatchUpTimeout: minutes(3)},
+				Activation: Activation{AllowDegraded: true, CatchUpTimeout: minutes(3)}, StaleVolumes: StaleKeep,
 			},
 		},
 		{
@@ -54,7 +54,7 @@ func TestSetDefaults(t *testing.T) {
 					PV:  &PersistentVolume{Name: "pg-dr", StorageClassName: "longhorn", FSType: "ext4", AccessModes: []AccessMode{ReadWriteOnce}},
 					PVC: &PersistentVolumeClaim{Namespace: "ns", Name: "data"}}},
 				Waves:      []Wave{{Name: "first"}, {Name: "second"}},
-				Activation: Activation{CatchUpTimeout: minutes(10)},
+				Activation: Activation{CatchUpTimeout: minutes(10)}, StaleVolumes: StaleKeep,
 			},
 		},
 		{
@@ -75,7 +75,7 @@ func TestSetDefaults(t *testing.T) {
 					// A Job has no scale subresource: it gets no default, and validation asks for one.
 					Scale: []Scale{{APIVersion: "apps/v1", Kind: "Deployment"}, {Kind: "Job"}, {Kind: "Rollout"}},
 				}},
-				Activation: Activation{CatchUpTimeout: minutes(10)},
+				Activation: Activation{CatchUpTimeout: minutes(10)}, StaleVolumes: StaleKeep,
 			},
 		},
 		{
@@ -107,7 +107,7 @@ func TestSetDefaults(t *testing.T) {
 						SnapshotTimeout: minutes(2),
 					},
 				}},
-				Activation: Activation{CatchUpTimeout: minutes(10)},
+				Activation: Activation{CatchUpTimeout: minutes(10)}, StaleVolumes: StaleKeep,
 				Traffic:    &Apply{Path: "traffic", Timeout: minutes(1)},
 			},
 		},

@@ -85,7 +85,23 @@ type Spec struct {
 	// standbys last restored, brought up wave by wave in a namespace of its own, measured and
 	// torn down. A new id starts a new drill. Off when absent.
 	Drill *Drill `json:"drill,omitempty"`
+	// StaleVolumes says what becomes of the old primary's volumes once a plan protects again
+	// after a failover (the plan with primary and secondary swapped, which the agent proposes):
+	// they are stale, older than the data the failover activated. Keep labels them
+	// drplan.io/stale=true and keeps them; Delete also deletes each one once the plan's standby
+	// volume that replaces it holds a backup taken after that failover finished, and the stale
+	// volume is detached. Default: `Keep`.
+	StaleVolumes StaleVolumes `json:"staleVolumes" jsonschema:"enum=Keep,enum=Delete"`
 }
+
+// StaleVolumes is a plan's policy for the old primary's volumes after a failover.
+type StaleVolumes string
+
+// The StaleVolumes policies.
+const (
+	StaleKeep   StaleVolumes = "Keep"
+	StaleDelete StaleVolumes = "Delete"
+)
 
 // Drill is a failover rehearsal (see Spec.Drill).
 type Drill struct {

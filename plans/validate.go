@@ -63,6 +63,9 @@ func validatePlan(p *DRPlan, written fieldsWritten) []strictyaml.FieldError {
 	if p.Spec.Drill != nil {
 		validateDrill(&f, &p.Spec)
 	}
+	if sv := p.Spec.StaleVolumes; sv != StaleKeep && sv != StaleDelete {
+		f.Add("spec.staleVolumes", "must be Keep or Delete, got %q", sv)
+	}
 	if a := p.Spec.FailoverAuthorization; a != nil {
 		validateAuthorization(&f, "spec.failoverAuthorization", a)
 	}

@@ -26,7 +26,7 @@ func FailoversToAuthorize(in Input) []string {
 		if !sec.Observed() {
 			continue
 		}
-		if _, found, _ := findRecord(sec, p.Name(), in.Owner); found {
+		if _, found, _, _ := ownRecord(sec, p, in.Owner); found {
 			continue
 		}
 		out = append(out, p.Name())

@@ -61,21 +61,22 @@ func (d *decider) failover(p *plans.Plan, prim, sec *observed.State, r *PlanRepo
 	if !sec.Observed() {
 		f.rep.Waiting = fmt.Sprintf("cluster %s is not observed: the failover waits for it", p.Spec.Secondary)
 		// The old primary may still carry a copy of the record: keep it fenced.
-		if stored, found, _ := findRecord(prim, p.Name(), d.in.Owner); found && stored.rec != nil {
+		if stored, found, _, _ := ownRecord(prim, p, d.in.Owner); found && stored.rec != nil {
 			f.rec = stored.rec
 			f.fence()
 			f.rec = nil
 		}
 		return
 	}
-	stored, found, problem := findRecord(sec, p.Name(), d.in.Owner)
+	stored, found, problem, previous := ownRecord(sec, p, d.in.Owner)
 	if problem != "" {
 		r.Problems = append(r.Problems, problem)
 		f.rep.Waiting = "the failover record cannot be used: " + problem
 		return
 	}
 	if !found {
-		f.start()
+		// A previous cycle's record (the failover this plan protects again after) is replaced.
+		f.start(previousRV(previous))
 		return
 	}
 	f.rec, f.rv = stored.rec, stored.resourceVersion
@@ -104,7 +105,7 @@ func (f *failoverRun) stepNames() []string {
 
 // start writes the record, and nothing else this pass: its startedAt starts the catch-up clock
 // and says whether this is a planned switchover.
-func (f *failoverRun) start() {
+func (f *failoverRun) start(rv string) {
 	prim, s := f.prim, f.p.Spec
 	if prim != nil && prim.Reachable && !prim.Synced {
 		f.rep.Waiting = fmt.Sprintf("cluster %s: caches not synced yet; the failover starts once it is known whether %s answers", s.Primary, s.Primary)
@@ -139,7 +140,7 @@ func (f *failoverRun) start() {
 	if planned {
 		kind = "planned switchover"
 	}
-	f.d.add(f.recordWrite(rec, "", "failover started: "+kind))
+	f.d.add(f.recordWrite(rec, rv, "failover started: "+kind))
 	f.rep.Planned = planned
 	f.rep.Waiting = fmt.Sprintf("writing the failover record to cluster %s", s.Secondary)
 }

@@ -43,8 +43,8 @@ func (f *failoverRun) fence() {
 			busy = true
 		}
 	}
-	if _, found, _ := findRecord(prim, f.p.Name(), f.d.in.Owner); !found {
-		w := f.recordWrite(f.rec.clone(), "", fmt.Sprintf("mark the old primary %s: plan %s failed over to %s", prim.Name, f.p.Name(), s.Secondary))
+	if _, found, _, previous := ownRecord(prim, f.p, f.d.in.Owner); !found {
+		w := f.recordWrite(f.rec.clone(), previousRV(previous), fmt.Sprintf("mark the old primary %s: plan %s failed over to %s", prim.Name, f.p.Name(), s.Secondary))
 		w.ClusterName = prim.Name
 		f.d.add(w)
 		busy = true
@@ -61,7 +61,7 @@ func (f *failoverRun) fence() {
 // active (activated by hand). rec is nil in that last case.
 func (d *decider) failedOver(p *plans.Plan, prim, sec *observed.State) (rec *FailoverRecord, yes bool) {
 	for _, s := range []*observed.State{sec, prim} {
-		if stored, found, problem := findRecord(s, p.Name(), d.in.Owner); found && problem == "" {
+		if stored, found, problem, _ := ownRecord(s, p, d.in.Owner); found && problem == "" {
 			return stored.rec, true
 		}
 	}

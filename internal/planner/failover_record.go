@@ -13,6 +13,7 @@ import (
 	"github.com/drplan/drplan/internal/authorization"
 	longhorn "github.com/drplan/drplan/internal/longhorn"
 	"github.com/drplan/drplan/internal/observed"
+	"github.com/drplan/drplan/plans"
 )
 
 // RecordKey is the ConfigMap data key that holds the failover record as JSON.
@@ -121,6 +122,27 @@ type storedRecord struct {
 // there is none; problem is set when there is one drplan cannot use (another owner, bad JSON).
 func findRecord(s *observed.State, plan, owner string) (rec storedRecord, found bool, problem string) {
 	return findRecordNamed(s, RecordName(plan), plan, owner)
+}
+
+// ownRecord is findRecord for plan p, telling its own failover's record from a previous
+// cycle's: a record written when the plan's clusters were the other way round (primary and
+// secondary swapped, as in the plan that protects again after a failover and fails back) is
+// not p's; it is returned as previous, for a new record to replace (its resourceVersion).
+func ownRecord(s *observed.State, p *plans.Plan, owner string) (rec storedRecord, found bool, problem string, previous *storedRecord) {
+	rec, found, problem = findRecord(s, p.Name(), owner)
+	if found && problem == "" && (rec.rec.Primary != p.Spec.Primary || rec.rec.Secondary != p.Spec.Secondary) {
+		prev := rec
+		return storedRecord{}, false, "", &prev
+	}
+	return rec, found, problem, nil
+}
+
+// previousRV is the resourceVersion a record write replacing previous needs ("" for none).
+func previousRV(previous *storedRecord) string {
+	if previous == nil {
+		return ""
+	}
+	return previous.resourceVersion
 }
 
 // findRecordNamed reads the record ConfigMap called name, as findRecord does.

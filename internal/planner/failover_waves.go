@@ -470,7 +470,7 @@ func stepsUnderWay(in Input) []stepUnderWay {
 		if !p.Spec.Failover || !sec.Observed() {
 			continue
 		}
-		stored, found, problem := findRecord(sec, p.Name(), in.Owner)
+		stored, found, problem, _ := ownRecord(sec, p, in.Owner)
 		if !found || problem != "" || !stored.rec.FinishedAt.IsZero() {
 			continue
 		}

@@ -34,6 +34,10 @@ const (
 	// LabelDrill, on every object a drill creates, holds the drill's id: its teardown deletes
 	// only objects that carry it (and drplan's owner and plan labels).
 	LabelDrill = "drplan.io/drill"
+	// LabelStale, valued "true", marks a volume of a failed-over plan's old primary, once a plan
+	// with the clusters swapped protects again: its data is older than what the failover
+	// activated. Kept unless that plan says staleVolumes: Delete.
+	LabelStale = "drplan.io/stale"
 )
 
 // OwnerID is the LabelOwner value of the agent tracking the plans at path in the repository at

@@ -159,6 +159,9 @@ func (d *decider) plan(p *plans.Plan) PlanReport {
 		r.Orphans = d.orphans(p, sec)
 	}
 	r.Volumes = d.volumeReports(p, prim, sec)
+	if prev := d.previousFailover(p, prim, sec); prev != nil && sec.Observed() {
+		r.Stale = d.stale(p, prev, sec, r.Volumes)
+	}
 	d.drill(p, prim, sec, &r, false)
 	return finish(r)
 }

@@ -54,6 +54,9 @@ type PlanReport struct {
 	Volumes []VolumeReport `json:"volumes"`
 	// Orphans are standby volumes left in the secondary by volumes or plans removed from Git.
 	Orphans []string `json:"orphans,omitempty"`
+	// Stale are the old primary's volumes, in the secondary, of the failover this plan protects
+	// again after (labelled drplan.io/stale=true).
+	Stale []string `json:"stale,omitempty"`
 	// RPOBreach is true when any volume's lag exceeds the plan's RPO.
 	RPOBreach bool            `json:"rpoBreach"`
 	RPO       metav1.Duration `json:"rpo"`
