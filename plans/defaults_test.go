@@ -108,7 +108,7 @@ func TestSetDefaults(t *testing.T) {
 					},
 				}},
 				Activation: Activation{CatchUpTimeout: minutes(10)}, StaleVolumes: StaleKeep,
-				Traffic:    &Apply{Path: "traffic", Timeout: minutes(1)},
+				Traffic: &Apply{Path: "traffic", Timeout: minutes(1)},
 			},
 		},
 	}
