@@ -42,6 +42,8 @@ type Agent struct {
 	metrics  *metrics
 	hook     *webhook.Handler
 	prs      *pullrequests.Reporter
+	// rev proposes the reversed plans after failovers; nil without a forge or a branch.
+	rev      *reverser
 	perms    *permissionChecks
 	authz    *authorizer
 	triggers chan struct{}
@@ -123,6 +125,9 @@ func New(opts Options) (*Agent, error) {
 		}
 		a.prs = pullrequests.New(pullrequests.Options{Forge: f, PullRequests: &forge.PathFilter{Forge: f, Dir: cfg.Repo.Path},
 			Base: cfg.Repo.Ref.Branch, Preview: a.preview, Interval: cfg.Repo.Interval.Duration, Shard: a.observer.shard})
+		if cfg.Repo.Ref.Branch != "" {
+			a.rev = newReverser(f, cfg.Repo.Ref.Branch)
+		}
 	}
 	if a.authz, err = newAuthorizer(cfg, a.source, f); err != nil {
 		return nil, err
@@ -235,6 +240,11 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.prs.SetLogger(log)
 		if err := mgr.Add(a.prs); err != nil {
 			return fmt.Errorf("add pull request reporter: %w", err)
+		}
+	}
+	if a.rev != nil {
+		if err := mgr.Add(a.rev); err != nil {
+			return fmt.Errorf("add reverse proposals: %w", err)
 		}
 	}
 	mux := http.NewServeMux()

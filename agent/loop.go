@@ -112,6 +112,10 @@ func (l *loop) pass(ctx context.Context, fetch bool) time.Duration {
 	if plansReport == nil {
 		plansReport = []planner.PlanReport{}
 	}
+	if a.rev != nil {
+		a.rev.annotate(plansReport)
+		a.rev.passDone(l.snap, res.Reversals)
+	}
 	st := status.Status{
 		UpdatedAt: time.Now().UTC(),
 		Source:    l.sourceStatus(),

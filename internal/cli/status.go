@@ -154,6 +154,12 @@ func printStatus(w io.Writer, st status.Status, now time.Time) error {
 				return err
 			}
 		}
+		if p.ReversePullRequest != "" {
+			fmt.Fprintf(w, "  unprotected: merge %s to protect the activated volumes again (the plan with the clusters swapped)\n", p.ReversePullRequest)
+		}
+		if len(p.Stale) > 0 {
+			fmt.Fprintf(w, "  stale volumes of the old primary (labelled drplan.io/stale): %s\n", strings.Join(p.Stale, ", "))
+		}
 		if p.Drill != nil {
 			if err := printDrill(w, p.Drill, now); err != nil {
 				return err

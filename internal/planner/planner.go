@@ -20,6 +20,9 @@ type Result struct {
 	// RequeueAfter, when not zero, asks for another pass after this long even if nothing
 	// changes: a decision waits on the clock (a sync request that must fall in the next second).
 	RequeueAfter time.Duration
+	// Reversals are the plans that protect the completed failovers' plans again, for the agent
+	// to propose.
+	Reversals []Reversal
 }
 
 // Decide computes the actions that make both clusters of every valid plan match it, and the
@@ -50,6 +53,7 @@ func Decide(in Input) Result {
 	sort.SliceStable(res.Report.Plans, func(i, j int) bool { return res.Report.Plans[i].Name < res.Report.Plans[j].Name })
 	res.Actions = d.actions
 	res.RequeueAfter = d.requeue
+	res.Reversals = d.reversals
 	return res
 }
 
@@ -77,6 +81,8 @@ type decider struct {
 	synced map[string]bool
 	// requeue is the shortest requeueAfter asked for in this pass.
 	requeue time.Duration
+	// reversals are the plans proposed to protect completed failovers again.
+	reversals []Reversal
 }
 
 func (d *decider) add(a Action) { d.actions = append(d.actions, a) }
@@ -126,6 +132,11 @@ func (d *decider) plan(p *plans.Plan) PlanReport {
 		r.Volumes = d.volumeReports(p, prim, sec)
 		d.failover(p, prim, sec, &r)
 		d.drill(p, prim, sec, &r, true)
+		if r.FailoverStatus.Phase == FailoverComplete {
+			if stored, found, _, _ := ownRecord(sec, p, d.in.Owner); found {
+				d.reversals = append(d.reversals, d.reversal(p, stored.rec, prim))
+			}
+		}
 		return finish(r)
 	}
 	if sec != nil && sec.Reachable && !sec.Synced {
@@ -159,8 +170,11 @@ func (d *decider) plan(p *plans.Plan) PlanReport {
 		r.Orphans = d.orphans(p, sec)
 	}
 	r.Volumes = d.volumeReports(p, prim, sec)
-	if prev := d.previousFailover(p, prim, sec); prev != nil && sec.Observed() {
-		r.Stale = d.stale(p, prev, sec, r.Volumes)
+	if prev := d.previousFailover(p, prim, sec); prev != nil {
+		r.Reprotected = true
+		if sec.Observed() {
+			r.Stale = d.stale(p, prev, sec, r.Volumes)
+		}
 	}
 	d.drill(p, prim, sec, &r, false)
 	return finish(r)

@@ -68,6 +68,12 @@ type PlanReport struct {
 	Drill *DrillReport `json:"drill,omitempty"`
 	// Lifecycle is where the plan stands in the DR cycle (see Lifecycle).
 	Lifecycle Lifecycle `json:"lifecycle,omitempty"`
+	// ReversePullRequest is the pull request the agent opened with the plan that protects this
+	// failed-over plan's volumes again (set by the agent, not the planner).
+	ReversePullRequest string `json:"reversePullRequest,omitempty"`
+	// Reprotected is true for a plan that protects again after a failover of the plan with its
+	// clusters swapped (whose record its clusters hold).
+	Reprotected bool `json:"reprotected,omitempty"`
 }
 
 // Lifecycle is where a plan stands in the DR cycle.
@@ -85,6 +91,10 @@ const (
 	// Git): the activated volumes run in the old secondary, unprotected until a plan with the
 	// clusters swapped protects them.
 	LifecycleFailedOver Lifecycle = "failed-over"
+	// LifecycleProtectingReversed: protecting after a failover, the clusters swapped: the
+	// activated volumes are the sources, the old primary holds the standby volumes (and the
+	// stale volumes). Its failover is the failback.
+	LifecycleProtectingReversed Lifecycle = "protecting-reversed"
 	// LifecycleSuspended: spec.suspend; nothing is done.
 	LifecycleSuspended Lifecycle = "suspended"
 	// LifecycleInvalid: the plan is not applied.
@@ -102,6 +112,8 @@ func lifecycle(r *PlanReport) Lifecycle {
 		return LifecycleFailingOver
 	case r.Drill != nil && r.Drill.Phase != DrillTornDown && r.Drill.Phase != DrillStarting:
 		return LifecycleDrilling
+	case r.Reprotected:
+		return LifecycleProtectingReversed
 	}
 	return LifecycleProtecting
 }

@@ -50,7 +50,9 @@ func TestProtectAgainAfterFailover(t *testing.T) {
 			expect: func(g Gomega, res Result) {
 				r := res.Report.Plans[0]
 				g.Expect(r.FailoverStatus).To(BeNil(), "the previous cycle's failover is not this plan's")
-				g.Expect(r.Lifecycle).To(Equal(LifecycleProtecting))
+				g.Expect(r.Lifecycle).To(Equal(LifecycleProtectingReversed))
+				g.Expect(r.Reprotected).To(BeTrue())
+				g.Expect(res.Reversals).To(BeEmpty())
 				g.Expect(r.Stale).To(Equal([]string{"pg-data", "pg-wal"}))
 				var job, labelled, stale []string
 				for _, a := range res.Actions {
@@ -70,6 +72,21 @@ func TestProtectAgainAfterFailover(t *testing.T) {
 				g.Expect(job).To(Equal([]string{"west"}))
 				g.Expect(labelled).To(ConsistOf("west/pg-data", "west/pg-wal"))
 				g.Expect(stale).To(ConsistOf("east/pg-data", "east/pg-wal"))
+			},
+		},
+		{
+			name: "failed-over-plan-has-its-reversal",
+			plan: failoverPlan(),
+			east: fstate("east", east()...),
+			west: fstate("west", west()...),
+			expect: func(g Gomega, res Result) {
+				g.Expect(res.Report.Plans[0].Lifecycle).To(Equal(LifecycleFailedOver))
+				g.Expect(res.Reversals).To(HaveLen(1))
+				r := res.Reversals[0]
+				g.Expect(r.Err).NotTo(HaveOccurred())
+				g.Expect(r.FailoverStartedAt).To(Equal(done.StartedAt.UTC().Format("2006-01-02T15:04:05Z")))
+				g.Expect(r.Reversed.Spec.Primary).To(Equal("west"))
+				g.Expect(r.Reversed.Spec.Volumes[0].StandbyName).To(Equal("pg-data-b"))
 			},
 		},
 		{
