@@ -201,6 +201,7 @@ spec:
   activation: # default
     allowDegraded: false # default
     catchUpTimeout: 10m # default
+  staleVolumes: Keep # default
 `))
 }
 
