@@ -59,8 +59,8 @@ func TestStatusObjectsAndSuspend(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred(), out)
 	out, err = kubectl("get", "drplanstatuses")
 	g.Expect(err).NotTo(HaveOccurred(), out)
-	g.Expect(out).To(MatchRegexp(`(?m)^NAME\s+PLAN\s+PHASE\s+LAG\s+RPO\s+REVISION\s+READY\s+AGE`))
-	g.Expect(out).To(MatchRegexp(`(?m)^sto\s+sto\s+Protected\s+\S+\s+2h0m0s\s+[0-9a-f]{40}\s+True`))
+	g.Expect(out).To(MatchRegexp(`(?m)^NAME\s+PLAN\s+PHASE\s+LIFECYCLE\s+LAG\s+RPO\s+REVISION\s+READY\s+AGE`))
+	g.Expect(out).To(MatchRegexp(`(?m)^sto\s+sto\s+Protected\s+protecting\s+\S+\s+2h0m0s\s+[0-9a-f]{40}\s+True`))
 	t.Logf("kubectl get drplanstatuses:\n%s", out)
 
 	t.Log("the replica that does not lead serves the same plans, from the status objects")

@@ -290,3 +290,23 @@ func TestRefusedFailoverFailsTheStatus(t *testing.T) {
 	g.Expect(n).To(Equal(1), "set once for the same reason")
 	g.Expect(w.f.comments["pr 4"]).To(ContainSubstring("not authorized"))
 }
+
+// A drill asked for by a merged pull request is reported there like a failover: the applied
+// comment, then its progress until it ends.
+func TestDrillProgress(t *testing.T) {
+	g := NewWithT(t)
+	w := newWorld()
+	w.f.merged["m1"] = &forge.PullRequest{Number: 5, Merged: true}
+	pass := func(phase planner.DrillPhase, waiting string) {
+		res := planner.Result{Report: planner.Report{Plans: []planner.PlanReport{{Name: "shop", Secondary: "west",
+			Drill: &planner.DrillReport{ID: "q1", Namespace: "drill", Phase: phase, Revision: "m1", Waiting: waiting}}}}}
+		w.r.PassDone(Pass{Decision: Decision{Revision: "m1", Result: res}})
+		w.r.report(t.Context())
+		w.clk.Step(DefaultProgressEvery)
+	}
+	pass(planner.DrillRunning, "drill prepare: creating drill copy pg-drill")
+	g.Expect(w.f.comments["pr 5"]).To(ContainSubstring("drill `q1` of `shop`: running"))
+	g.Expect(w.f.comments["pr 5"]).To(ContainSubstring("creating drill copy pg-drill"))
+	pass(planner.DrillSucceeded, "")
+	g.Expect(w.f.comments["pr 5"]).To(ContainSubstring("drplan: drill `q1` of `shop`: succeeded"))
+}
