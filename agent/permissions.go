@@ -77,7 +77,7 @@ func newPermissionChecks(cfg *config.AgentConfig, clusters map[string]*cluster.C
 // namespace, cluster-wide for the kinds its caches hold everywhere, and the lease's namespace
 // in the cluster that holds the lease, when leader election is on.
 func permissionScope(cfg *config.AgentConfig, name string, leaderElection bool) permissions.Scope {
-	s := permissions.Scope{Namespace: cfg.LonghornNamespace, ClusterWide: cluster.CachedEverywhere()}
+	s := permissions.Scope{Namespace: cfg.LonghornNamespace, ClusterWide: cluster.UsedEverywhere()}
 	if leaderElection && name == cfg.LeaderElection.Cluster {
 		s.Optional = map[string]string{permissions.LeaseGroup: cfg.LeaderElection.Namespace}
 	}

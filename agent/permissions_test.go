@@ -63,7 +63,7 @@ func TestPermissionScope(t *testing.T) {
 			g := NewWithT(t)
 			s := permissionScope(cfg, tc.cluster, tc.leaderElection)
 			g.Expect(s.Namespace).To(Equal("longhorn-system"))
-			g.Expect(s.ClusterWide).To(Equal(cluster.CachedEverywhere()))
+			g.Expect(s.ClusterWide).To(Equal(cluster.UsedEverywhere()))
 			g.Expect(s.Optional).To(Equal(tc.want))
 		})
 	}
@@ -130,7 +130,7 @@ func TestPermissionChecks(t *testing.T) {
 			defer mu.Unlock()
 			found[name] = m
 		},
-		targets: []permissionTarget{{name: "east", reviewer: rev, scope: permissions.Scope{Namespace: "longhorn-system", ClusterWide: cluster.CachedEverywhere()},
+		targets: []permissionTarget{{name: "east", reviewer: rev, scope: permissions.Scope{Namespace: "longhorn-system", ClusterWide: cluster.UsedEverywhere()},
 			health: func() observed.Health {
 				r := reachable.Load()
 				if !r {

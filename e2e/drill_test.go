@@ -169,8 +169,8 @@ func goneOrGoing(ctx context.Context, c *drlab.Cluster, k client.ObjectKey, obj 
 }
 
 // protectedState is what a drill must not change, in a few comparable lines: the primary's
-// source volumes (spec generation and labels), its recurring jobs, workloads, backups and
-// snapshots, and the secondary's standby volumes (spec generation, labels, standby and restore
+// source volumes (spec generation and labels), the plan's recurring job, workloads, and the
+// backups and snapshots of its volumes, and the secondary's standby volumes (spec generation, labels, standby and restore
 // state, their engines' restored backup) and the plan's own workloads there.
 func protectedState(ctx context.Context, east, west *drlab.Cluster, p foPlan) ([]string, error) {
 	var out []string
@@ -206,14 +206,25 @@ func protectedState(ctx context.Context, east, west *drlab.Cluster, p foPlan) ([
 			return nil, err
 		}
 	}
+	// Only the plan's: other tests share the lab and back up their own volumes meanwhile.
+	mine := map[string]bool{}
+	for _, v := range p.volumes {
+		mine[v.name] = true
+	}
 	for _, j := range jobs.Items {
-		out = append(out, fmt.Sprintf("east job %s gen %d", j.Name, j.Generation))
+		if j.Name == "drplan-"+p.name {
+			out = append(out, fmt.Sprintf("east job %s gen %d", j.Name, j.Generation))
+		}
 	}
 	for _, b := range backups.Items {
-		out = append(out, "east backup "+b.Name)
+		if mine[b.Status.VolumeName] || mine[b.Labels[longhorn.LabelBackupVolume]] {
+			out = append(out, "east backup "+b.Name)
+		}
 	}
 	for _, s := range snaps.Items {
-		out = append(out, "east snapshot "+s.Name)
+		if mine[s.Spec.Volume] {
+			out = append(out, "east snapshot "+s.Name)
+		}
 	}
 	slices.Sort(out)
 	return out, nil

@@ -95,6 +95,12 @@ func cacheScope(longhornNS string) map[client.Object]cache.ByObject {
 	return out
 }
 
+// UsedEverywhere are CachedEverywhere and the cluster-scoped kinds the agent reads and writes
+// without a cache: a drill's Namespace. Permissions on them are checked cluster-wide.
+func UsedEverywhere() []schema.GroupResource {
+	return append(CachedEverywhere(), schema.GroupResource{Resource: "namespaces"})
+}
+
 // CachedEverywhere are the resources the caches list and watch in every namespace, or cluster-scoped
 // without one (Deployments, StatefulSets, PersistentVolumes and claims): the agent acts on them
 // wherever they are, so the permissions it needs on them are needed cluster-wide.

@@ -102,8 +102,8 @@ func TestCheck(t *testing.T) {
 
 	rules, err := permissions.Rules(examples.RBAC)
 	g.Expect(err).NotTo(HaveOccurred())
-	scope := permissions.Scope{Namespace: ns, ClusterWide: cluster.CachedEverywhere(), Optional: map[string]string{permissions.LeaseGroup: ""}}
-	noLease := permissions.Scope{Namespace: ns, ClusterWide: cluster.CachedEverywhere()}
+	scope := permissions.Scope{Namespace: ns, ClusterWide: cluster.UsedEverywhere(), Optional: map[string]string{permissions.LeaseGroup: ""}}
+	noLease := permissions.Scope{Namespace: ns, ClusterWide: cluster.UsedEverywhere()}
 
 	// Every permission checked in a namespace is of a namespaced kind: a cluster-scoped kind
 	// added to the role must be checked cluster-wide (Scope.ClusterWide).
