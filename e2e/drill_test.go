@@ -24,7 +24,7 @@ import (
 // in the drill's namespace in order (copies of the workloads scaled, their gates ready), reports
 // the RTO and each volume's data-loss window, and after keepFor deletes everything the drill
 // created. Throughout, from the commit until the teardown is recorded, nothing of the primary
-// and nothing of the standby volumes changes (watched every 100ms and compared at the end).
+// and nothing of the standby volumes changes (watched every 250ms and compared at the end).
 func TestDrillThreeWaves(t *testing.T) {
 	lab := requireLab(t)
 	t.Parallel()
@@ -198,28 +198,30 @@ func protectedState(ctx context.Context, east, west *drlab.Cluster, p foPlan) ([
 			out = append(out, fmt.Sprintf("%s %s %s gen %d replicas %d", c.Name, w.workload.kind, obj.GetName(), obj.GetGeneration(), specReplicas(obj)))
 		}
 	}
-	jobs := &longhorn.RecurringJobList{}
-	backups := &longhorn.BackupList{}
-	snaps := &longhorn.SnapshotList{}
-	for _, l := range []client.ObjectList{jobs, backups, snaps} {
-		if err := east.Client.List(ctx, l, client.InNamespace(ns)); err != nil {
+	// Only the plan's: other tests share the lab and back up their own volumes meanwhile.
+	job := &longhorn.RecurringJob{}
+	switch err := east.Client.Get(ctx, key("drplan-"+p.name), job); {
+	case err == nil:
+		out = append(out, fmt.Sprintf("east job %s gen %d", job.Name, job.Generation))
+	case !apierrors.IsNotFound(err):
+		return nil, err
+	}
+	for _, v := range p.volumes {
+		backups := &longhorn.BackupList{}
+		if err := east.Client.List(ctx, backups, client.InNamespace(ns), client.MatchingLabels{longhorn.LabelBackupVolume: v.name}); err != nil {
 			return nil, err
 		}
+		for _, b := range backups.Items {
+			out = append(out, "east backup "+b.Name)
+		}
 	}
-	// Only the plan's: other tests share the lab and back up their own volumes meanwhile.
+	snaps := &longhorn.SnapshotList{}
+	if err := east.Client.List(ctx, snaps, client.InNamespace(ns)); err != nil {
+		return nil, err
+	}
 	mine := map[string]bool{}
 	for _, v := range p.volumes {
 		mine[v.name] = true
-	}
-	for _, j := range jobs.Items {
-		if j.Name == "drplan-"+p.name {
-			out = append(out, fmt.Sprintf("east job %s gen %d", j.Name, j.Generation))
-		}
-	}
-	for _, b := range backups.Items {
-		if mine[b.Status.VolumeName] || mine[b.Labels[longhorn.LabelBackupVolume]] {
-			out = append(out, "east backup "+b.Name)
-		}
 	}
 	for _, s := range snaps.Items {
 		if mine[s.Spec.Volume] {
@@ -230,7 +232,7 @@ func protectedState(ctx context.Context, east, west *drlab.Cluster, p foPlan) ([
 	return out, nil
 }
 
-// protectedWatch compares protectedState with the state before, every 100ms, until stopped.
+// protectedWatch compares protectedState with the state before, every 250ms, until stopped.
 type protectedWatch struct {
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -243,7 +245,7 @@ func watchProtected(t *testing.T, east, west *drlab.Cluster, p foPlan, before []
 	w := &protectedWatch{cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(w.done)
-		tick := time.NewTicker(100 * time.Millisecond)
+		tick := time.NewTicker(250 * time.Millisecond)
 		defer tick.Stop()
 		for {
 			select {
