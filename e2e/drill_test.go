@@ -119,8 +119,11 @@ func TestDrillThreeWaves(t *testing.T) {
 	}).WithTimeout(time.Minute).WithPolling(200 * time.Millisecond).Should(Succeed())
 	watch.stop()
 	for _, v := range p.volumes {
-		err := west.Client.Get(ctx, key(planner.DrillVolumeName(v.name)), &longhorn.Volume{})
-		g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "drill copy of %s deleted: %v", v.name, err)
+		// Being deleted when the teardown is recorded; gone once Longhorn lifted its finalizer.
+		g.Eventually(func() bool {
+			err := west.Client.Get(ctx, key(planner.DrillVolumeName(v.name)), &longhorn.Volume{})
+			return apierrors.IsNotFound(err)
+		}).WithTimeout(time.Minute).WithPolling(200*time.Millisecond).Should(BeTrue(), "drill copy of %s deleted", v.name)
 		if v.pvcName != "" {
 			g.Expect(goneOrGoing(ctx, west, client.ObjectKey{Namespace: "dr-drill", Name: v.pvcName}, &corev1.PersistentVolumeClaim{})).To(BeTrue())
 		}
