@@ -113,9 +113,23 @@ func (o observer) states(ctx context.Context) map[string]*observed.State {
 	return out
 }
 
-// readFailoverGates reads the failover gates the caches do not hold (only while a failover runs)
-// into the states the decision reads.
+// readFailoverGates reads into the states the decision reads what the caches do not hold, only
+// while a failover or a drill runs: the scope of a drill's manifests' kinds, the gates and
+// manifests' objects of the steps under way.
 func (o observer) readFailoverGates(ctx context.Context, in planner.Input) {
+	for name, kinds := range planner.DrillKinds(in) {
+		c, s := o.clusters[name], in.Clusters[name]
+		if c == nil || s == nil {
+			continue
+		}
+		namespaced, err := c.Namespaced(kinds)
+		if err != nil {
+			// Left unread: a drill does not run a step while it cannot tell what it may apply.
+			logr.FromContextOrDiscard(ctx).Error(err, "read the scope of drill manifests' kinds", "cluster", name)
+			continue
+		}
+		s.Namespaced = namespaced
+	}
 	for name, refs := range planner.FailoverReads(in) {
 		c, s := o.clusters[name], in.Clusters[name]
 		if c == nil || s == nil {

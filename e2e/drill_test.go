@@ -11,8 +11,12 @@ import (
 
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
 
 	"github.com/drplan/drplan/internal/drlab"
 	longhorn "github.com/drplan/drplan/internal/longhorn"
@@ -32,6 +36,9 @@ func TestDrillThreeWaves(t *testing.T) {
 	ctx := t.Context()
 	east, west := lab.Clusters["east"], lab.Clusters["west"]
 	p := threeWavePlan("dr")
+	p.waves[0].extra = "      apply: {path: dr-manifests/db, timeout: 5m}\n"
+	p.files = map[string]string{"dr-manifests/db/all.yaml": drManifests}
+	grantDrillManifests(t, west)
 	data := protectForFailover(t, lab, east, west, p)
 	repo, a := data.repo, data.agent
 
@@ -88,6 +95,20 @@ func TestDrillThreeWaves(t *testing.T) {
 		g.Expect(specReplicas(orig)).To(BeZero(), "the plan's own %s in west stays at zero", w.workload.name)
 	}
 
+	t.Log("the wave's namespaced manifests were applied in the drill's namespace; nothing cluster-scoped, whatever its kind")
+	settings := &corev1.ConfigMap{}
+	g.Expect(west.Client.Get(ctx, client.ObjectKey{Namespace: "dr-drill", Name: "db-settings"}, settings)).To(Succeed())
+	g.Expect(settings.Labels).To(HaveKeyWithValue(planner.LabelDrill, "q1"))
+	g.Expect(settings.Data).To(HaveKeyWithValue("mode", "drill-me"))
+	g.Expect(apierrors.IsNotFound(west.Client.Get(ctx, client.ObjectKey{Namespace: "dr", Name: "db-settings"}, &corev1.ConfigMap{}))).To(BeTrue(),
+		"the manifest's own namespace is not written")
+	g.Expect(apierrors.IsNotFound(west.Client.Get(ctx, client.ObjectKey{Name: "dr-tools"}, &corev1.Namespace{}))).To(BeTrue(), "a Namespace is cluster-scoped")
+	probe := &unstructured.Unstructured{}
+	probe.SetAPIVersion("drill.example.com/v1")
+	probe.SetKind("Probe")
+	g.Expect(apierrors.IsNotFound(west.Client.Get(ctx, client.ObjectKey{Name: "dr-probe"}, probe))).To(BeTrue(),
+		"a custom resource of a cluster-scoped CRD is not applied (the API server's discovery says so)")
+
 	t.Log("status reports what a failover would take and lose")
 	g.Eventually(func(g Gomega) {
 		st, err := a.getStatus()
@@ -104,6 +125,8 @@ func TestDrillThreeWaves(t *testing.T) {
 			g.Expect(v.DataLoss.Duration).To(BeNumerically(">", 0), v.Name)
 		}
 		g.Expect(st.Plans[0].Lifecycle).To(Equal(planner.LifecycleDrilling))
+		g.Expect(d.Notes).To(ContainElement(And(ContainSubstring("not applied in a drill"), ContainSubstring("Namespace dr-tools"),
+			ContainSubstring("Probe dr-probe (dr-manifests/db/all.yaml:10) (cluster-scoped)"))))
 	}).WithTimeout(30 * time.Second).WithPolling(poll).Should(Succeed())
 	out, code := runCLI(t, "status", "--config", a.config)
 	g.Expect(code).To(Equal(0))
@@ -131,6 +154,7 @@ func TestDrillThreeWaves(t *testing.T) {
 	for _, w := range p.waves {
 		g.Expect(goneOrGoing(ctx, west, client.ObjectKey{Namespace: "dr-drill", Name: w.workload.name}, workload("dr-drill", w.workload, 0))).To(BeTrue())
 	}
+	g.Expect(goneOrGoing(ctx, west, client.ObjectKey{Namespace: "dr-drill", Name: "db-settings"}, &corev1.ConfigMap{})).To(BeTrue())
 	g.Expect(goneOrGoing(ctx, west, client.ObjectKey{Name: "dr-drill"}, &corev1.Namespace{})).To(BeTrue(), "the namespace the drill created goes")
 	after, err := protectedState(ctx, east, west, p)
 	g.Expect(err).NotTo(HaveOccurred())
@@ -142,6 +166,54 @@ func TestDrillThreeWaves(t *testing.T) {
 		g.Expect(st.Plans[0].Drill.Phase).To(Equal(planner.DrillTornDown))
 		g.Expect(st.Plans[0].Lifecycle).To(Equal(planner.LifecycleProtecting))
 	}).WithTimeout(30 * time.Second).WithPolling(poll).Should(Succeed())
+}
+
+// drManifests are TestDrillThreeWaves' manifests of wave db: a ConfigMap the drill applies in
+// its namespace, a Namespace and an object of a cluster-scoped CRD (grantDrillManifests) it
+// must not apply.
+const drManifests = `apiVersion: v1
+kind: ConfigMap
+metadata: {name: db-settings, namespace: dr}
+data: {mode: drill-me}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: dr-tools}
+---
+apiVersion: drill.example.com/v1
+kind: Probe
+metadata: {name: dr-probe}
+spec: {target: everything}
+`
+
+// grantDrillManifests installs in c the cluster-scoped CRD of drManifests' Probe and lets the
+// agent apply what they hold, as a team grants what its manifests need (docs/install.md).
+func grantDrillManifests(t *testing.T, c *drlab.Cluster) {
+	t.Helper()
+	g := NewWithT(t)
+	ctx := t.Context()
+	crd := &unstructured.Unstructured{}
+	g.Expect(yaml.Unmarshal([]byte(`apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: probes.drill.example.com}
+spec:
+  group: drill.example.com
+  scope: Cluster
+  names: {plural: probes, singular: probe, kind: Probe, listKind: ProbeList}
+  versions:
+    - {name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}}
+`), &crd.Object)).To(Succeed())
+	admin, err := client.New(c.API.Config, client.Options{})
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(admin.Create(ctx, crd)).To(Succeed())
+	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "drplan-agent-dr-manifests"}, Rules: []rbacv1.PolicyRule{
+		{APIGroups: []string{""}, Resources: []string{"configmaps", "namespaces"}, Verbs: []string{"get", "create", "patch", "delete"}},
+		{APIGroups: []string{"drill.example.com"}, Resources: []string{"probes"}, Verbs: []string{"get", "create", "patch", "delete"}},
+	}}
+	g.Expect(admin.Create(ctx, role)).To(Succeed())
+	g.Expect(admin.Create(ctx, &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: role.Name},
+		RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: role.Name},
+		Subjects: []rbacv1.Subject{{APIGroup: "rbac.authorization.k8s.io", Kind: "User", Name: drlab.AgentUser}}})).To(Succeed())
 }
 
 func readDrillRecord(ctx context.Context, west *drlab.Cluster, plan string) (*planner.FailoverRecord, error) {

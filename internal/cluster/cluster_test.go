@@ -7,10 +7,13 @@ import (
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
 
 	"github.com/drplan/drplan/internal/cluster"
 	longhorn "github.com/drplan/drplan/internal/longhorn"
+	"github.com/drplan/drplan/internal/observed"
 	"github.com/drplan/drplan/internal/planstatus"
 	"github.com/drplan/drplan/internal/testenv"
 )
@@ -63,6 +66,31 @@ func TestCluster(t *testing.T) {
 	watches := c.Watches()
 	g.Expect(watches).To(BeNumerically(">=", 5), "one watch per cached kind")
 	g.Consistently(c.Watches).WithTimeout(3 * time.Second).WithPolling(100 * time.Millisecond).Should(Equal(watches))
+
+	// Scopes come from the API server's discovery, a CRD's as soon as it is established; a kind
+	// the cluster does not serve is left out.
+	crd := &unstructured.Unstructured{}
+	g.Expect(yaml.Unmarshal([]byte(`apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: clusterthings.example.com}
+spec:
+  group: example.com
+  scope: Cluster
+  names: {plural: clusterthings, singular: clusterthing, kind: ClusterThing, listKind: ClusterThingList}
+  versions:
+    - {name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}}
+`), &crd.Object)).To(Succeed())
+	g.Expect(w.Create(ctx, crd)).To(Succeed())
+	kind := func(apiVersion, kind string) observed.Kind { return observed.Kind{APIVersion: apiVersion, Kind: kind} }
+	g.Eventually(func(g Gomega) {
+		namespaced, err := c.Namespaced([]observed.Kind{kind("v1", "ConfigMap"), kind("v1", "Namespace"), kind("longhorn.io/v1beta2", "Volume"),
+			kind("apiextensions.k8s.io/v1", "CustomResourceDefinition"), kind("example.com/v1", "ClusterThing"), kind("example.com/v1", "Gadget"),
+			kind("nothing.example.org/v1", "Gadget")})
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(namespaced).To(Equal(map[observed.Kind]bool{kind("v1", "ConfigMap"): true, kind("v1", "Namespace"): false,
+			kind("longhorn.io/v1beta2", "Volume"): true, kind("apiextensions.k8s.io/v1", "CustomResourceDefinition"): false,
+			kind("example.com/v1", "ClusterThing"): false}))
+	}).WithTimeout(20 * time.Second).WithPolling(200 * time.Millisecond).Should(Succeed())
 
 	g.Expect(api.Stop()).To(Succeed())
 	down := time.Now()

@@ -193,6 +193,30 @@ func (c *Cluster) ReadObjects(ctx context.Context, refs []observed.ObjectRef) (m
 	return out, first
 }
 
+// Namespaced says for each kind whether its objects are namespaced, from the API server's
+// discovery (cached by the client's REST mapper). A kind the cluster does not serve is left out;
+// any other failure to ask is returned with the rest.
+func (c *Cluster) Namespaced(kinds []observed.Kind) (map[observed.Kind]bool, error) {
+	out := make(map[observed.Kind]bool, len(kinds))
+	var first error
+	for _, k := range kinds {
+		gv, err := schema.ParseGroupVersion(k.APIVersion)
+		if err != nil {
+			first = firstErr(first, fmt.Errorf("cluster %s: scope of %s: %w", c.opts.Name, k, err))
+			continue
+		}
+		namespaced, err := c.client.IsObjectNamespaced(&metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: gv.String(), Kind: k.Kind}})
+		switch {
+		case err == nil:
+			out[k] = namespaced
+		case meta.IsNoMatchError(err):
+		default:
+			first = firstErr(first, fmt.Errorf("cluster %s: scope of %s: %w", c.opts.Name, k, err))
+		}
+	}
+	return out, first
+}
+
 func firstErr(a, b error) error {
 	if a != nil {
 		return a

@@ -51,6 +51,10 @@ type State struct {
 	// agent (with Flux's health-check evaluator) for this pass only. A gate missing was not
 	// evaluated.
 	GateResults map[GateKey]GateResult
+	// Namespaced says, for the kinds of the manifests of a drill under way, whether each is
+	// namespaced, as the API server's discovery has it (read by the agent for this pass only). A
+	// kind missing is unknown to the cluster: a drill applies none of its objects.
+	Namespaced map[Kind]bool
 
 	// ix indexes the lists for the lookups (lookup.go).
 	ix index
@@ -84,6 +88,14 @@ type ObjectRef struct {
 	Namespace string `json:"namespace,omitempty"`
 	Name      string `json:"name"`
 }
+
+// Kind is an API version and kind.
+type Kind struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+}
+
+func (k Kind) String() string { return k.APIVersion + " " + k.Kind }
 
 // GateKey names a CEL gate: its object and its expressions.
 type GateKey struct {

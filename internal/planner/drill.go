@@ -49,19 +49,15 @@ func DrillPVName(namespace, pv string) string {
 	return strings.TrimRight(name, "-.")
 }
 
-// clusterScopedKinds are the kinds a wave's manifests may hold that a drill does not apply:
-// they are not namespaced, so applying them would change the cluster for everyone.
-var clusterScopedKinds = map[string]bool{
-	"Namespace": true, "CustomResourceDefinition": true, "ClusterRole": true, "ClusterRoleBinding": true,
-	"PersistentVolume": true, "StorageClass": true, "PriorityClass": true, "IngressClass": true,
-	"RuntimeClass": true, "APIService": true, "ValidatingWebhookConfiguration": true,
-	"MutatingWebhookConfiguration": true, "ValidatingAdmissionPolicy": true, "ValidatingAdmissionPolicyBinding": true,
-}
-
-// drillPlan is p as its drill runs it: volumes replaced by their drill copies, everything
-// namespaced moved into the drill's namespace, no traffic step, and the waves' manifests
-// without cluster-scoped objects (skipped counts them).
-func drillPlan(p *plans.Plan) (dp *plans.Plan, skipped int) {
+// drillPlan is p as its drill runs it in sec: volumes replaced by their drill copies,
+// everything namespaced moved into the drill's namespace, no traffic step, and the waves'
+// manifests without the objects a drill must not apply. Those are the objects of kinds sec
+// does not serve as namespaced (sec.Namespaced, read by the agent from the API server's
+// discovery): cluster-scoped objects would change the cluster for everyone, and an object of a
+// kind it does not serve could not be applied. skipped names them. scopesKnown is false when a
+// wave has manifests and sec.Namespaced was not read this pass: then every manifest is left out
+// and the drill must not run a step.
+func drillPlan(p *plans.Plan, sec *observed.State) (dp *plans.Plan, skipped []string, scopesKnown bool) {
 	d := p.Spec.Drill
 	dp = p.Clone()
 	s := &dp.Spec
@@ -81,6 +77,7 @@ func drillPlan(p *plans.Plan) (dp *plans.Plan, skipped int) {
 			v.PVC = &pvc
 		}
 	}
+	scopesKnown = true
 	s.Waves = slices.Clone(s.Waves)
 	for i := range s.Waves {
 		w := &s.Waves[i]
@@ -100,8 +97,16 @@ func drillPlan(p *plans.Plan) (dp *plans.Plan, skipped int) {
 		}
 		var ms []plans.Manifest
 		for _, m := range p.ManifestsOf(w.Apply) {
-			if clusterScopedKinds[m.Object.GetKind()] {
-				skipped++
+			namespaced, served := sec.Namespaced[observed.Kind{APIVersion: m.Object.GetAPIVersion(), Kind: m.Object.GetKind()}]
+			switch {
+			case sec.Namespaced == nil:
+				scopesKnown = false
+				continue
+			case !served:
+				skipped = append(skipped, fmt.Sprintf("%s (%s is not served by cluster %s)", m, m.Object.GetAPIVersion(), sec.Name))
+				continue
+			case !namespaced:
+				skipped = append(skipped, fmt.Sprintf("%s (cluster-scoped)", m))
 				continue
 			}
 			obj := m.Object.DeepCopy()
@@ -117,16 +122,50 @@ func drillPlan(p *plans.Plan) (dp *plans.Plan, skipped int) {
 		}
 		dp.SetManifests(w.Apply, ms)
 	}
-	return dp, skipped
+	return dp, skipped, scopesKnown
+}
+
+// drillKinds are the kinds of the objects of p's waves' manifests: what the agent asks the
+// secondary's discovery about (DrillKinds) before a pass runs p's drill.
+func drillKinds(p *plans.Plan) []observed.Kind {
+	var out []observed.Kind
+	for _, w := range p.Spec.Waves {
+		for _, m := range p.ManifestsOf(w.Apply) {
+			k := observed.Kind{APIVersion: m.Object.GetAPIVersion(), Kind: m.Object.GetKind()}
+			if !slices.Contains(out, k) {
+				out = append(out, k)
+			}
+		}
+	}
+	return out
+}
+
+// DrillKinds are the kinds of the manifests of every drill a pass may run, by the cluster the
+// drill runs in: the agent reads whether each is namespaced into that cluster's
+// observed.State.Namespaced before FailoverReads, FailoverGates and Decide.
+func DrillKinds(in Input) map[string][]observed.Kind {
+	out := map[string][]observed.Kind{}
+	if in.Plans == nil {
+		return out
+	}
+	for _, p := range in.Plans.Valid() {
+		sec := in.Clusters[p.Spec.Secondary]
+		if p.Spec.Drill == nil || !sec.Observed() {
+			continue
+		}
+		for _, k := range drillKinds(p) {
+			if !slices.Contains(out[sec.Name], k) {
+				out[sec.Name] = append(out[sec.Name], k)
+			}
+		}
+	}
+	return out
 }
 
 // drill decides a plan's drill: it starts, runs, keeps or tears down the drill the plan asks
 // for, and tears down any other. With failover true (or a failover done) only teardown runs.
 func (d *decider) drill(p *plans.Plan, prim, sec *observed.State, r *PlanReport, failingOver bool) {
-	if !sec.Observed() {
-		return
-	}
-	stored, found, problem := findRecordNamed(sec, DrillRecordName(p.Name()), p.Name(), d.in.Owner)
+	u, found, problem := drillOf(p, sec, d.in.Owner)
 	if problem != "" {
 		r.Problems = append(r.Problems, problem)
 		return
@@ -138,10 +177,7 @@ func (d *decider) drill(p *plans.Plan, prim, sec *observed.State, r *PlanReport,
 	if !found && want == nil {
 		return
 	}
-	var rec *FailoverRecord
-	if found {
-		rec = stored.rec
-	}
+	rec := u.stored.rec
 	rep := &DrillReport{}
 	r.Drill = rep
 	if rec != nil {
@@ -149,7 +185,7 @@ func (d *decider) drill(p *plans.Plan, prim, sec *observed.State, r *PlanReport,
 	}
 	switch {
 	case rec != nil && rec.TornDownAt.IsZero() && d.drillOver(rec, want, failingOver):
-		d.teardown(p, sec, rec, stored.resourceVersion, rep)
+		d.teardown(u, rep)
 		return
 	case rec != nil && (want == nil || rec.Drill == want.ID) && !rec.TornDownAt.IsZero():
 		rep.Phase = DrillTornDown
@@ -164,21 +200,30 @@ func (d *decider) drill(p *plans.Plan, prim, sec *observed.State, r *PlanReport,
 		*rep = DrillReport{}
 	}
 	rep.ID, rep.Namespace = want.ID, want.Namespace
-	dp, skipped := drillPlan(p)
-	f := &failoverRun{d: d, p: dp, orig: p, prim: prim, sec: sec, now: d.in.Now, steps: map[string]*FailoverStepReport{}, plan: r, drill: want,
+	f := &failoverRun{d: d, p: u.run, orig: p, prim: prim, sec: sec, now: d.in.Now, steps: map[string]*FailoverStepReport{}, plan: r, drill: want,
 		rep: &FailoverReport{Phase: FailoverPending, Steps: []FailoverStepReport{}, Volumes: []FailoverVolumeReport{}}}
 	f.volumes = drillVolumeReports(r.Volumes)
-	if skipped > 0 {
-		f.rep.Notes = append(f.rep.Notes, fmt.Sprintf("%d cluster-scoped objects of the waves' manifests are not applied in a drill (they would change cluster %s for everyone)", skipped, sec.Name))
+	if len(u.skipped) > 0 {
+		f.rep.Notes = append(f.rep.Notes, fmt.Sprintf("not applied in a drill, as it would change cluster %s for everyone or cannot be applied there: %s", sec.Name, joinFirst(u.skipped, 5)))
 	}
-	if rec == nil {
-		f.startDrill(stored.resourceVersion, r.Volumes)
+	switch {
+	case rec == nil && !u.scopesKnown:
+		f.rep.Waiting = fmt.Sprintf("the drill waits: which kinds of the waves' manifests are namespaced in cluster %s is not known yet (its API discovery could not be read)", sec.Name)
+		f.report()
+		rep.run(f.rep, DrillStarting, want.KeepFor.Duration)
+		return
+	case rec == nil:
+		f.startDrill(u.stored.resourceVersion, r.Volumes)
 		f.report()
 		rep.run(f.rep, DrillStarting, want.KeepFor.Duration)
 		return
 	}
-	f.rec, f.rv = rec, stored.resourceVersion
-	f.advance()
+	f.rec, f.rv = rec, u.stored.resourceVersion
+	if u.scopesKnown {
+		f.advance()
+	} else {
+		f.rep.Waiting = fmt.Sprintf("the drill waits: which kinds of the waves' manifests are namespaced in cluster %s is not known this pass (its API discovery could not be read)", sec.Name)
+	}
 	f.report()
 	switch {
 	case f.rec.FinishedAt.IsZero():
@@ -398,14 +443,12 @@ func (f *failoverRun) workloadCopy(obj runtime.Object, sc plans.Scale) *unstruct
 // the manifests' objects first, then the PersistentVolumes, the drill copies and the
 // namespace. Only objects with the drill's label (and drplan's owner and plan labels) are
 // deleted; one being deleted counts as gone. Once nothing is left the record says so.
-func (d *decider) teardown(p *plans.Plan, sec *observed.State, rec *FailoverRecord, rv string, rep *DrillReport) {
+func (d *decider) teardown(u drillUnderWay, rep *DrillReport) {
+	p, sec, rec := u.plan, u.sec, u.stored.rec
 	rep.Phase = DrillTearingDown
+	want := drillObjectLabels(d.in.Owner, p.Name(), rec.Drill)
 	ours := func(labels map[string]string) bool {
-		return labels[LabelDrill] == rec.Drill && labels[LabelPlan] == p.Name() && owned(d.in.Owner, labels)
-	}
-	want := map[string]string{LabelDrill: rec.Drill, LabelPlan: p.Name(), LabelManagedBy: ManagedByValue}
-	if d.in.Owner != "" {
-		want[LabelOwner] = d.in.Owner
+		return owned(d.in.Owner, labels) && labels[LabelPlan] == p.Name() && labels[LabelDrill] == rec.Drill
 	}
 	var first, second []observed.ObjectRef
 	for _, dep := range sec.Deployments {
@@ -423,7 +466,7 @@ func (d *decider) teardown(p *plans.Plan, sec *observed.State, rec *FailoverReco
 			first = append(first, observed.ObjectRef{APIVersion: "v1", Kind: "PersistentVolumeClaim", Namespace: c.Namespace, Name: c.Name})
 		}
 	}
-	for _, ref := range drillReads(p, rec) {
+	for _, ref := range u.reads() {
 		if u, read := sec.Objects[ref]; read && u != nil && ours(u.GetLabels()) && u.GetDeletionTimestamp() == nil && ref.Kind != "Namespace" {
 			first = append(first, ref)
 		}
@@ -449,8 +492,7 @@ func (d *decider) teardown(p *plans.Plan, sec *observed.State, rec *FailoverReco
 	if len(stage) == 0 {
 		done := rec.clone()
 		done.TornDownAt = d.in.Now
-		d.add(&WriteFailoverRecord{Target: Target{sec.Name, p.Name()}, Namespace: d.in.Namespace, Name: DrillRecordName(p.Name()),
-			Labels: ownedLabels(d.in.Owner, map[string]string{LabelPlan: p.Name()}), Record: done, ResourceVersion: rv, Event: "drill " + rec.Drill + " torn down"})
+		d.add(recordWrite(d.in, sec.Name, p.Name(), DrillRecordName(p.Name()), done, u.stored.resourceVersion, "drill "+rec.Drill+" torn down"))
 		rep.Waiting = "recording the end of the drill's teardown"
 		return
 	}
@@ -462,32 +504,62 @@ func (d *decider) teardown(p *plans.Plan, sec *observed.State, rec *FailoverReco
 	rep.Waiting = "tearing the drill down: deleting " + joinFirst(names, 5)
 }
 
-// drillReads are the objects a drill reads on demand in its secondary: its namespace, and the
-// gates (of kinds the caches do not hold, or with CEL) and manifests' objects of the plan as
-// the drill runs it.
-func drillReads(p *plans.Plan, rec *FailoverRecord) []observed.ObjectRef {
-	ns := ""
+// drillObjectLabels are the labels of every object drill id of plan creates; teardown deletes only
+// objects that carry all of them.
+func drillObjectLabels(owner, plan, id string) map[string]string {
+	return ownedLabels(owner, map[string]string{LabelPlan: plan, LabelDrill: id})
+}
+
+// drillUnderWay is a drill a pass deals with: one whose record exists and is not torn down, or
+// one its plan asks for.
+type drillUnderWay struct {
+	plan *plans.Plan
+	sec  *observed.State
+	// stored is its record, nil before it starts.
+	stored storedRecord
+	// namespace is the drill's: its record's, else the one the plan asks for.
+	namespace string
+	// run is the plan as the drill runs it (drillPlan), with what it leaves out; nil when the
+	// plan asks for no drill.
+	run         *plans.Plan
+	skipped     []string
+	scopesKnown bool
+}
+
+// drillOf is the drill of p in its secondary sec, as drillsUnderWay and the decider see it.
+func drillOf(p *plans.Plan, sec *observed.State, owner string) (u drillUnderWay, found bool, problem string) {
+	stored, found, problem := findRecordNamed(sec, DrillRecordName(p.Name()), p.Name(), owner)
+	u = drillUnderWay{plan: p, sec: sec, stored: stored}
 	switch {
-	case rec != nil:
-		ns = rec.Namespace
+	case stored.rec != nil:
+		u.namespace = stored.rec.Namespace
 	case p.Spec.Drill != nil:
-		ns = p.Spec.Drill.Namespace
+		u.namespace = p.Spec.Drill.Namespace
 	}
-	if ns == "" {
+	if p.Spec.Drill != nil {
+		u.run, u.skipped, u.scopesKnown = drillPlan(p, sec)
+	}
+	return u, found, problem
+}
+
+// reads are the objects the drill reads on demand in its secondary: its namespace, and the
+// gates (of kinds the caches do not hold, or with CEL) and manifests' objects of the plan as
+// the drill runs it there.
+func (u drillUnderWay) reads() []observed.ObjectRef {
+	if u.namespace == "" {
 		return nil
 	}
-	out := []observed.ObjectRef{{APIVersion: "v1", Kind: "Namespace", Name: ns}}
-	if p.Spec.Drill == nil || p.Spec.Drill.Namespace != ns {
+	out := []observed.ObjectRef{{APIVersion: "v1", Kind: "Namespace", Name: u.namespace}}
+	if u.run == nil || u.run.Spec.Drill.Namespace != u.namespace {
 		return out
 	}
-	dp, _ := drillPlan(p)
-	for _, w := range dp.Spec.Waves {
+	for _, w := range u.run.Spec.Waves {
 		for _, g := range w.Gates {
 			if !cachedKind(g.APIVersion, g.Kind) || g.Current != "" {
 				out = append(out, gateRef(g))
 			}
 		}
-		for _, ref := range manifestRefs(dp.ManifestsOf(w.Apply)) {
+		for _, ref := range manifestRefs(u.run.ManifestsOf(w.Apply)) {
 			if !cachedKind(ref.APIVersion, ref.Kind) {
 				out = append(out, ref)
 			}
@@ -498,8 +570,8 @@ func drillReads(p *plans.Plan, rec *FailoverRecord) []observed.ObjectRef {
 
 // drillsUnderWay are the drills whose records exist and are not torn down, or that a plan asks
 // for: what FailoverReads and FailoverGates add for them.
-func drillsUnderWay(in Input) []stepUnderWay {
-	var out []stepUnderWay
+func drillsUnderWay(in Input) []drillUnderWay {
+	var out []drillUnderWay
 	if in.Plans == nil {
 		return out
 	}
@@ -508,11 +580,11 @@ func drillsUnderWay(in Input) []stepUnderWay {
 		if !sec.Observed() {
 			continue
 		}
-		stored, found, problem := findRecordNamed(sec, DrillRecordName(p.Name()), p.Name(), in.Owner)
-		if problem != "" || (!found && p.Spec.Drill == nil) || (found && !stored.rec.TornDownAt.IsZero() && (p.Spec.Drill == nil || p.Spec.Drill.ID == stored.rec.Drill)) {
+		u, found, problem := drillOf(p, sec, in.Owner)
+		if problem != "" || (!found && p.Spec.Drill == nil) || (found && !u.stored.rec.TornDownAt.IsZero() && (p.Spec.Drill == nil || p.Spec.Drill.ID == u.stored.rec.Drill)) {
 			continue
 		}
-		out = append(out, stepUnderWay{cluster: sec.Name, plan: p, drill: stored.rec})
+		out = append(out, u)
 	}
 	return out
 }

@@ -229,6 +229,42 @@ func TestDrill(t *testing.T) {
 			},
 		},
 		{
+			name: "drill-waits-for-the-scopes-of-its-manifests",
+			plan: drillingPlanWithManifests(),
+			east: f.east(),
+			west: f.west(f.withStandbys()...),
+			expect: func(g Gomega, res Result) {
+				g.Expect(res.Actions).To(BeEmpty(), "no record before the agent knows what the drill may apply")
+				g.Expect(drillReport(res).Phase).To(Equal(DrillStarting))
+				g.Expect(drillReport(res).Waiting).To(ContainSubstring("which kinds of the waves' manifests are namespaced in cluster west is not known"))
+			},
+		},
+		{
+			name:       "drill-wave-applies-only-namespaced-manifests",
+			plan:       drillingPlanWithManifests(),
+			namespaced: drillScopes(),
+			east:       f.east(),
+			west:       f.west(f.withStandbys(append(copies, drillCM(drillRec(10*time.Minute, prepared, step(WaveStep("db"), time.Minute, -1))), dbCopy, webCopy, claim, pv)...)...),
+			objects: func() map[observed.ObjectRef]*unstructured.Unstructured {
+				o := drillObjects(drillLabels())
+				o[observed.ObjectRef{APIVersion: "v1", Kind: "ConfigMap", Namespace: "drill", Name: "settings"}] = nil
+				o[observed.ObjectRef{APIVersion: "postgresql.cnpg.io/v1", Kind: "Cluster", Namespace: "drill", Name: "pg"}] = nil
+				return o
+			}(),
+			expect: func(g Gomega, res Result) {
+				touchesNothingProtected(g, res)
+				var applied []string
+				for _, a := range res.Actions {
+					if a, ok := a.(*ApplyObject); ok {
+						applied = append(applied, a.Object.GetKind()+" "+a.Object.GetNamespace()+"/"+a.Object.GetName())
+					}
+				}
+				g.Expect(applied).To(ConsistOf("ConfigMap drill/settings", "Cluster drill/pg"))
+				g.Expect(drillReport(res).Notes).To(ContainElement(And(ContainSubstring("not applied in a drill"),
+					ContainSubstring("ClusterIssuer letsencrypt"), ContainSubstring("Namespace prod"), ContainSubstring("Gadget prod/g"))))
+			},
+		},
+		{
 			name: "drill-gate-timeout-ends-the-drill-failed",
 			plan: drillingPlan(func(d *plans.DRPlan) { d.Spec.Waves[0].Gates[0].Timeout.Duration = time.Minute }),
 			east: f.east(),
@@ -341,7 +377,9 @@ func TestDrillPlan(t *testing.T) {
 		d.Spec.Volumes[0].PV = &plans.PersistentVolume{Name: "pv-pg-data"}
 		d.Spec.Traffic = &plans.Apply{Path: "traffic"}
 	})
-	dp, _ := drillPlan(p)
+	dp, skipped, known := drillPlan(p, &observed.State{Name: "west"})
+	g.Expect(skipped).To(BeEmpty())
+	g.Expect(known).To(BeTrue(), "a plan without manifests needs no scopes")
 	g.Expect(dp.Spec.Volumes[0].StandbyName).To(Equal("pg-data-drill"))
 	g.Expect(dp.Spec.Volumes[0].PV.Name).To(Equal("drill-pv-pg-data"))
 	g.Expect(dp.Spec.Volumes[0].PVC.Namespace).To(Equal("drill"))
@@ -354,4 +392,103 @@ func TestDrillPlan(t *testing.T) {
 	g.Expect(p.Spec.Volumes[0].PVC.Namespace).To(Equal("prod"))
 	g.Expect(p.Spec.Waves[0].Scale[0].Namespace).To(Equal("prod"))
 	g.Expect(p.Spec.Traffic).NotTo(BeNil())
+}
+
+// drillManifests are a wave's manifests of every scope: what a drill applies of them depends on
+// what the secondary's discovery says, never on a list of kinds drplan knows.
+func drillManifests() []plans.Manifest {
+	return []plans.Manifest{
+		manifest("v1", "Namespace", "", "prod", nil),
+		manifest("v1", "ConfigMap", "prod", "settings", nil),
+		manifest("cert-manager.io/v1", "ClusterIssuer", "", "letsencrypt", nil),
+		manifest("postgresql.cnpg.io/v1", "Cluster", "prod", "pg", nil),
+		manifest("example.com/v1", "Gadget", "prod", "g", nil),
+	}
+}
+
+// drillScopes is the secondary's discovery of drillManifests' kinds: Gadget is not served.
+func drillScopes() map[observed.Kind]bool {
+	return map[observed.Kind]bool{
+		{APIVersion: "v1", Kind: "Namespace"}:                     false,
+		{APIVersion: "v1", Kind: "ConfigMap"}:                     true,
+		{APIVersion: "cert-manager.io/v1", Kind: "ClusterIssuer"}: false,
+		{APIVersion: "postgresql.cnpg.io/v1", Kind: "Cluster"}:    true,
+	}
+}
+
+func withDrillManifests(p *plans.Plan) *plans.Plan {
+	p.SetManifests(p.Spec.Waves[0].Apply, drillManifests())
+	return p
+}
+
+func drillingPlanWithManifests() *plans.Plan {
+	return withDrillManifests(drillingPlan(func(d *plans.DRPlan) {
+		d.Spec.Waves[0].Apply = &plans.Apply{Path: "manifests/db", Timeout: plans.Duration{Duration: 5 * time.Minute}}
+	}))
+}
+
+// A drill applies a wave's manifests of namespaced kinds in its namespace, with its label, and
+// none of the others: cluster-scoped kinds (whatever their name: the API server says, not a
+// list), kinds the secondary does not serve, and every one while discovery is unread.
+func TestDrillPlanManifests(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		namespaced map[observed.Kind]bool
+		applied    []string
+		skipped    []string
+		known      bool
+	}{
+		{
+			name: "discovery unread: nothing applied, and the drill must wait", known: false,
+		},
+		{
+			name: "namespaced kinds move into the drill's namespace", namespaced: drillScopes(), known: true,
+			applied: []string{"ConfigMap drill/settings", "Cluster drill/pg"},
+			skipped: []string{
+				"Namespace prod (manifests/db.yaml:1) (cluster-scoped)",
+				"ClusterIssuer letsencrypt (manifests/db.yaml:1) (cluster-scoped)",
+				"Gadget prod/g (manifests/db.yaml:1) (example.com/v1 is not served by cluster west)",
+			},
+		},
+		{
+			name: "a kind served cluster-scoped is skipped though its objects name a namespace", known: true,
+			namespaced: map[observed.Kind]bool{{APIVersion: "v1", Kind: "ConfigMap"}: false},
+			skipped: []string{
+				"Namespace prod (manifests/db.yaml:1) (v1 is not served by cluster west)",
+				"ConfigMap prod/settings (manifests/db.yaml:1) (cluster-scoped)",
+				"ClusterIssuer letsencrypt (manifests/db.yaml:1) (cert-manager.io/v1 is not served by cluster west)",
+				"Cluster prod/pg (manifests/db.yaml:1) (postgresql.cnpg.io/v1 is not served by cluster west)",
+				"Gadget prod/g (manifests/db.yaml:1) (example.com/v1 is not served by cluster west)",
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := NewWithT(t)
+			p := drillingPlanWithManifests()
+			dp, skipped, known := drillPlan(p, &observed.State{Name: "west", Namespaced: tc.namespaced})
+			g.Expect(known).To(Equal(tc.known))
+			g.Expect(skipped).To(Equal(tc.skipped))
+			var applied []string
+			for _, m := range dp.ManifestsOf(dp.Spec.Waves[0].Apply) {
+				g.Expect(m.Object.GetLabels()).To(HaveKeyWithValue(LabelDrill, "d1"))
+				applied = append(applied, m.Object.GetKind()+" "+m.Object.GetNamespace()+"/"+m.Object.GetName())
+			}
+			g.Expect(applied).To(Equal(tc.applied))
+			g.Expect(p.ManifestsOf(p.Spec.Waves[0].Apply)).To(Equal(drillManifests()), "the plan's own manifests are untouched")
+		})
+	}
+}
+
+// The agent asks the secondary about the kinds of the manifests of every plan that drills, once
+// each.
+func TestDrillKinds(t *testing.T) {
+	g := NewWithT(t)
+	f := newFailoverWorld()
+	p := drillingPlanWithManifests()
+	p.SetManifests(p.Spec.Waves[0].Apply, append(drillManifests(), manifest("v1", "ConfigMap", "prod", "more", nil)))
+	in := Input{Plans: &plans.Set{Plans: []*plans.Plan{p}}, Clusters: map[string]*observed.State{"east": f.east(), "west": f.west()}}
+	g.Expect(DrillKinds(in)).To(Equal(map[string][]observed.Kind{"west": {
+		{APIVersion: "v1", Kind: "Namespace"}, {APIVersion: "v1", Kind: "ConfigMap"}, {APIVersion: "cert-manager.io/v1", Kind: "ClusterIssuer"},
+		{APIVersion: "postgresql.cnpg.io/v1", Kind: "Cluster"}, {APIVersion: "example.com/v1", Kind: "Gadget"},
+	}}))
 }

@@ -293,8 +293,14 @@ func (f *failoverRun) recordWrite(rec *FailoverRecord, rv, event string) *WriteF
 	if f.drill != nil {
 		name = DrillRecordName(f.p.Name())
 	}
-	return &WriteFailoverRecord{Target: Target{f.sec.Name, f.p.Name()}, Namespace: f.d.in.Namespace, Name: name,
-		Labels: ownedLabels(f.d.in.Owner, map[string]string{LabelPlan: f.p.Name()}), Record: rec, ResourceVersion: rv, Event: event}
+	return recordWrite(f.d.in, f.sec.Name, f.p.Name(), name, rec, rv, event)
+}
+
+// recordWrite writes rec as record ConfigMap name of plan in cluster, over resourceVersion rv
+// ("" creates it).
+func recordWrite(in Input, cluster, plan, name string, rec *FailoverRecord, rv, event string) *WriteFailoverRecord {
+	return &WriteFailoverRecord{Target: Target{cluster, plan}, Namespace: in.Namespace, Name: name,
+		Labels: ownedLabels(in.Owner, map[string]string{LabelPlan: plan}), Record: rec, ResourceVersion: rv, Event: event}
 }
 
 // report fills the plan's failover report from the record and what this pass found.

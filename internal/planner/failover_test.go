@@ -339,7 +339,9 @@ type failoverCase struct {
 	east    *observed.State
 	west    *observed.State
 	objects map[observed.ObjectRef]*unstructured.Unstructured
-	expect  func(g Gomega, res Result)
+	// namespaced is the secondary's discovery of its manifests' kinds (observed.State.Namespaced).
+	namespaced map[observed.Kind]bool
+	expect     func(g Gomega, res Result)
 	// now is the clock; the package's now when zero.
 	now time.Time
 	// hookFailures is Input.HookFailures.
@@ -359,6 +361,9 @@ func runFailoverCases(t *testing.T, cases []failoverCase) {
 			}
 			if tc.objects != nil {
 				tc.west.Objects = tc.objects
+			}
+			if tc.namespaced != nil {
+				tc.west.Namespaced = tc.namespaced
 			}
 			clock := tc.now
 			if clock.IsZero() {

@@ -409,12 +409,11 @@ func FailoverGates(in Input) map[string][]plans.Gate {
 		}
 	}
 	for _, u := range drillsUnderWay(in) {
-		if u.plan.Spec.Drill == nil {
+		if u.run == nil {
 			continue
 		}
-		dp, _ := drillPlan(u.plan)
-		for _, w := range dp.Spec.Waves {
-			out[u.cluster] = append(out[u.cluster], w.Gates...)
+		for _, w := range u.run.Spec.Waves {
+			out[u.sec.Name] = append(out[u.sec.Name], w.Gates...)
 		}
 	}
 	return out
@@ -444,7 +443,7 @@ func FailoverReads(in Input) map[string][]observed.ObjectRef {
 		}
 	}
 	for _, u := range drillsUnderWay(in) {
-		out[u.cluster] = append(out[u.cluster], drillReads(u.plan, u.drill)...)
+		out[u.sec.Name] = append(out[u.sec.Name], u.reads()...)
 	}
 	return out
 }
@@ -454,8 +453,6 @@ type stepUnderWay struct {
 	cluster string
 	plan    *plans.Plan
 	wave    *plans.Wave
-	// drill is the record of a drill under way (drillsUnderWay), nil before it starts.
-	drill *FailoverRecord
 }
 
 // stepsUnderWay are the waves and traffic steps started and not finished of every failover in
