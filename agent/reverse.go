@@ -17,32 +17,46 @@ import (
 	"github.com/drplan/drplan/plans"
 )
 
-// reverseRetry is how long a proposal that failed waits before it is tried again.
-const reverseRetry = time.Minute
+// reverseRetry is how long a proposal that failed waits before it is tried again, doubled
+// after each failure up to reverseRetryMax.
+const (
+	reverseRetry    = time.Minute
+	reverseRetryMax = 30 * time.Minute
+)
 
 // reverser proposes, as a pull request of its own, the plan that protects a failed-over plan
 // again (planner.Reversal): one per failover, kept up to date by forge.ProposeChange (which
 // changes nothing when called again with the same plan). It runs beside the loop, on the
-// leader, so a slow forge never holds up a pass.
+// leader, so a slow forge never holds up a pass. A proposal that fails is tried again at the
+// next pass after a growing wait, and the plan's report says why until it succeeds.
 type reverser struct {
 	forge forge.Forge
 	base  string // the tracked branch
 	log   logr.Logger
 	wake  chan struct{}
+	now   func() time.Time
 
 	mu      sync.Mutex
 	snap    source.Snapshot
 	pending []planner.Reversal
-	// opened are the pull requests opened, by plan: "url" once proposed for a failover (key).
-	opened  map[string]proposal
-	retryAt map[string]time.Time
+	// proposals are each plan's proposal for its latest failover.
+	proposals map[string]*proposal
 }
 
-type proposal struct{ key, url string }
+// proposal is where the proposal of one failover of a plan stands.
+type proposal struct {
+	key      string // the failover (reversalKey)
+	proposed bool
+	url      string
+	// err is the last failure while not proposed; failures counts them, retryAt is the next try.
+	err      error
+	failures int
+	retryAt  time.Time
+}
 
 func newReverser(f forge.Forge, base string) *reverser {
-	return &reverser{forge: f, base: base, log: logr.Discard(), wake: make(chan struct{}, 1),
-		opened: map[string]proposal{}, retryAt: map[string]time.Time{}}
+	return &reverser{forge: f, base: base, log: logr.Discard(), wake: make(chan struct{}, 1), now: time.Now,
+		proposals: map[string]*proposal{}}
 }
 
 // passDone hands the reverser a pass' reversals.
@@ -59,8 +73,8 @@ func (r *reverser) passDone(snap source.Snapshot, rs []planner.Reversal) {
 	}
 }
 
-// annotate sets each failed-over plan's reverse pull request, the one proposed after its
-// current failover, in its report.
+// annotate sets in each failed-over plan's report the reverse pull request proposed after its
+// current failover, or why it could not be proposed yet.
 func (r *reverser) annotate(ps []planner.PlanReport) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -69,8 +83,16 @@ func (r *reverser) annotate(ps []planner.PlanReport) {
 		if f == nil || ps[i].Lifecycle != planner.LifecycleFailedOver {
 			continue
 		}
-		if p, ok := r.opened[ps[i].Name]; ok && p.key == reversalKey(ps[i].Name, planner.ReversalStartedAt(f.StartedAt)) {
+		p, ok := r.proposals[ps[i].Name]
+		if !ok || p.key != reversalKey(ps[i].Name, planner.ReversalStartedAt(f.StartedAt)) {
+			continue
+		}
+		switch {
+		case p.proposed:
 			ps[i].ReversePullRequest = p.url
+		case p.err != nil:
+			ps[i].ReverseProblem = fmt.Sprintf("the pull request that protects the volumes again could not be opened (%d attempts; next after %s): %v",
+				p.failures, p.retryAt.UTC().Format(time.RFC3339), p.err)
 		}
 	}
 }
@@ -96,50 +118,55 @@ func (r *reverser) Start(ctx context.Context) error {
 	}
 }
 
+// proposeOnce proposes rv unless its failover's proposal is made or waits to be tried again.
 func (r *reverser) proposeOnce(ctx context.Context, snap source.Snapshot, rv planner.Reversal) {
 	name := rv.Plan.Name()
 	key := reversalKey(name, rv.FailoverStartedAt)
 	r.mu.Lock()
-	done, wait := r.opened[name].key == key, time.Now().Before(r.retryAt[key])
+	p := r.proposals[name]
+	if p == nil || p.key != key {
+		p = &proposal{key: key}
+		r.proposals[name] = p
+	}
+	skip := p.proposed || r.now().Before(p.retryAt)
 	r.mu.Unlock()
-	if done || wait {
+	if skip {
 		return
 	}
 	pr, err := r.propose(ctx, snap, rv)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if err != nil {
-		r.retryAt[key] = time.Now().Add(reverseRetry)
-		r.log.Error(err, "reversed plan not proposed; tried again in a minute", "plan", name)
+		again := p.err == nil || p.err.Error() != err.Error()
+		p.err = err
+		p.failures++
+		p.retryAt = r.now().Add(min(reverseRetry<<min(p.failures-1, 10), reverseRetryMax))
+		if again {
+			r.log.Error(err, "reversed plan not proposed", "plan", name, "retryAt", p.retryAt)
+		} else {
+			r.log.V(1).Info("reversed plan not proposed, the same failure again", "plan", name, "failures", p.failures, "retryAt", p.retryAt)
+		}
 		return
 	}
-	url := ""
+	p.proposed, p.err = true, nil
 	if pr != nil {
-		url = pr.URL
+		p.url = pr.URL
 	}
-	r.opened[name] = proposal{key: key, url: url}
-	r.log.Info("reversed plan proposed", "plan", name, "pr", url)
+	r.log.Info("reversed plan proposed", "plan", name, "pr", p.url)
 }
 
 // propose writes the reversed plan into the plan's file in place of the plan's document, on a
 // branch of the agent's, and opens or updates the pull request from it.
 func (r *reverser) propose(ctx context.Context, snap source.Snapshot, rv planner.Reversal) (*forge.PullRequest, error) {
 	p := rv.Plan
-	if rv.Err != nil {
-		return nil, fmt.Errorf("plan %s: %w", p.Name(), rv.Err)
-	}
 	raw, err := fs.ReadFile(snap.FS, p.File)
 	if err != nil {
 		return nil, fmt.Errorf("plan %s: read %s: %w", p.Name(), p.File, err)
 	}
-	doc, err := plans.Marshal(rv.Reversed)
-	if err != nil {
-		return nil, err
-	}
 	s := rv.Reversed.Spec
 	header := fmt.Sprintf("# Protects the volumes of %s again after its failover of %s: %s is the primary now, %s the secondary.\n"+
 		"# Proposed by drplan; setting failover: true here is the failback.\n", p.Name(), rv.FailoverStartedAt, s.Primary, s.Secondary)
-	content, err := plans.ReplaceDocument(raw, p.Start.Line, append([]byte(header), doc...))
+	content, err := plans.ReversedDocument(raw, p, rv.Reversed, header)
 	if err != nil {
 		return nil, fmt.Errorf("plan %s: %s: %w", p.Name(), p.File, err)
 	}

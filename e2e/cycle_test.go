@@ -69,6 +69,7 @@ func TestDRCycle(t *testing.T) {
 	for _, want := range []string{"primary: west", "secondary: east", "failover: false", "standbyName: cy-db-b", "standbyName: cy-queue-b", "standbyName: cy-app-b"} {
 		g.Expect(reversed).To(ContainSubstring(want))
 	}
+	g.Expect(reversed).NotTo(ContainSubstring("backupTarget"), "the plan as the team wrote it, edited: defaults are not spelled out")
 	g.Eventually(func(g Gomega) {
 		st, err := a.getStatus()
 		g.Expect(err).NotTo(HaveOccurred())

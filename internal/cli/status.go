@@ -157,6 +157,9 @@ func printStatus(w io.Writer, st status.Status, now time.Time) error {
 		if p.ReversePullRequest != "" {
 			fmt.Fprintf(w, "  unprotected: merge %s to protect the activated volumes again (the plan with the clusters swapped)\n", p.ReversePullRequest)
 		}
+		if p.ReverseProblem != "" {
+			fmt.Fprintf(w, "  unprotected: %s\n", p.ReverseProblem)
+		}
 		if len(p.Stale) > 0 {
 			fmt.Fprintf(w, "  stale volumes of the old primary (labelled drplan.io/stale): %s\n", strings.Join(p.Stale, ", "))
 		}

@@ -134,7 +134,7 @@ func (d *decider) plan(p *plans.Plan) PlanReport {
 		d.drill(p, prim, sec, &r, true)
 		if r.FailoverStatus.Phase == FailoverComplete {
 			if stored, found, _, _ := ownRecord(sec, p, d.in.Owner); found {
-				d.reversals = append(d.reversals, d.reversal(p, stored.rec, prim))
+				d.reversal(p, stored.rec, prim, &r)
 			}
 		}
 		return finish(r)

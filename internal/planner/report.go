@@ -71,6 +71,8 @@ type PlanReport struct {
 	// ReversePullRequest is the pull request the agent opened with the plan that protects this
 	// failed-over plan's volumes again (set by the agent, not the planner).
 	ReversePullRequest string `json:"reversePullRequest,omitempty"`
+	// ReverseProblem says why that pull request could not be opened yet (set by the agent).
+	ReverseProblem string `json:"reverseProblem,omitempty"`
 	// Reprotected is true for a plan that protects again after a failover of the plan with its
 	// clusters swapped (whose record its clusters hold).
 	Reprotected bool `json:"reprotected,omitempty"`

@@ -16,16 +16,20 @@ type Reversal struct {
 	Plan *plans.Plan
 	// FailoverStartedAt identifies the failover (its record's startedAt, RFC 3339).
 	FailoverStartedAt string
-	// Reversed is the plan to propose; nil with Err set when none can be made.
+	// Reversed is the plan to propose.
 	Reversed *plans.DRPlan
-	Err      error
 }
 
-// reversal builds p's reversal after its failover rec completed.
-func (d *decider) reversal(p *plans.Plan, rec *FailoverRecord, prim *observed.State) Reversal {
-	r := Reversal{Plan: p, FailoverStartedAt: ReversalStartedAt(rec.StartedAt)}
-	r.Reversed, r.Err = ReversedPlan(p, prim)
-	return r
+// reversal builds p's reversal after its failover rec completed; when none can be made it says
+// why in the plan's failover report instead, once per pass, and the agent proposes nothing.
+func (d *decider) reversal(p *plans.Plan, rec *FailoverRecord, prim *observed.State, r *PlanReport) {
+	reversed, err := ReversedPlan(p, prim)
+	if err != nil {
+		r.FailoverStatus.Notes = append(r.FailoverStatus.Notes, fmt.Sprintf("no plan that protects the activated volumes again can be proposed: %v; "+
+			"delete stale volumes in cluster %s (or write the reversed plan by hand)", err, p.Spec.Primary))
+		return
+	}
+	d.reversals = append(d.reversals, Reversal{Plan: p, FailoverStartedAt: ReversalStartedAt(rec.StartedAt), Reversed: reversed})
 }
 
 // ReversalStartedAt is how a Reversal names its failover: the record's startedAt, in seconds.

@@ -83,10 +83,22 @@ func TestProtectAgainAfterFailover(t *testing.T) {
 				g.Expect(res.Report.Plans[0].Lifecycle).To(Equal(LifecycleFailedOver))
 				g.Expect(res.Reversals).To(HaveLen(1))
 				r := res.Reversals[0]
-				g.Expect(r.Err).NotTo(HaveOccurred())
 				g.Expect(r.FailoverStartedAt).To(Equal(done.StartedAt.UTC().Format("2006-01-02T15:04:05Z")))
 				g.Expect(r.Reversed.Spec.Primary).To(Equal("west"))
 				g.Expect(r.Reversed.Spec.Volumes[0].StandbyName).To(Equal("pg-data-b"))
+			},
+		},
+		{
+			name: "failed-over-plan-with-every-standby-name-taken-says-so",
+			plan: failoverPlan(),
+			east: fstate("east", east(detached(sourceVolume("pg-data-b", nil)), detached(sourceVolume("pg-data-c", nil)))...),
+			west: fstate("west", west()...),
+			expect: func(g Gomega, res Result) {
+				g.Expect(res.Report.Plans[0].Lifecycle).To(Equal(LifecycleFailedOver))
+				g.Expect(res.Reversals).To(BeEmpty(), "nothing for the agent to propose")
+				g.Expect(res.Report.Plans[0].FailoverStatus.Notes).To(ContainElement(And(
+					ContainSubstring("no plan that protects the activated volumes again can be proposed: volume pg-data"),
+					ContainSubstring("delete stale volumes in cluster east"))))
 			},
 		},
 		{
