@@ -51,13 +51,14 @@ func DrillPVName(namespace, pv string) string {
 
 // drillPlan is p as its drill runs it in sec: volumes replaced by their drill copies,
 // everything namespaced moved into the drill's namespace, no traffic step, and the waves'
-// manifests without the objects a drill must not apply. Those are the objects of kinds sec
+// manifests labelled as the drill's objects (drillObjectLabels, with owner) and without the
+// objects a drill must not apply. Those are the objects of kinds sec
 // does not serve as namespaced (sec.Namespaced, read by the agent from the API server's
 // discovery): cluster-scoped objects would change the cluster for everyone, and an object of a
 // kind it does not serve could not be applied. skipped names them. scopesKnown is false when a
 // wave has manifests and sec.Namespaced was not read this pass: then every manifest is left out
 // and the drill must not run a step.
-func drillPlan(p *plans.Plan, sec *observed.State) (dp *plans.Plan, skipped []string, scopesKnown bool) {
+func drillPlan(p *plans.Plan, sec *observed.State, owner string) (dp *plans.Plan, skipped []string, scopesKnown bool) {
 	d := p.Spec.Drill
 	dp = p.Clone()
 	s := &dp.Spec
@@ -111,11 +112,12 @@ func drillPlan(p *plans.Plan, sec *observed.State) (dp *plans.Plan, skipped []st
 			}
 			obj := m.Object.DeepCopy()
 			obj.SetNamespace(d.Namespace)
-			labels := obj.GetLabels()
+			// The drill's labels, so its teardown finds and deletes the object.
+			labels := maps.Clone(obj.GetLabels())
 			if labels == nil {
 				labels = map[string]string{}
 			}
-			labels[LabelDrill] = d.ID
+			maps.Copy(labels, drillObjectLabels(owner, p.Name(), d.ID))
 			obj.SetLabels(labels)
 			m.Object = obj
 			ms = append(ms, m)
@@ -537,7 +539,7 @@ func drillOf(p *plans.Plan, sec *observed.State, owner string) (u drillUnderWay,
 		u.namespace = p.Spec.Drill.Namespace
 	}
 	if p.Spec.Drill != nil {
-		u.run, u.skipped, u.scopesKnown = drillPlan(p, sec)
+		u.run, u.skipped, u.scopesKnown = drillPlan(p, sec, owner)
 	}
 	return u, found, problem
 }

@@ -311,6 +311,32 @@ func TestDrill(t *testing.T) {
 			},
 		},
 		{
+			name:       "drill-teardown-deletes-the-objects-of-its-manifests",
+			plan:       drillingPlanWithManifests(),
+			namespaced: drillScopes(),
+			east:       f.east(),
+			west:       f.west(f.withStandbys(append(copies, drillCM(finished(2*time.Hour)), pv)...)...),
+			objects: func() map[observed.ObjectRef]*unstructured.Unstructured {
+				o := drillObjects(drillLabels())
+				settings := manifest("v1", "ConfigMap", "drill", "settings", nil).Object
+				settings.SetLabels(drillLabels())
+				o[objectRef(settings)] = settings
+				// The team's own object of the same name in the drill's namespace: not the drill's.
+				pg := manifest("postgresql.cnpg.io/v1", "Cluster", "drill", "pg", nil).Object
+				pg.SetLabels(map[string]string{"team": "db"})
+				o[objectRef(pg)] = pg
+				return o
+			}(),
+			expect: func(g Gomega, res Result) {
+				touchesNothingProtected(g, res)
+				var deleted []string
+				for _, a := range res.Actions {
+					deleted = append(deleted, a.(*DeleteObject).Ref.String())
+				}
+				g.Expect(deleted).To(ConsistOf(ContainSubstring("ConfigMap drill/settings")), "first stage: the manifests' objects that carry the drill's labels")
+			},
+		},
+		{
 			name:    "drill-teardown-deletes-copies-and-namespace-last",
 			plan:    drillingPlan(),
 			east:    f.east(),
@@ -377,7 +403,7 @@ func TestDrillPlan(t *testing.T) {
 		d.Spec.Volumes[0].PV = &plans.PersistentVolume{Name: "pv-pg-data"}
 		d.Spec.Traffic = &plans.Apply{Path: "traffic"}
 	})
-	dp, skipped, known := drillPlan(p, &observed.State{Name: "west"})
+	dp, skipped, known := drillPlan(p, &observed.State{Name: "west"}, owner)
 	g.Expect(skipped).To(BeEmpty())
 	g.Expect(known).To(BeTrue(), "a plan without manifests needs no scopes")
 	g.Expect(dp.Spec.Volumes[0].StandbyName).To(Equal("pg-data-drill"))
@@ -465,12 +491,12 @@ func TestDrillPlanManifests(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			g := NewWithT(t)
 			p := drillingPlanWithManifests()
-			dp, skipped, known := drillPlan(p, &observed.State{Name: "west", Namespaced: tc.namespaced})
+			dp, skipped, known := drillPlan(p, &observed.State{Name: "west", Namespaced: tc.namespaced}, owner)
 			g.Expect(known).To(Equal(tc.known))
 			g.Expect(skipped).To(Equal(tc.skipped))
 			var applied []string
 			for _, m := range dp.ManifestsOf(dp.Spec.Waves[0].Apply) {
-				g.Expect(m.Object.GetLabels()).To(HaveKeyWithValue(LabelDrill, "d1"))
+				g.Expect(m.Object.GetLabels()).To(Equal(drillLabels()), "the labels its teardown deletes it by")
 				applied = append(applied, m.Object.GetKind()+" "+m.Object.GetNamespace()+"/"+m.Object.GetName())
 			}
 			g.Expect(applied).To(Equal(tc.applied))
