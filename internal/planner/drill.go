@@ -227,17 +227,23 @@ func (d *decider) drill(p *plans.Plan, prim, sec *observed.State, r *PlanReport,
 		f.rep.Waiting = fmt.Sprintf("the drill waits: which kinds of the waves' manifests are namespaced in cluster %s is not known this pass (its API discovery could not be read)", sec.Name)
 	}
 	f.report()
-	switch {
-	case f.rec.FinishedAt.IsZero():
-		rep.run(f.rep, DrillRunning, want.KeepFor.Duration)
-	default:
-		phase := DrillSucceeded
-		if f.rec.Failed {
-			phase = DrillFailed
-		}
-		rep.run(f.rep, phase, want.KeepFor.Duration)
+	phase := drillPhaseOf(f.rec)
+	rep.run(f.rep, phase, want.KeepFor.Duration)
+	if phase != DrillRunning {
 		d.requeueAfter(rep.KeepUntil.Sub(d.in.Now))
 	}
+}
+
+// drillPhaseOf is the phase a started drill's record shows: running until it finished, then
+// succeeded or failed.
+func drillPhaseOf(rec *FailoverRecord) DrillPhase {
+	switch {
+	case rec.Failed:
+		return DrillFailed
+	case !rec.FinishedAt.IsZero():
+		return DrillSucceeded
+	}
+	return DrillRunning
 }
 
 // drillOver reports whether the drill of rec must be torn down now: its time is up, the plan
@@ -650,11 +656,7 @@ func (r *DrillReport) fill(rec *FailoverRecord) {
 			r.DataLoss, r.DataLossKnown = v.DataLoss, true
 		}
 	}
-	if rec.Failed {
-		r.Phase = DrillFailed
-	} else if !rec.FinishedAt.IsZero() {
-		r.Phase = DrillSucceeded
-	}
+	r.Phase = drillPhaseOf(rec)
 }
 
 // run takes the run's report of the drill and, once it finished, when it is torn down.
