@@ -88,15 +88,7 @@ func TestDRCycle(t *testing.T) {
 	}
 	_, _, err = api.MergePullRequest(owner, repo.Name, pr.Index, gitea.MergePullRequestOption{Style: gitea.MergeStyleMerge})
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Eventually(func(g Gomega) {
-		for _, v := range p.volumes {
-			src := &longhorn.Volume{}
-			g.Expect(west.Client.Get(ctx, key(v.name), src)).To(Succeed())
-			g.Expect(src.Labels).To(HaveKeyWithValue("recurring-job.longhorn.io/drplan-cy", "enabled"))
-		}
-		_, err := west.Sim.RunRecurringJob(ctx, "drplan-cy")
-		g.Expect(err).NotTo(HaveOccurred())
-	}).WithTimeout(time.Minute).WithPolling(500 * time.Millisecond).Should(Succeed())
+	runPlanJob(t, west, p)
 	for _, v := range p.volumes {
 		waitStandbyRestored(t, east, v.name+"-b", westData[v.name], 2*time.Minute)
 	}

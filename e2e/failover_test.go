@@ -478,21 +478,27 @@ func protectForFailover(t *testing.T, lab *drlab.Lab, east, west *drlab.Cluster,
 		o = opts[0]
 	}
 	out.agent = startAgent(t, lab, out.repo, o)
-	// The job runs once every source volume is bound to it: run earlier, it would back up only
-	// the volumes the agent labelled so far.
-	g.Eventually(func(g Gomega) {
-		for _, v := range p.volumes {
-			src := &longhorn.Volume{}
-			g.Expect(east.Client.Get(ctx, key(v.name), src)).To(Succeed())
-			g.Expect(src.Labels).To(HaveKeyWithValue("recurring-job.longhorn.io/drplan-"+p.name, "enabled"))
-		}
-		_, err := east.Sim.RunRecurringJob(ctx, "drplan-"+p.name)
-		g.Expect(err).NotTo(HaveOccurred())
-	}).WithTimeout(time.Minute).WithPolling(500 * time.Millisecond).Should(Succeed())
+	runPlanJob(t, east, p)
 	for _, v := range p.volumes {
 		waitStandbyRestored(t, west, v.name, out.data[v.name], 90*time.Second)
 	}
 	return out
+}
+
+// runPlanJob runs plan p's recurring job in the primary c once every source volume of p is bound
+// to it: run earlier, it would back up only the volumes the agent labelled so far.
+func runPlanJob(t *testing.T, c *drlab.Cluster, p foPlan) {
+	t.Helper()
+	ctx := t.Context()
+	NewWithT(t).Eventually(func(g Gomega) {
+		for _, v := range p.volumes {
+			src := &longhorn.Volume{}
+			g.Expect(c.Client.Get(ctx, key(v.name), src)).To(Succeed())
+			g.Expect(src.Labels).To(HaveKeyWithValue("recurring-job.longhorn.io/drplan-"+p.name, "enabled"))
+		}
+		_, err := c.Sim.RunRecurringJob(ctx, "drplan-"+p.name)
+		g.Expect(err).NotTo(HaveOccurred())
+	}).WithTimeout(time.Minute).WithPolling(500 * time.Millisecond).Should(Succeed())
 }
 
 func hasWorkloads(p foPlan) bool {

@@ -170,15 +170,7 @@ func TestFailoverBlockedWithoutStandby(t *testing.T) {
 	p.failover = false
 	repo.pull(t)
 	repo.commit(t, "protect fb first", map[string]string{"fb.yaml": p.yaml()})
-	g.Eventually(func(g Gomega) {
-		for _, v := range p.volumes {
-			src := &longhorn.Volume{}
-			g.Expect(east.Client.Get(ctx, key(v.name), src)).To(Succeed())
-			g.Expect(src.Labels).To(HaveKeyWithValue("recurring-job.longhorn.io/drplan-fb", "enabled"))
-		}
-		_, err := east.Sim.RunRecurringJob(ctx, "drplan-fb")
-		g.Expect(err).NotTo(HaveOccurred())
-	}).WithTimeout(time.Minute).WithPolling(500 * time.Millisecond).Should(Succeed())
+	runPlanJob(t, east, p)
 	for _, v := range p.volumes {
 		waitStandbyRestored(t, west, v.name, data[v.name], 90*time.Second)
 		g.Expect(east.Sim.Detach(ctx, v.name)).To(Succeed(), "the application on east is stopped")
