@@ -113,6 +113,7 @@ type Drill struct {
 	// drill copies, copies of the waves' workloads, the namespaced objects of the waves'
 	// manifests and gates. It must be none of the namespaces the plan's claims, workloads,
 	// gates or hooks name. Created by the drill when missing (and then deleted with it).
+	// Changing it starts a new drill there, after the one in the old namespace is torn down.
 	Namespace string `json:"namespace" jsonschema:"required,minLength=1,maxLength=63,pattern=^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"`
 	// KeepFor is how long the drill's objects stay after the drill ended, for people to look
 	// at, before they are deleted. Default: `1h`.

@@ -142,19 +142,16 @@ func drillKinds(p *plans.Plan) []observed.Kind {
 	return out
 }
 
-// DrillKinds are the kinds of the manifests of every drill a pass may run, by the cluster the
-// drill runs in: the agent reads whether each is namespaced into that cluster's
+// DrillKinds are the kinds of the manifests of every drill a pass may run or tear down, by the
+// cluster the drill runs in: the agent reads whether each is namespaced into that cluster's
 // observed.State.Namespaced before FailoverReads, FailoverGates and Decide.
 func DrillKinds(in Input) map[string][]observed.Kind {
 	out := map[string][]observed.Kind{}
 	if in.Plans == nil {
 		return out
 	}
-	for _, p := range in.Plans.Valid() {
-		sec := in.Clusters[p.Spec.Secondary]
-		if p.Spec.Drill == nil || !sec.Observed() {
-			continue
-		}
+	for _, u := range drillsUnderWay(in) {
+		p, sec := u.plan, u.sec
 		for _, k := range drillKinds(p) {
 			if !slices.Contains(out[sec.Name], k) {
 				out[sec.Name] = append(out[sec.Name], k)
@@ -189,10 +186,10 @@ func (d *decider) drill(p *plans.Plan, prim, sec *observed.State, r *PlanReport,
 	case rec != nil && rec.TornDownAt.IsZero() && d.drillOver(rec, want, failingOver):
 		d.teardown(u, rep)
 		return
-	case rec != nil && (want == nil || rec.Drill == want.ID) && !rec.TornDownAt.IsZero():
+	case rec != nil && (want == nil || sameDrill(rec, want)) && !rec.TornDownAt.IsZero():
 		rep.Phase = DrillTornDown
 		return
-	case rec != nil && rec.Drill == want.ID:
+	case rec != nil && sameDrill(rec, want):
 		// Under way or kept: run the chain (a finished one only reports).
 	case want == nil:
 		return
@@ -246,11 +243,17 @@ func drillPhaseOf(rec *FailoverRecord) DrillPhase {
 	return DrillRunning
 }
 
+// sameDrill reports whether the drill of rec is the one want asks for: the same id in the same
+// namespace (a drill moved to another namespace is a new one there).
+func sameDrill(rec *FailoverRecord, want *plans.Drill) bool {
+	return rec.Drill == want.ID && rec.Namespace == want.Namespace
+}
+
 // drillOver reports whether the drill of rec must be torn down now: its time is up, the plan
 // asks for another drill or none, or the plan fails over.
 func (d *decider) drillOver(rec *FailoverRecord, want *plans.Drill, failingOver bool) bool {
 	switch {
-	case failingOver, want == nil, want.ID != rec.Drill:
+	case failingOver, want == nil, !sameDrill(rec, want):
 		return true
 	case rec.FinishedAt.IsZero():
 		return false
@@ -527,11 +530,14 @@ type drillUnderWay struct {
 	stored storedRecord
 	// namespace is the drill's: its record's, else the one the plan asks for.
 	namespace string
-	// run is the plan as the drill runs it (drillPlan), with what it leaves out; nil when the
-	// plan asks for no drill.
+	// run is the plan as the drill it asks for runs it (drillPlan), with what it leaves out;
+	// nil when the plan asks for no drill.
 	run         *plans.Plan
 	skipped     []string
 	scopesKnown bool
+	// recorded is the plan as the recorded drill ran it (run, unless the plan now asks for
+	// another drill or none): what its teardown reads.
+	recorded *plans.Plan
 }
 
 // drillOf is the drill of p in its secondary sec, as drillsUnderWay and the decider see it.
@@ -547,27 +553,37 @@ func drillOf(p *plans.Plan, sec *observed.State, owner string) (u drillUnderWay,
 	if p.Spec.Drill != nil {
 		u.run, u.skipped, u.scopesKnown = drillPlan(p, sec, owner)
 	}
+	u.recorded = u.run
+	if rec := stored.rec; rec != nil && (p.Spec.Drill == nil || !sameDrill(rec, p.Spec.Drill)) {
+		q := p.Clone()
+		q.Spec.Drill = &plans.Drill{ID: rec.Drill, Namespace: rec.Namespace}
+		u.recorded, _, _ = drillPlan(q, sec, owner)
+	}
 	return u, found, problem
 }
 
 // reads are the objects the drill reads on demand in its secondary: its namespace, and the
 // gates (of kinds the caches do not hold, or with CEL) and manifests' objects of the plan as
-// the drill runs it there.
+// the drill runs it there (as the recorded drill ran it, once there is a record).
 func (u drillUnderWay) reads() []observed.ObjectRef {
 	if u.namespace == "" {
 		return nil
 	}
 	out := []observed.ObjectRef{{APIVersion: "v1", Kind: "Namespace", Name: u.namespace}}
-	if u.run == nil || u.run.Spec.Drill.Namespace != u.namespace {
+	run := u.run
+	if u.stored.rec != nil {
+		run = u.recorded
+	}
+	if run == nil {
 		return out
 	}
-	for _, w := range u.run.Spec.Waves {
+	for _, w := range run.Spec.Waves {
 		for _, g := range w.Gates {
 			if !cachedKind(g.APIVersion, g.Kind) || g.Current != "" {
 				out = append(out, gateRef(g))
 			}
 		}
-		for _, ref := range manifestRefs(u.run.ManifestsOf(w.Apply)) {
+		for _, ref := range manifestRefs(run.ManifestsOf(w.Apply)) {
 			if !cachedKind(ref.APIVersion, ref.Kind) {
 				out = append(out, ref)
 			}
@@ -589,7 +605,7 @@ func drillsUnderWay(in Input) []drillUnderWay {
 			continue
 		}
 		u, found, problem := drillOf(p, sec, in.Owner)
-		if problem != "" || (!found && p.Spec.Drill == nil) || (found && !u.stored.rec.TornDownAt.IsZero() && (p.Spec.Drill == nil || p.Spec.Drill.ID == u.stored.rec.Drill)) {
+		if problem != "" || (!found && p.Spec.Drill == nil) || (found && !u.stored.rec.TornDownAt.IsZero() && (p.Spec.Drill == nil || sameDrill(u.stored.rec, p.Spec.Drill))) {
 			continue
 		}
 		out = append(out, u)

@@ -386,7 +386,56 @@ func TestDrill(t *testing.T) {
 				g.Expect(drillReport(res).ID).To(Equal("d1"))
 			},
 		},
+		{
+			name:    "drill-moved-to-another-namespace-tears-the-old-one-down-first",
+			plan:    drillingPlan(func(d *plans.DRPlan) { d.Spec.Drill.Namespace = "drill2" }),
+			east:    f.east(),
+			west:    f.west(f.withStandbys(append(copies, drillCM(drillRec(10*time.Minute, prepared)))...)...),
+			objects: drillObjects(drillLabels()),
+			expect: func(g Gomega, res Result) {
+				touchesNothingProtected(g, res)
+				g.Expect(kinds(res)).To(HaveEach("*planner.DeleteObject"), "the drill under way in namespace drill is not run on in drill2")
+				g.Expect(kinds(res)).NotTo(BeEmpty())
+				g.Expect(drillReport(res).Phase).To(Equal(DrillTearingDown))
+				g.Expect(drillReport(res).Namespace).To(Equal("drill"))
+			},
+		},
+		{
+			name: "drill-moved-to-another-namespace-starts-there-once-torn-down",
+			plan: drillingPlan(func(d *plans.DRPlan) { d.Spec.Drill.Namespace = "drill2" }),
+			east: f.east(),
+			west: f.west(f.withStandbys(drillCM(func() *FailoverRecord {
+				r := finished(time.Hour)
+				r.TornDownAt = now.Add(-10 * time.Minute)
+				return r
+			}()))...),
+			expect: func(g Gomega, res Result) {
+				g.Expect(kinds(res)).To(Equal([]string{"*planner.WriteFailoverRecord"}))
+				w := res.Actions[0].(*WriteFailoverRecord)
+				g.Expect(w.Record.Drill).To(Equal("d1"))
+				g.Expect(w.Record.Namespace).To(Equal("drill2"))
+				g.Expect(w.Record.TornDownAt.IsZero()).To(BeTrue())
+			},
+		},
 	})
+}
+
+// A drill the plan no longer asks for is still torn down whole: the agent is asked about the
+// kinds of its manifests, and reads their objects in the drill's namespace, so that its teardown
+// finds the ones it created.
+func TestDrillTeardownReadsDroppedDrillsManifests(t *testing.T) {
+	g := NewWithT(t)
+	f := newFailoverWorld()
+	p := drillingPlanWithManifests()
+	p.Spec.Drill = nil
+	west := f.west(f.withStandbys(drillCM(drillRec(10*time.Minute, step(StepPrepare, 10*time.Minute, 8*time.Minute))))...)
+	in := Input{Plans: &plans.Set{Plans: []*plans.Plan{p}}, Clusters: map[string]*observed.State{"east": f.east(), "west": west}, Owner: owner, Now: now}
+	g.Expect(DrillKinds(in)["west"]).To(ContainElement(observed.Kind{APIVersion: "v1", Kind: "ConfigMap"}))
+	west.Namespaced = drillScopes()
+	g.Expect(FailoverReads(in)["west"]).To(ContainElements(
+		observed.ObjectRef{APIVersion: "v1", Kind: "Namespace", Name: "drill"},
+		observed.ObjectRef{APIVersion: "v1", Kind: "ConfigMap", Namespace: "drill", Name: "settings"},
+		observed.ObjectRef{APIVersion: "postgresql.cnpg.io/v1", Kind: "Cluster", Namespace: "drill", Name: "pg"}))
 }
 
 func statefulSetIn(namespace, name string, replicas int32, ready bool) any {
