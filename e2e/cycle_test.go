@@ -7,7 +7,12 @@ import (
 
 	"code.gitea.io/sdk/gitea"
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	longhorn "github.com/drplan/drplan/internal/longhorn"
 	"github.com/drplan/drplan/internal/planner"
@@ -110,9 +115,38 @@ func TestDRCycle(t *testing.T) {
 		g.Expect(west.Sim.WriteVolume(ctx, v.name, 64<<10, westData[v.name])).To(Succeed())
 	}
 	go playKubelet(ctx, west, p)
+	// The team's own claim of the plan's name in east, left from before the first failover and
+	// bound to the stale volume: the failback must not bring the database up on it.
+	g.Expect(client.IgnoreAlreadyExists(east.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "cy"}}))).To(Succeed())
+	teamClaim := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Namespace: "cy", Name: "data-db-0", Labels: map[string]string{"app": "db"}},
+		Spec: corev1.PersistentVolumeClaimSpec{AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce}, VolumeName: "cy-db",
+			Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}}}}
+	g.Expect(east.Client.Create(ctx, teamClaim)).To(Succeed())
 	repo.pull(t)
 	repo.commit(t, "fail cy back to east", map[string]string{"cy.yaml": strings.Replace(reversed, "failover: false", "failover: true", 1)})
+	g.Eventually(func(g Gomega) {
+		st, err := a.getStatus()
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(st.Plans[0].FailoverStatus).NotTo(BeNil())
+		g.Expect(st.Plans[0].FailoverStatus.Waiting).To(ContainSubstring(
+			`wave db: PersistentVolumeClaim cy/data-db-0 exists in cluster east and drplan did not create it (bound to "cy-db")`))
+	}).WithTimeout(3 * time.Minute).WithPolling(poll).Should(Succeed())
+	g.Expect(east.Client.Get(ctx, client.ObjectKeyFromObject(teamClaim), teamClaim)).To(Succeed())
+	g.Expect(teamClaim.Labels).To(Equal(map[string]string{"app": "db"}), "drplan does not touch the team's claim")
+	g.Expect(teamClaim.Spec.VolumeName).To(Equal("cy-db"))
+	for _, w := range p.waves {
+		obj := workload(p.name, w.workload, 0)
+		g.Expect(east.Client.Get(ctx, client.ObjectKeyFromObject(obj), obj)).To(Succeed())
+		g.Expect(specReplicas(obj)).To(BeZero(), "nothing is scaled up in east while the claim is the team's")
+	}
+	t.Log("the team deletes its claim (a controller lifts its protection finalizer): the failback goes on")
+	g.Expect(east.Client.Delete(ctx, teamClaim)).To(Succeed())
+	g.Expect(client.IgnoreNotFound(east.Client.Patch(ctx, teamClaim, client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"finalizers":null}}`))))).To(Succeed())
 	rec := waitFailoverDone(t, east, p.name, 3*time.Minute)
+	claim := &corev1.PersistentVolumeClaim{}
+	g.Expect(east.Client.Get(ctx, client.ObjectKey{Namespace: "cy", Name: "data-db-0"}, claim)).To(Succeed())
+	g.Expect(claim.Spec.VolumeName).NotTo(Equal("cy-db"), "drplan's claim, on the volume that holds west's data")
+	g.Expect(claim.Labels).To(HaveKeyWithValue(planner.LabelManagedBy, planner.ManagedByValue))
 	g.Expect(rec.Planned).To(BeTrue())
 	g.Expect([]string{rec.Primary, rec.Secondary}).To(Equal([]string{"west", "east"}))
 

@@ -577,6 +577,7 @@ func (u drillUnderWay) reads() []observed.ObjectRef {
 	if run == nil {
 		return out
 	}
+	out = append(out, uncachedClaims(run, "", u.sec)...)
 	for _, w := range run.Spec.Waves {
 		for _, g := range w.Gates {
 			if !cachedKind(g.APIVersion, g.Kind) || g.Current != "" {

@@ -40,7 +40,9 @@ func (f *failoverRun) wave(w plans.Wave, st *StepRecord, sr *FailoverStepReport)
 	if res, busy := f.activate(w, vols); busy {
 		return res
 	}
-	if pending := f.claims(vols); len(pending) > 0 {
+	if pending, theirs := f.claims(vols); len(theirs) > 0 {
+		return stepResult{waiting: fmt.Sprintf("wave %s: %s", w.Name, joinFirst(theirs, 3))}
+	} else if len(pending) > 0 {
 		return stepResult{waiting: fmt.Sprintf("wave %s: creating %s", w.Name, joinFirst(pending, 3))}
 	}
 	if pending := f.scaleUp(w); len(pending) > 0 {
@@ -168,8 +170,11 @@ func (f *failoverRun) activationWait(v plans.Volume, vol *longhorn.Volume, setti
 
 // claims creates the PersistentVolumes and claims the plan asks for, once each. It returns the
 // ones not seen in the cluster yet.
-func (f *failoverRun) claims(vols []plans.Volume) []string {
-	var pending []string
+//
+// A claim of that name drplan did not create (read on demand: the caches hold only drplan's) is
+// left alone and named in theirs: in a failback, a team's claim bound to the stale volume of the
+// old primary would bring the workload up on stale data.
+func (f *failoverRun) claims(vols []plans.Volume) (pending, theirs []string) {
 	for _, v := range vols {
 		if v.PV == nil {
 			continue
@@ -180,11 +185,35 @@ func (f *failoverRun) claims(vols []plans.Volume) []string {
 			pending = append(pending, "PersistentVolume "+v.PV.Name)
 		}
 		if v.PVC != nil && f.sec.PersistentVolumeClaim(v.PVC.Namespace, v.PVC.Name) == nil {
+			if u := f.sec.Objects[claimRef(v)]; u != nil && !owned(f.d.in.Owner, u.GetLabels()) {
+				bound, _, _ := unstructured.NestedString(u.Object, "spec", "volumeName")
+				theirs = append(theirs, fmt.Sprintf("PersistentVolumeClaim %s/%s exists in cluster %s and drplan did not create it (bound to %q): "+
+					"drplan does not touch it; delete it, or name another claim in spec.volumes[].pvc", v.PVC.Namespace, v.PVC.Name, f.sec.Name, bound))
+				continue
+			}
 			f.d.add(&CreatePersistentVolumeClaim{Target: Target{f.sec.Name, f.p.Name()}, PVC: f.desiredPVC(v, vol)})
 			pending = append(pending, fmt.Sprintf("PersistentVolumeClaim %s/%s", v.PVC.Namespace, v.PVC.Name))
 		}
 	}
-	return pending
+	return pending, theirs
+}
+
+// claimRef is the ref of volume v's claim (v.PVC set).
+func claimRef(v plans.Volume) observed.ObjectRef {
+	return observed.ObjectRef{APIVersion: "v1", Kind: "PersistentVolumeClaim", Namespace: v.PVC.Namespace, Name: v.PVC.Name}
+}
+
+// uncachedClaims are the claims of p's volumes in wave (every wave when empty) that are not in
+// s's cache, which holds only drplan's: read on demand, so that a claim drplan did not create is
+// seen before drplan would create its own.
+func uncachedClaims(p *plans.Plan, wave string, s *observed.State) []observed.ObjectRef {
+	var out []observed.ObjectRef
+	for _, v := range p.Spec.Volumes {
+		if v.PVC != nil && v.PV != nil && (wave == "" || v.Wave == wave) && s.PersistentVolumeClaim(v.PVC.Namespace, v.PVC.Name) == nil {
+			out = append(out, claimRef(v))
+		}
+	}
+	return out
 }
 
 // desiredPV is Longhorn's PV shape for an activated volume (REFERENCE §9 note 3), pre-bound to
@@ -433,6 +462,9 @@ func FailoverReads(in Input) map[string][]observed.ObjectRef {
 				}
 			}
 			ms = u.plan.ManifestsOf(u.wave.Apply)
+			if refs := uncachedClaims(u.plan, u.wave.Name, in.Clusters[u.cluster]); len(refs) > 0 {
+				out[u.cluster] = append(out[u.cluster], refs...)
+			}
 		} else {
 			ms = u.plan.ManifestsOf(u.plan.Spec.Traffic)
 		}

@@ -96,6 +96,26 @@ func TestFailoverWavesGolden(t *testing.T) {
 			},
 		},
 		{
+			name: "failover-wave-leaves-a-claim-drplan-did-not-create",
+			east: f.fencedEast(f.withVolumes(f.planned(f.finalDone, f.catchUpDone, f.dbWave)), f.finalData, f.finalWal),
+			west: func() *observed.State {
+				s := f.caughtUpWest(recordCM(f.withVolumes(f.planned(f.finalDone, f.catchUpDone, f.dbWave))), f.dbActive, f.fWal, ourPV("pg-data"))
+				// The team's own claim of that name, bound to the volume of an earlier cycle: a
+				// workload started on it would run on stale data.
+				theirs := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+					"metadata": map[string]any{"namespace": "prod", "name": "data-postgres-0", "labels": map[string]any{"app": "postgres"}},
+					"spec":     map[string]any{"volumeName": "pvc-0b7d"}}}
+				s.Objects = map[observed.ObjectRef]*unstructured.Unstructured{
+					{APIVersion: "v1", Kind: "PersistentVolumeClaim", Namespace: "prod", Name: "data-postgres-0"}: theirs}
+				return s
+			}(),
+			expect: func(g Gomega, res Result) {
+				g.Expect(res.Actions).To(BeEmpty(), "the team's claim is not replaced, and no workload is scaled up on it")
+				g.Expect(res.Report.Plans[0].FailoverStatus.Waiting).To(ContainSubstring(
+					`PersistentVolumeClaim prod/data-postgres-0 exists in cluster west and drplan did not create it (bound to "pvc-0b7d")`))
+			},
+		},
+		{
 			name: "failover-wave-scales",
 			east: f.fencedEast(f.withVolumes(f.planned(f.finalDone, f.catchUpDone, f.dbWave)), f.finalData, f.finalWal),
 			west: f.caughtUpWest(recordCM(f.withVolumes(f.planned(f.finalDone, f.catchUpDone, f.dbWave))), f.dbActive, f.fWal,
@@ -224,7 +244,10 @@ func TestFailoverReads(t *testing.T) {
 	}{
 		{"steady state reads nothing", failoverPlan(func(d *plans.DRPlan) { d.Spec.Failover = false }), fstate("west", tgt, recordCM(running)), map[string][]observed.ObjectRef{}},
 		{"no record yet", failoverPlan(), fstate("west", tgt), map[string][]observed.ObjectRef{}},
-		{"db wave under way: its gate is cached", failoverPlan(), fstate("west", tgt, recordCM(rec(true, time.Minute, step(WaveStep("db"), time.Minute, -1)))), map[string][]observed.ObjectRef{}},
+		{"db wave under way: its gate is cached, its claim is not drplan's yet", failoverPlan(), fstate("west", tgt, recordCM(rec(true, time.Minute, step(WaveStep("db"), time.Minute, -1)))),
+			map[string][]observed.ObjectRef{"west": {{APIVersion: "v1", Kind: "PersistentVolumeClaim", Namespace: "prod", Name: "data-postgres-0"}}}},
+		{"db wave under way: its gate and drplan's claim are cached", failoverPlan(), fstate("west", tgt, recordCM(rec(true, time.Minute, step(WaveStep("db"), time.Minute, -1))), ourPVC("prod", "data-postgres-0")),
+			map[string][]observed.ObjectRef{}},
 		{"apps wave under way: the Job gate", failoverPlan(), fstate("west", tgt, recordCM(running)), map[string][]observed.ObjectRef{"west": {jobRef}}},
 		{"finished", failoverPlan(), fstate("west", tgt, recordCM(finished)), map[string][]observed.ObjectRef{}},
 		{"secondary down", failoverPlan(), unreachable("west"), map[string][]observed.ObjectRef{}},
