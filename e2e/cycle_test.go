@@ -130,6 +130,7 @@ func TestDRCycle(t *testing.T) {
 		g.Expect(st.Plans[0].FailoverStatus).NotTo(BeNil())
 		g.Expect(st.Plans[0].FailoverStatus.Waiting).To(ContainSubstring(
 			`wave db: PersistentVolumeClaim cy/data-db-0 exists in cluster east and drplan did not create it (bound to "cy-db")`))
+		g.Expect(st.Plans[0].FailoverStatus.Phase).To(Equal(planner.FailoverStalled), "a person must act")
 	}).WithTimeout(3 * time.Minute).WithPolling(poll).Should(Succeed())
 	g.Expect(east.Client.Get(ctx, client.ObjectKeyFromObject(teamClaim), teamClaim)).To(Succeed())
 	g.Expect(teamClaim.Labels).To(Equal(map[string]string{"app": "db"}), "drplan does not touch the team's claim")

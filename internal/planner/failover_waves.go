@@ -41,7 +41,8 @@ func (f *failoverRun) wave(w plans.Wave, st *StepRecord, sr *FailoverStepReport)
 		return res
 	}
 	if pending, theirs := f.claims(vols); len(theirs) > 0 {
-		return stepResult{waiting: fmt.Sprintf("wave %s: %s", w.Name, joinFirst(theirs, 3))}
+		// A person must act: stalled (a drill fails), and it goes on once the claim is gone.
+		return stepResult{stalled: true, waiting: fmt.Sprintf("wave %s: %s", w.Name, joinFirst(theirs, 3))}
 	} else if len(pending) > 0 {
 		return stepResult{waiting: fmt.Sprintf("wave %s: creating %s", w.Name, joinFirst(pending, 3))}
 	}

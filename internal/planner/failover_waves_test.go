@@ -111,6 +111,7 @@ func TestFailoverWavesGolden(t *testing.T) {
 			}(),
 			expect: func(g Gomega, res Result) {
 				g.Expect(res.Actions).To(BeEmpty(), "the team's claim is not replaced, and no workload is scaled up on it")
+				g.Expect(res.Report.Plans[0].FailoverStatus.Phase).To(Equal(FailoverStalled), "a person must act")
 				g.Expect(res.Report.Plans[0].FailoverStatus.Waiting).To(ContainSubstring(
 					`PersistentVolumeClaim prod/data-postgres-0 exists in cluster west and drplan did not create it (bound to "pvc-0b7d")`))
 			},
